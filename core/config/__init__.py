@@ -1,0 +1,1 @@
+"""Preset schema and loading."""

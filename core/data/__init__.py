@@ -1,0 +1,1 @@
+"""Data pipeline: sources → cleaning → split → decontamination → augmentation → splits on disk."""

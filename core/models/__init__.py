@@ -1,0 +1,1 @@
+"""Model loading: hub ids, local folders, GGUF files and the embedded default."""

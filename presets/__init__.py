@@ -1,0 +1,1 @@
+"""Shipped TOML presets, validated by core.config.schema."""
