@@ -90,6 +90,7 @@ class AugmentCfg(Section):
 
     multiplier: float | None = Field(None, ge=1.0)
     target_size: int | None = Field(None, ge=1)
+    max_per_row: int = Field(8, ge=1)  # variants of one row at most: more repeats one template
     seed: int = 42
 
 

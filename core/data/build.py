@@ -20,8 +20,17 @@ from typing import Any
 from core.config.schema import Preset
 from core.data.records import Example
 
-# Bump when a step's behaviour changes, so old builds are not reused.
+# Bump when the on-disk format changes.
 PIPELINE_VERSION = 1
+
+
+def code_fingerprint() -> str:
+    """Hash of the data steps' source: a changed step never reuses an old build."""
+    here = Path(__file__).parent
+    h = hashlib.sha256()
+    for name in ("records", "sources", "hub", "normalize", "syntax", "safety", "augment", "pipeline", "build"):
+        h.update((here / f"{name}.py").read_bytes())
+    return h.hexdigest()
 
 
 @dataclass
@@ -58,7 +67,10 @@ def read_examples(path: Path) -> list[Example]:
 
 
 def data_root() -> Path:
-    """Where built data directories live (TUNER_CACHE/data, default ~/.cache/tuner/data)."""
+    """Where built data directories live (TUNER_DATA_DIR, default ~/.cache/tuner/data)."""
+    env = os.environ.get("TUNER_DATA_DIR")
+    if env:
+        return Path(env)
     from core.models.embedded import cache_root
 
     return cache_root() / "data"
@@ -70,6 +82,7 @@ def input_key(preset: Preset, base_dir: Path | None = None) -> str:
 
     payload = {
         "pipeline": PIPELINE_VERSION,
+        "code": code_fingerprint(),
         "data": preset.data.model_dump(mode="json"),
         "sources": [source_fingerprint(s, base_dir) for s in preset.data.sources],
     }

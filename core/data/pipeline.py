@@ -194,26 +194,44 @@ def _dedupe(rows: list[Example], rejected: list[Rejected], steps: dict[str, int]
 
 
 def split_rows(rows: list[Example], cfg: DataCfg) -> dict[str, list[Example]]:
-    """Rows with their own split keep it; the rest are split by ratio, grouped by normalized command.
+    """Rows with their own split keep it; the rest are split by ratio, grouped.
 
-    Grouping keeps paraphrases of one command in one split, so the test set measures commands the
-    model has not seen. Groups are ordered by a seeded hash: deterministic, and adding rows moves
-    few existing ones.
+    Rows sharing a normalized command or a normalized instruction form one group (connected
+    components), and a group goes to one split: paraphrases of a command, or one request with
+    several answers, never straddle train and test. Groups are ordered by a seeded hash:
+    deterministic, and adding rows moves few existing ones.
     """
-    from core.data.normalize import normalize_command
+    from core.data.normalize import normalize_command, normalize_instruction
 
     splits: dict[str, list[Example]] = {name: [] for name in SPLITS}
-    groups: dict[str, list[Example]] = {}
+    free = []
     for ex in rows:
-        if ex.split in splits:
-            splits[ex.split].append(ex)
-        else:
-            groups.setdefault(normalize_command(ex.command), []).append(ex)
-    n = sum(len(g) for g in groups.values())
+        (splits[ex.split] if ex.split in splits else free).append(ex)
+    parent = list(range(len(free)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_seen: dict[tuple[str, str], int] = {}
+    for i, ex in enumerate(free):
+        for key in (("c", normalize_command(ex.command)), ("i", normalize_instruction(ex.instruction))):
+            j = first_seen.setdefault(key, i)
+            if j != i:
+                parent[find(i)] = find(j)
+    groups: dict[int, list[Example]] = {}
+    for i, ex in enumerate(free):
+        groups.setdefault(find(i), []).append(ex)
+    n = len(free)
     want = {"val": round(n * cfg.split.val), "test": round(n * cfg.split.test)}
-    ordered = sorted(groups, key=lambda k: hashlib.sha256(f"{cfg.seed}:{k}".encode()).digest())
-    for key in ordered:
-        group = groups[key]
+
+    def order(root: int) -> bytes:
+        return hashlib.sha256(f"{cfg.seed}:{normalize_command(free[root].command)}".encode()).digest()
+
+    for root in sorted(groups, key=order):
+        group = groups[root]
         target = next((s for s in ("val", "test") if want[s] > 0), "train")
         if target != "train":
             want[target] -= len(group)
@@ -258,6 +276,7 @@ def _augment(splits: dict[str, list[Example]], sources: set[str], cfg: DataCfg) 
         multiplier=cfg.augment.multiplier,
         target_size=cfg.augment.target_size,
         seed=cfg.augment.seed,
+        max_per_row=cfg.augment.max_per_row,
         existing_keys=existing,
         key_fn=row_key,
     )
@@ -267,7 +286,7 @@ def _augment(splits: dict[str, list[Example]], sources: set[str], cfg: DataCfg) 
         "originals": len(originals),
         "added": len(clean),
         "dropped_matching_held_out": len(new) - len(clean),
-        "stats": {k: (dict(v) if isinstance(v, Counter) else v) for k, v in vars(stats).items()},
+        "stats": stats.to_json(),
     }
     return train + clean, report
 
