@@ -1,0 +1,400 @@
+"""Run directories: create them, record provenance, and read back what a run is doing.
+
+A run directory is the contract between the detached trainer and every client; its format
+is documented in docs/run-directory.md. Imports stay light (no torch) so clients start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import TunerError
+from core.events import read_events
+
+if TYPE_CHECKING:
+    from core.config.schema import Preset
+
+PRESET_FILE = "preset.toml"
+PROVENANCE_FILE = "provenance.json"
+EVENTS_FILE = "events.jsonl"
+CHECKPOINTS_DIR = "checkpoints"
+ADAPTER_DIR = "adapter"
+LOG_FILE = "train.log"
+CHECKPOINT_PREFIX = "checkpoint-"
+COMPLETE_MARKER = "COMPLETE"
+TMP_PREFIX = ".tmp-"
+TIME_FORMAT = "%Y%m%d-%H%M%S"
+
+# Packages whose versions go into provenance.json.
+PACKAGES = ("torch", "transformers", "peft", "datasets", "accelerate", "bitsandbytes", "trl")
+# Environment variables worth recording for reproducibility (values never secret).
+ENV_RECORDED = (
+    "CUDA_VISIBLE_DEVICES",
+    "PYTORCH_CUDA_ALLOC_CONF",
+    "OMP_NUM_THREADS",
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "PJRT_DEVICE",
+)
+# A name that holds a secret: *TOKEN*, *KEY*, *SECRET*, *PASSWORD*. "TOKENS"/"TOKENIZER" are
+# excluded so that settings like train.max_tokens_per_batch are not hidden.
+_SECRET_NAME = re.compile(r"TOKEN(?!S|IZ)|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+_MIN_SECRET_LEN = 8  # shorter values ("1", "true") would scrub ordinary text
+MASK = "***"
+
+
+def is_secret_name(name: str) -> bool:
+    """True for env var / option / setting names that hold secrets (tokens, keys, passwords)."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def _secret_values() -> list[str]:
+    values = {v for k, v in os.environ.items() if is_secret_name(k) and len(v) >= _MIN_SECRET_LEN}
+    return sorted(values, key=len, reverse=True)  # longest first: a value may contain another
+
+
+def scrub(text: str) -> str:
+    """`text` with the value of every secret env var currently set replaced by "***"."""
+    for value in _secret_values():
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+def scrub_argv(argv: list[str]) -> list[str]:
+    """A command line with secret option values (`--hf-token X`, `--set log.wandb_key=X`) masked."""
+    out: list[str] = []
+    mask_next = False
+    for arg in argv:
+        if mask_next:
+            out.append(MASK)
+            mask_next = False
+            continue
+        if "=" in arg:
+            key, _ = arg.split("=", 1)
+            if is_secret_name(key):
+                out.append(f"{key}={MASK}")
+                continue
+        elif arg.startswith("-") and is_secret_name(arg):
+            mask_next = True  # `--token VALUE`: the value is the next argument
+        out.append(scrub(arg))
+    return out
+
+
+def _scrub_obj(obj: Any) -> Any:
+    """Scrub strings and mask values under secret-looking keys, recursively."""
+    if isinstance(obj, str):
+        return scrub(obj)
+    if isinstance(obj, dict):
+        return {k: MASK if is_secret_name(str(k)) and v is not None else _scrub_obj(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_scrub_obj(v) for v in obj]
+    return obj
+
+
+def runs_root() -> Path:
+    """Where runs live: $TUNER_RUNS_DIR, default ./runs."""
+    env = os.environ.get("TUNER_RUNS_DIR")
+    return Path(env) if env else Path("runs")
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
+
+
+def create_run_dir(preset: "Preset", root: Path | None = None, name: str | None = None) -> Path:
+    """Create `<root>/<name>-<YYYYmmdd-HHMMSS>[-N]/` with preset.toml and checkpoints/; unique per call."""
+    from core.config.loader import dump_preset  # lazy: listing runs needs no pydantic
+
+    root = Path(root) if root is not None else runs_root()
+    root.mkdir(parents=True, exist_ok=True)
+    base = f"{_safe_name(name or preset.log.run_name or preset.name)}-{time.strftime(TIME_FORMAT)}"
+    n = 1
+    while True:
+        run_dir = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            run_dir.mkdir()  # atomic: two processes starting in the same second get different dirs
+            break
+        except FileExistsError:
+            n += 1
+    (run_dir / CHECKPOINTS_DIR).mkdir()
+    _write_atomic(run_dir / PRESET_FILE, scrub(dump_preset(preset)))
+    return run_dir
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)  # readers never see a half-written file
+
+
+def _package_versions() -> dict[str, str | None]:
+    import core
+
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    versions["tuner"] = core.__version__
+    return versions
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", *args], capture_output=True, text=True, timeout=2, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_state() -> dict[str, Any]:
+    """Commit and dirty flag of the git repo around the working directory (None outside one)."""
+    commit = _git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": None, "dirty": None}
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit.strip(), "dirty": None if status is None else bool(status.strip())}
+
+
+def write_provenance(
+    run_dir: Path,
+    *,
+    data_hash: str | None,
+    base_model: str,
+    base_model_file_sha256: str | None,
+    device: str,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write provenance.json (versions, git, host, command line; secrets scrubbed) and return it."""
+    info: dict[str, Any] = {
+        "created": time.time(),
+        "pid": os.getpid(),
+        "base_model": base_model,
+        "base_model_file_sha256": base_model_file_sha256,
+        "data_hash": data_hash,
+        "device": device,
+        "packages": _package_versions(),
+        "git": git_state(),
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "argv": scrub_argv(list(sys.argv)),
+        "env": {k: os.environ[k] for k in ENV_RECORDED if k in os.environ},
+        "extra": extra or {},
+    }
+    info = _scrub_obj(info)
+    _write_atomic(Path(run_dir) / PROVENANCE_FILE, json.dumps(info, indent=2, default=str) + "\n")
+    return info
+
+
+@dataclass
+class RunInfo:
+    """What a client shows about one run, read from its directory."""
+
+    name: str
+    path: Path
+    preset: str | None
+    model: str | None
+    status: str  # "running" | "finished" | "failed" | "interrupted" | "unknown"
+    step: int | None
+    max_steps: int | None
+    best_val_loss: float | None
+    last_loss: float | None
+    started: float | None  # unix time
+    updated: float | None  # mtime of events.jsonl
+    pid: int | None
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _preset_summary(run_dir: Path) -> tuple[str | None, str | None]:
+    """(preset name, model id) from preset.toml, for runs that have not started yet."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    try:
+        data = tomllib.loads((run_dir / PRESET_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, None
+    model = data.get("model", {})
+    return data.get("name"), model.get("id") if isinstance(model, dict) else None
+
+
+def pid_alive(pid: int | None, started: float | None) -> bool:
+    """True when `pid` is a live tuner/python process that existed by `started` (+5 s); guards pid reuse."""
+    if not pid:
+        return False
+    import psutil
+
+    try:
+        if not psutil.pid_exists(pid):
+            return False
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        if started is not None and proc.create_time() > started + 5:
+            return False  # a newer process got the recycled pid
+        try:
+            cmdline = " ".join(proc.cmdline()).lower()
+        except psutil.AccessDenied:
+            return True  # another user's process: the create-time check has to do
+        return "tuner" in cmdline or "python" in cmdline
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.Error:
+        return False
+
+
+def run_info(run_dir: Path) -> RunInfo:
+    """Summarise a run directory: status, progress and losses from its events."""
+    run_dir = Path(run_dir)
+    events_path = run_dir / EVENTS_FILE
+    preset, model = None, None
+    status: str | None = None
+    step = max_steps = pid = None
+    best = last_loss = started = None
+    for ev in read_events(events_path):
+        kind = ev.get("type")
+        if kind == "run_started":
+            status = None  # a resumed run in the same dir starts over
+            preset, model = ev.get("preset"), ev.get("model")
+            max_steps, pid, started = ev.get("max_steps"), ev.get("pid"), ev.get("time")
+        elif kind == "finished":
+            status = "interrupted" if ev.get("status") == "interrupted" else "finished"
+        elif kind == "failed":
+            status = "failed"
+        if kind == "step":
+            last_loss = ev.get("loss")
+            max_steps = ev.get("max_steps", max_steps)
+        if kind == "eval" and isinstance(ev.get("val_loss"), (int, float)):
+            best = ev["val_loss"] if best is None else min(best, ev["val_loss"])
+        if kind == "finished" and best is None:
+            best = ev.get("best_val_loss")
+        if isinstance(ev.get("step"), int):
+            step = ev["step"]
+    if preset is None or model is None:
+        p, m = _preset_summary(run_dir)
+        preset, model = preset or p, model or m
+    if pid is None:
+        prov = _read_json(run_dir / PROVENANCE_FILE)  # written before run_started, while loading
+        pid, started = prov.get("pid"), started or prov.get("created")
+    if started is None:
+        started = _mtime(run_dir / PRESET_FILE) or _mtime(run_dir)
+    if status is None:
+        if pid is None:
+            status = "unknown"
+        else:
+            # No final event: alive means running; dead means killed (SIGKILL, OOM, power loss).
+            status = "running" if pid_alive(pid, started) else "interrupted"
+    return RunInfo(
+        name=run_dir.name,
+        path=run_dir,
+        preset=preset,
+        model=model,
+        status=status,
+        step=step,
+        max_steps=max_steps,
+        best_val_loss=best,
+        last_loss=last_loss,
+        started=started,
+        updated=_mtime(events_path),
+        pid=pid,
+    )
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+def is_run_dir(path: Path) -> bool:
+    """True for a folder that holds a run (preset.toml, events.jsonl or provenance.json)."""
+    return path.is_dir() and any((path / f).is_file() for f in (PRESET_FILE, EVENTS_FILE, PROVENANCE_FILE))
+
+
+def _run_dirs(root: Path) -> list[Path]:
+    if not root.is_dir():
+        return []
+    return [p for p in root.iterdir() if not p.name.startswith(".") and is_run_dir(p)]
+
+
+def list_runs(root: Path | None = None) -> list[RunInfo]:
+    """Every run under `root` (default runs_root()), newest first."""
+    infos = [run_info(p) for p in _run_dirs(Path(root) if root is not None else runs_root())]
+    return sorted(infos, key=lambda r: (r.started or 0.0, r.name), reverse=True)
+
+
+def resolve_run(ref: str | os.PathLike[str], root: Path | None = None) -> Path:
+    """A run directory from a path, a run name, a unique name prefix, or "latest"."""
+    root = Path(root) if root is not None else runs_root()
+    ref_s = str(ref)
+    hint = "run `tuner runs` to see the runs"
+    if ref_s == "latest":
+        runs = list_runs(root)
+        if not runs:
+            raise TunerError(f"there are no runs in {root} yet", kind="config", hint=hint)
+        return runs[0].path
+    as_path = Path(ref_s).expanduser()
+    if is_run_dir(as_path):
+        return as_path
+    if is_run_dir(root / ref_s):
+        return root / ref_s
+    matches = sorted(p for p in _run_dirs(root) if p.name.startswith(ref_s))
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        names = ", ".join(p.name for p in matches[:5]) + (", …" if len(matches) > 5 else "")
+        raise TunerError(f"{ref_s!r} matches several runs in {root}: {names}", kind="config", hint=hint)
+    raise TunerError(f"no run matches {ref_s!r} in {root}", kind="config", hint=hint)
+
+
+def _checkpoint_step(path: Path) -> int | None:
+    suffix = path.name[len(CHECKPOINT_PREFIX):] if path.name.startswith(CHECKPOINT_PREFIX) else ""
+    return int(suffix) if suffix.isdigit() else None
+
+
+def _checkpoint_dirs(run_dir: Path) -> list[tuple[int, Path]]:
+    folder = Path(run_dir) / CHECKPOINTS_DIR
+    if not folder.is_dir():
+        return []
+    found = [(_checkpoint_step(p), p) for p in folder.iterdir() if p.is_dir()]
+    return sorted((s, p) for s, p in found if s is not None)
+
+
+def complete_checkpoints(run_dir: Path) -> list[Path]:
+    """`checkpoints/checkpoint-<N>` folders that hold the COMPLETE marker, by step."""
+    return [p for _, p in _checkpoint_dirs(run_dir) if (p / COMPLETE_MARKER).is_file()]
+
+
+def incomplete_checkpoints(run_dir: Path) -> list[Path]:
+    """Checkpoint folders without the COMPLETE marker and `.tmp-*` leftovers (interrupted saves)."""
+    missing = [p for _, p in _checkpoint_dirs(run_dir) if not (p / COMPLETE_MARKER).is_file()]
+    folder = Path(run_dir) / CHECKPOINTS_DIR
+    tmp = sorted(folder.glob(f"{TMP_PREFIX}*")) if folder.is_dir() else []
+    return missing + tmp

@@ -1,0 +1,205 @@
+"""The event stream: records round-trip, readers tolerate torn lines, newer versions and truncation."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.events import (
+    EVENT_TYPES,
+    EVENT_VERSION,
+    Checkpoint,
+    Eval,
+    EventTail,
+    EventWriter,
+    Failed,
+    Finished,
+    RunStarted,
+    Sample,
+    Step,
+    WarningEvent,
+    read_events,
+    to_record,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def one_of_each() -> list:
+    return [
+        RunStarted(
+            run="r-20250101-000000", run_dir="runs/r", preset="quickstart", model="m", device="cpu",
+            dtype="float32", adapter="lora", trainable_params=10, total_params=100, train_rows=8, val_rows=2,
+            dropped_too_long=1, max_steps=4, epochs=1.0, micro_batch_size=2, grad_accum=1, max_seq_len=64,
+            batching="length_grouped", pid=os.getpid(),
+        ),
+        Step(step=1, max_steps=4, epoch=0.25, loss=2.5, lr=1e-4, grad_norm=0.7, tokens=120, tokens_per_s=60.0,
+             samples_per_s=1.0, elapsed_s=2.0, eta_s=6.0, memory={"rss_bytes": 1}),
+        Eval(step=2, val_loss=2.0, perplexity=math.exp(2.0), exact_match=0.5, exact_match_rows=2),
+        Sample(step=2, samples=[{"prompt": "p", "output": "o\nx", "command": "ls -a", "dangerous": None}]),
+        Checkpoint(step=2, path="checkpoints/checkpoint-2", is_best=True, val_loss=2.0),
+        WarningEvent(message="slow", kind="throughput", step=3),
+        Finished(status="finished", step=4, adapter_dir="adapter", best_checkpoint="checkpoints/checkpoint-2",
+                 best_val_loss=2.0, elapsed_s=8.0, reason="max_steps"),
+        Failed(step=None, kind="oom", message="out of memory", hint="lower train.micro_batch_size"),
+    ]
+
+
+def test_every_type_is_registered_and_round_trips(tmp_path):
+    events = one_of_each()
+    assert set(EVENT_TYPES) == {e.type for e in events}
+    path = tmp_path / "events.jsonl"
+    with EventWriter(path) as w:
+        for e in events:
+            w.write(e)
+    lines = path.read_bytes().split(b"\n")
+    assert lines[-1] == b"" and len(lines) == len(events) + 1  # one line each, newline-terminated
+    got = read_events(path)
+    assert got == [to_record(e) for e in events]
+    for rec, e in zip(got, events):
+        assert list(rec)[:3] == ["v", "type", "time"]
+        assert rec["v"] == EVENT_VERSION and rec["type"] == e.type and isinstance(rec["time"], float)
+    assert got[0]["resumed_from"] is None and got[0]["world_size"] == 1
+
+
+def test_nonfinite_floats_become_null(tmp_path):
+    path = tmp_path / "events.jsonl"
+    with EventWriter(path) as w:
+        w.write(Step(step=1, max_steps=2, epoch=0.5, loss=float("nan"), lr=1e-4, grad_norm=float("inf")))
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    rec = json.loads(text)
+    assert rec["loss"] is None and rec["grad_norm"] is None
+
+
+def test_disabled_writer_writes_nothing(tmp_path):
+    path = tmp_path / "events.jsonl"
+    with EventWriter(path, enabled=False) as w:
+        w.write(WarningEvent(message="rank 1"))
+    assert not path.exists()
+
+
+def test_fsync_flag(tmp_path):
+    path = tmp_path / "events.jsonl"
+    with EventWriter(path, fsync=True) as w:
+        w.write(WarningEvent(message="x"))
+    assert read_events(path)[0]["message"] == "x"
+
+
+def test_missing_file_reads_empty(tmp_path):
+    assert read_events(tmp_path / "nope.jsonl") == []
+
+
+def test_half_written_last_line_is_skipped(tmp_path):
+    path = tmp_path / "events.jsonl"
+    good = json.dumps(to_record(WarningEvent(message="a")))
+    path.write_text(good + "\n" + good[: len(good) // 2])
+    assert [r["message"] for r in read_events(path)] == ["a"]
+
+
+def test_torn_line_in_the_middle_and_appending_after_a_crash(tmp_path):
+    path = tmp_path / "events.jsonl"
+    good = json.dumps(to_record(WarningEvent(message="a")))
+    path.write_text(good + "\n" + good[:10])  # the trainer died mid-line
+    with EventWriter(path) as w:  # a resumed run appends: its lines must not be glued on
+        w.write(WarningEvent(message="b"))
+    assert [r["message"] for r in read_events(path)] == ["a", "b"]
+
+
+def test_unknown_fields_dropped_unknown_types_kept_newer_versions_skipped(tmp_path):
+    path = tmp_path / "events.jsonl"
+    rec = to_record(WarningEvent(message="a"))
+    lines = [
+        {**rec, "future_field": 1},
+        {"v": EVENT_VERSION, "type": "future_type", "time": 1.0, "x": 2},
+        {**rec, "v": EVENT_VERSION + 1, "message": "from the future"},
+        {**rec, "v": "1"},
+        [1, 2],
+        {"type": "warning"},
+    ]
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines) + "not json\n")
+    got = read_events(path)
+    assert got == [rec, {"v": EVENT_VERSION, "type": "future_type", "time": 1.0, "x": 2}]
+
+
+def test_tail_is_incremental_and_buffers_partial_lines(tmp_path):
+    path = tmp_path / "events.jsonl"
+    tail = EventTail(path)
+    assert tail.poll() == []  # file not there yet
+    line_a = json.dumps(to_record(WarningEvent(message="a"))) + "\n"
+    line_b = json.dumps(to_record(WarningEvent(message="b"))) + "\n"
+    line_c = json.dumps(to_record(WarningEvent(message="c"))) + "\n"
+    with open(path, "w") as f:  # the file appears later
+        f.write(line_a + line_b[:7])
+    assert [r["message"] for r in tail.poll()] == ["a"]
+    assert tail.poll() == []
+    with open(path, "a") as f:
+        f.write(line_b[7:20])
+    assert tail.poll() == []  # still partial
+    with open(path, "a") as f:
+        f.write(line_b[20:] + line_c)
+    assert [r["message"] for r in tail.poll()] == ["b", "c"]
+    assert tail.poll() == [] and tail.offset == path.stat().st_size
+
+
+def test_tail_does_not_read_when_nothing_changed(tmp_path, monkeypatch):
+    path = tmp_path / "events.jsonl"
+    with EventWriter(path) as w:
+        w.write(WarningEvent(message="a"))
+    tail = EventTail(path)
+    assert len(tail.poll()) == 1
+
+    def no_open(*a, **k):
+        raise AssertionError("poll() opened the file although nothing changed")
+
+    monkeypatch.setattr("builtins.open", no_open)
+    assert tail.poll() == []
+
+
+def test_tail_handles_truncation_and_recreation(tmp_path):
+    path = tmp_path / "events.jsonl"
+    with EventWriter(path) as w:
+        for m in "abc":
+            w.write(WarningEvent(message=m))
+    tail = EventTail(path)
+    assert len(tail.poll()) == 3
+    path.write_text("")  # truncated
+    assert tail.poll() == [] and tail.resets == 1
+    with EventWriter(path) as w:
+        w.write(WarningEvent(message="d"))
+    assert [r["message"] for r in tail.poll()] == ["d"]
+    path.unlink()
+    assert tail.poll() == []
+    replacement = tmp_path / "new.jsonl"  # recreated as another file that is longer than the offset
+    with EventWriter(replacement) as w:
+        for m in "efgh":
+            w.write(WarningEvent(message=m))
+    os.replace(replacement, path)
+    assert [r["message"] for r in tail.poll()] == ["e", "f", "g", "h"]
+
+
+def test_tail_detects_replacement_by_a_longer_file(tmp_path):
+    path = tmp_path / "events.jsonl"
+    with EventWriter(path) as w:
+        w.write(WarningEvent(message="a"))
+    tail = EventTail(path)
+    assert len(tail.poll()) == 1
+    other = tmp_path / "other.jsonl"
+    with EventWriter(other) as w:
+        for m in "xyz":
+            w.write(WarningEvent(message=m))
+    os.replace(other, path)  # new inode, larger size: must not resume mid-file
+    assert [r["message"] for r in tail.poll()] == ["x", "y", "z"]
+    assert tail.resets == 1
+
+
+@pytest.mark.parametrize("modules", ["core.events, core.runs", "core.events, core.runs, core.sysinfo"])
+def test_clients_import_without_torch(modules):
+    code = f"import {modules}, sys; assert 'torch' not in sys.modules; assert 'transformers' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
