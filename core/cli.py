@@ -90,6 +90,74 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """tuner run [PRESET] [--set k=v] [--max-steps N] [--resume RUN|latest] [--run-dir DIR]"""
+    _quiet_libraries()
+    from core.train.display import RunDisplay
+    from core.train.run import RunRequest, run_training
+
+    if args.preset and args.resume:
+        raise TunerError("give a preset or --resume, not both", kind="config", hint="a resumed run uses its own preset")
+    display = RunDisplay(_console())
+    try:
+        outcome = run_training(
+            RunRequest(args.preset, args.set, args.max_steps, args.resume, Path(args.run_dir) if args.run_dir else None),
+            on_event=display,
+        )
+    finally:
+        display.close()
+    if outcome.run_dir is not None:
+        _console().print(f"run directory: {outcome.run_dir}")
+    return outcome.exit_code
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """tuner runs: every run with its status, progress and best val loss."""
+    from rich.table import Table
+
+    from core.runs import list_runs
+    from core.train.display import fmt_seconds
+
+    runs = list_runs(Path(args.run_dir) if args.run_dir else None)
+    con = _console()
+    if not runs:
+        con.print("no runs yet: start one with `tuner run`")
+        return 0
+    colors = {"running": "cyan", "finished": "green", "failed": "red", "interrupted": "yellow"}
+    table = Table("run", "status", "steps", "last loss", "best val", "model", "updated", box=None)
+    import time
+
+    for r in runs:
+        steps = f"{r.step}/{r.max_steps}" if r.max_steps else str(r.step or 0)
+        loss = f"{r.last_loss:.4f}" if r.last_loss is not None else "–"
+        best = f"{r.best_val_loss:.4f}" if r.best_val_loss is not None else "–"
+        ago = fmt_seconds(time.time() - r.updated) + " ago" if r.updated else "–"
+        table.add_row(escape(r.name), f"[{colors.get(r.status, 'white')}]{r.status}[/]", steps, loss, best,
+                      escape(r.model or "–"), ago)
+    con.print(table)
+    return 0
+
+
+def _quiet_libraries() -> None:
+    """Library chatter (progress bars, advisory warnings) goes to train.log, not the terminal."""
+    import logging
+    import warnings
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    warnings.filterwarnings("ignore")
+    for name in ("transformers", "peft", "accelerate", "bitsandbytes", "datasets", "torch"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        pass
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     p = argparse.ArgumentParser(prog="tuner", description="Fine-tune causal LMs headless; see also tuner-tui.")
@@ -122,6 +190,18 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--seed", type=int, default=0)
     add_set(pv)
     da.set_defaults(func=cmd_data)
+
+    ru = sub.add_parser("run", help="fine-tune: a preset name or file (default: quickstart)")
+    ru.add_argument("preset", nargs="?")
+    add_set(ru)
+    ru.add_argument("--max-steps", type=int)
+    ru.add_argument("--resume", metavar="RUN", help="a run directory, name, or 'latest'")
+    ru.add_argument("--run-dir", help="parent folder of run directories (default ./runs or TUNER_RUNS_DIR)")
+    ru.set_defaults(func=cmd_run)
+
+    rs = sub.add_parser("runs", help="list runs: status, steps, best val loss")
+    rs.add_argument("--run-dir", help="parent folder of run directories")
+    rs.set_defaults(func=cmd_runs)
     return p
 
 

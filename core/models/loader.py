@@ -68,7 +68,7 @@ def from_pretrained(loader: Any, src: ModelSource, **kwargs: Any) -> Any:
         return loader.from_pretrained(src.location, revision=src.revision, local_files_only=True, **kwargs)
     except OSError:
         pass  # not cached: try the network below
-    from core.net import hub_reachable
+    from core.data.hub import hub_reachable
 
     if not hub_reachable():
         raise offline_hint(src.location)

@@ -1,0 +1,103 @@
+"""Greedy generation for training samples, `tuner generate/chat/eval`: prompts in, commands out.
+
+Nothing generated is ever executed; the extracted command is only checked for danger.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from core.data.extract import extract_command
+from core.data.formatting import prompt_text
+from core.data.safety import dangerous_reason
+
+
+@dataclass
+class Answer:
+    """One generation: raw text, the extracted command and its danger flag."""
+
+    prompt: str
+    output: str
+    command: str
+    dangerous: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain dict (sample events, prediction files)."""
+        return {"prompt": self.prompt, "output": self.output, "command": self.command, "dangerous": self.dangerous}
+
+
+def answer_from_text(prompt: str, output: str) -> Answer:
+    """Wrap raw output with its extracted command and danger check."""
+    cmd = extract_command(output)
+    return Answer(prompt, output, cmd, dangerous_reason(cmd) if cmd else None)
+
+
+def generate_batch(
+    model: Any,
+    tokenizer: Any,
+    prompts: list[str],
+    *,
+    style: str,
+    system_prompt: str | None = None,
+    max_new_tokens: int = 64,
+    batch_size: int = 16,
+) -> list[Answer]:
+    """Greedy answers for many prompts, batched with left padding."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    old_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"  # decoder-only models continue from the right edge
+    answers: list[Answer] = []
+    try:
+        for start in range(0, len(prompts), batch_size):
+            chunk = prompts[start : start + batch_size]
+            texts = [prompt_text(tokenizer, p, style, system_prompt) for p in chunk]
+            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=style == "instruction").to(device)
+            with torch.no_grad():
+                out = model.generate(
+                    **enc,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    pad_token_id=tokenizer.pad_token_id,
+                    eos_token_id=tokenizer.eos_token_id,
+                )
+            new = out[:, enc["input_ids"].shape[1] :]
+            for p, ids in zip(chunk, new):
+                answers.append(answer_from_text(p, tokenizer.decode(ids, skip_special_tokens=True).strip()))
+    finally:
+        tokenizer.padding_side = old_side
+        if was_training:
+            model.train()
+    return answers
+
+
+def stream_answer(
+    model: Any, tokenizer: Any, prompt: str, *, style: str, system_prompt: str | None = None, max_new_tokens: int = 128
+) -> Iterator[str]:
+    """Yield text pieces as they are generated (greedy), for `tuner chat` and the playground."""
+    import threading
+
+    import torch
+    from transformers import TextIteratorStreamer
+
+    device = next(model.parameters()).device
+    text = prompt_text(tokenizer, prompt, style, system_prompt)
+    enc = tokenizer(text, return_tensors="pt", add_special_tokens=style == "instruction").to(device)
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    kwargs = dict(
+        **enc, max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer,
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+
+    def work() -> None:
+        with torch.no_grad():
+            model.generate(**kwargs)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    yield from streamer
+    thread.join()

@@ -1,0 +1,125 @@
+"""Build the model to train: load (optionally 4/8-bit), then attach a LoRA adapter or unfreeze all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.config.schema import Preset
+from core.errors import TunerError
+from core.models.loader import ModelSource, from_pretrained, resolve_model
+
+
+@dataclass
+class ModelInfo:
+    """What was loaded, for events and provenance."""
+
+    source: ModelSource
+    trainable_params: int
+    total_params: int
+    adapter: str  # "lora" | "qlora" | "full"
+
+
+def linear_module_names(model: Any) -> list[str]:
+    """Distinct leaf names of the model's linear layers (what LoRA can target), lm_head excluded."""
+    import torch
+
+    names = set()
+    for full, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear) or type(module).__name__ in ("Linear4bit", "Linear8bitLt", "Conv1D"):
+            leaf = full.rsplit(".", 1)[-1]
+            if leaf != "lm_head":
+                names.add(leaf)
+    return sorted(names)
+
+
+def quantization_config(preset: Preset) -> Any:
+    """bitsandbytes settings for quant.bits = 4 / 8 (None when unquantized)."""
+    if not preset.quant.bits:
+        return None
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if preset.quant.bits == 8:
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type=preset.quant.quant_type,
+        bnb_4bit_use_double_quant=preset.quant.double_quant,
+        bnb_4bit_compute_dtype=getattr(torch, preset.quant.compute_dtype),
+    )
+
+
+def load_base_model(preset: Preset, device: str, dtype: Any, device_map: Any = None) -> tuple[Any, ModelSource]:
+    """Load the base causal LM (or build it from a config for from-scratch presets)."""
+    from transformers import AutoModelForCausalLM
+
+    src = resolve_model(preset.model)
+    if src.kind == "scratch":
+        from core.models.scratch import build_scratch_model
+
+        return build_scratch_model(preset), src
+    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": preset.model.trust_remote_code}
+    if preset.model.attn_implementation:
+        kwargs["attn_implementation"] = preset.model.attn_implementation
+    qcfg = quantization_config(preset)
+    if qcfg is not None:
+        kwargs["quantization_config"] = qcfg
+        kwargs["device_map"] = device_map or {"": "cpu" if device == "cpu" else 0}
+    model = from_pretrained(AutoModelForCausalLM, src, **kwargs)
+    return model, src
+
+
+def attach_adapter(model: Any, preset: Preset) -> Any:
+    """LoRA through PEFT (with k-bit preparation when quantized), or full fine-tuning."""
+    if preset.train.adapter == "full":
+        for p in model.parameters():
+            p.requires_grad_(True)
+        return model
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    targets = preset.lora.target_modules
+    if targets != "all-linear":
+        available = linear_module_names(model)
+        unknown = [t for t in targets if t not in available]
+        if unknown:
+            raise TunerError(
+                f"lora.target_modules {unknown} not found in this model",
+                kind="config",
+                hint=f"its linear modules are: {', '.join(available)}",
+            )
+    if preset.quant.bits:
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=preset.train.gradient_checkpointing)
+    cfg = LoraConfig(
+        r=preset.lora.r,
+        lora_alpha=preset.lora.alpha,
+        lora_dropout=preset.lora.dropout,
+        target_modules=targets,
+        bias=preset.lora.bias,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, cfg)
+
+
+def param_counts(model: Any) -> tuple[int, int]:
+    """(trainable, total) parameter counts; 4-bit packed weights counted at their logical size."""
+    trainable = total = 0
+    for p in model.parameters():
+        n = p.numel()
+        if type(p).__name__ == "Params4bit":
+            n *= 2  # two 4-bit values per stored byte
+        total += n
+        if p.requires_grad:
+            trainable += n
+    return trainable, total
+
+
+def build_model(preset: Preset, device: str, dtype: Any, device_map: Any = None) -> tuple[Any, ModelInfo]:
+    """Base model + adapter, ready for the Trainer."""
+    model, src = load_base_model(preset, device, dtype, device_map)
+    model = attach_adapter(model, preset)
+    if preset.train.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
+        model.enable_input_require_grads()  # LoRA + checkpointing needs grads flowing from the embeddings
+    trainable, total = param_counts(model)
+    adapter = "full" if preset.train.adapter == "full" else ("qlora" if preset.quant.bits == 4 else "lora")
+    return model, ModelInfo(src, trainable, total, adapter)

@@ -1,0 +1,1 @@
+"""Training: batches, the Trainer, callbacks and the run orchestration."""

@@ -1,0 +1,183 @@
+"""TrainerCallbacks: the event stream, samples/exact match, stopping (signals, time budget), non-finite skips."""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from typing import Any, Callable
+
+from transformers import TrainerCallback
+
+from core import events as ev
+from core.metrics import commands_match
+
+
+class Progress:
+    """Shared run state the callbacks read and write (one object per run)."""
+
+    def __init__(self, max_steps: int, started: float) -> None:
+        self.max_steps = max_steps
+        self.started = started
+        self.stop_reason: str | None = None  # "signal" | "time_budget" | "nonfinite"
+        self.nonfinite_total = 0
+        self.nonfinite_streak = 0
+        self.best_val_loss: float | None = None
+        self.best_step: int | None = None
+        self.last_val_loss: float | None = None
+        self.step_seconds: float | None = None
+        self.save_seconds = 0.0
+        self.paused_s = 0.0  # evaluation and sampling time, excluded from throughput
+
+
+class EventsCallback(TrainerCallback):
+    """Turns Trainer logs into `step` and `eval` events with throughput and memory."""
+
+    def __init__(self, emit: Callable[[ev.Event], None], progress: Progress, collator: Any, device: str, world_size: int = 1) -> None:
+        self.emit = emit
+        self.progress = progress
+        self.collator = collator
+        self.device = device
+        self.world_size = world_size
+        self._t = time.perf_counter()
+        self._tokens = 0
+        self._rows = 0
+        self._step0: int | None = None
+        self._paused = 0.0
+        self._begin = time.perf_counter()
+        self._last_step = 0
+
+    def on_train_begin(self, args, state, control, **kw):
+        self._t = self._begin = time.perf_counter()
+        self._tokens, self._rows = self.collator.tokens_seen, self.collator.rows_seen
+        self._step0 = self._last_step = state.global_step
+
+    def on_log(self, args, state, control, logs=None, **kw):
+        from core.sysinfo import memory_snapshot
+
+        logs = logs or {}
+        if "eval_loss" in logs:
+            val = logs["eval_loss"]
+            self.progress.last_val_loss = val
+            if math.isfinite(val) and (self.progress.best_val_loss is None or val < self.progress.best_val_loss):
+                self.progress.best_val_loss, self.progress.best_step = val, state.global_step
+            return
+        if "loss" not in logs:
+            return
+        now = time.perf_counter()
+        dt = max(now - self._t - (self.progress.paused_s - self._paused), 1e-9)
+        tokens = (self.collator.tokens_seen - self._tokens) * self.world_size
+        rows = (self.collator.rows_seen - self._rows) * self.world_size
+        steps_done = state.global_step - (self._step0 or 0)
+        elapsed = time.time() - self.progress.started
+        # ETA from the whole run so far, evaluation and sampling included: that is what the wait will be.
+        per_step = (now - self._begin) / steps_done if steps_done else None
+        eta = per_step * (state.max_steps - state.global_step) if per_step else None
+        if steps_done:
+            self.progress.step_seconds = dt / max(1, state.global_step - self._last_step)
+        self._last_step = state.global_step
+        self.emit(ev.Step(
+            step=state.global_step, max_steps=state.max_steps, epoch=round(state.epoch or 0.0, 4),
+            loss=logs.get("loss"), lr=logs.get("learning_rate", 0.0), grad_norm=logs.get("grad_norm"),
+            tokens=tokens, tokens_per_s=tokens / dt, samples_per_s=rows / dt, elapsed_s=elapsed, eta_s=eta,
+            nonfinite_skipped=self.progress.nonfinite_total, memory=memory_snapshot(self.device),
+        ))
+        self._t, self._tokens, self._rows = now, self.collator.tokens_seen, self.collator.rows_seen
+        self._paused = self.progress.paused_s
+
+
+class SamplesCallback(TrainerCallback):
+    """After each evaluation: exact match on a fixed val sample; every sample_every steps: sample prompts."""
+
+    def __init__(self, emit, progress: Progress, tokenizer, style: str, system_prompt, val_rows: list, prompts: list[str],
+                 sample_every: int, max_new_tokens: int) -> None:
+        self.emit, self.progress, self.tokenizer = emit, progress, tokenizer
+        self.style, self.system_prompt = style, system_prompt
+        self.val_rows, self.prompts = val_rows, prompts
+        self.sample_every, self.max_new_tokens = sample_every, max_new_tokens
+
+    def on_evaluate(self, args, state, control, model=None, metrics=None, **kw):
+        from core.generate import generate_batch
+
+        metrics = metrics or {}
+        em = None  # runs inside Trainer.evaluate, whose time is already excluded from throughput
+        if self.val_rows and model is not None:
+            answers = generate_batch(model, self.tokenizer, [r.instruction for r in self.val_rows], style=self.style,
+                                     system_prompt=self.system_prompt, max_new_tokens=self.max_new_tokens)
+            em = sum(commands_match(a.command, r.command) for a, r in zip(answers, self.val_rows)) / len(self.val_rows)
+        loss = metrics.get("eval_loss")
+        finite = loss is not None and math.isfinite(loss)
+        self.emit(ev.Eval(step=state.global_step, val_loss=loss if finite else None,
+                          perplexity=math.exp(min(loss, 50)) if finite else None,
+                          exact_match=em, exact_match_rows=len(self.val_rows)))
+
+    def on_step_end(self, args, state, control, model=None, **kw):
+        if self.prompts and model is not None and state.global_step % self.sample_every == 0:
+            from core.generate import generate_batch
+
+            t = time.perf_counter()
+            answers = generate_batch(model, self.tokenizer, self.prompts, style=self.style,
+                                     system_prompt=self.system_prompt, max_new_tokens=self.max_new_tokens)
+            self.emit(ev.Sample(step=state.global_step, samples=[a.to_json() for a in answers]))
+            self.progress.paused_s += time.perf_counter() - t
+
+
+class StopCallback(TrainerCallback):
+    """SIGTERM/SIGINT and the time budget: finish the step, checkpoint, stop."""
+
+    def __init__(self, progress: Progress, time_budget_s: int | None) -> None:
+        self.progress = progress
+        self.budget = time_budget_s
+        self._old: dict[int, Any] = {}
+
+    def install(self) -> None:
+        """Catch SIGTERM/SIGINT; a second signal falls back to the default (immediate) behaviour."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._old[sig] = signal.signal(sig, self._handle)
+
+    def uninstall(self) -> None:
+        """Restore the previous handlers."""
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+    def _handle(self, signum, frame):
+        self.progress.stop_reason = "signal"
+        signal.signal(signum, self._old.get(signum, signal.SIG_DFL))
+
+    def on_step_end(self, args, state, control, **kw):
+        if self.budget and self.progress.stop_reason is None:
+            elapsed = time.time() - self.progress.started
+            # Leave room for one more step plus a checkpoint save, with a safety factor.
+            need = 2 * (self.progress.step_seconds or 0) + 2 * self.progress.save_seconds + 30
+            if elapsed + need >= self.budget:
+                self.progress.stop_reason = "time_budget"
+        if self.progress.stop_reason in ("signal", "time_budget"):
+            control.should_save = True
+            control.should_training_stop = True
+        return control
+
+
+class NonFiniteCallback(TrainerCallback):
+    """Skip an optimizer update whose gradients are NaN/inf; stop after `patience` in a row."""
+
+    def __init__(self, emit, progress: Progress, patience: int) -> None:
+        self.emit, self.progress, self.patience = emit, progress, patience
+
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kw):
+        import torch
+
+        grads = [p.grad for p in model.parameters() if p.grad is not None]
+        # One host sync for all tensors, not one per tensor.
+        finite = not grads or bool(torch.stack([torch.isfinite(g).all() for g in grads]).all())
+        if finite:
+            self.progress.nonfinite_streak = 0
+            return
+        for p in model.parameters():
+            p.grad = None  # AdamW skips parameters without gradients: the update is dropped
+        self.progress.nonfinite_total += 1
+        self.progress.nonfinite_streak += 1
+        self.emit(ev.WarningEvent(message=f"non-finite gradients at step {state.global_step + 1}: update skipped "
+                                  f"({self.progress.nonfinite_streak} in a row)", kind="nonfinite", step=state.global_step + 1))
+        if self.progress.nonfinite_streak >= self.patience:
+            self.progress.stop_reason = "nonfinite"
+            control.should_training_stop = True

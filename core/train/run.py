@@ -1,0 +1,308 @@
+"""`tuner run`: one training run from preset to adapter, reported through the run directory.
+
+Order: run dir → data → tokenizer → model → Trainer → train → adapter. Every failure ends with
+a `failed` event (kind, message, fix hint) so clients never see a run that just stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from core import events as ev
+from core.config.loader import load_preset, read_toml, validate_preset
+from core.config.schema import Preset, parse_duration
+from core.errors import TunerError
+from core.runs import (
+    ADAPTER_DIR,
+    CHECKPOINTS_DIR,
+    EVENTS_FILE,
+    LOG_FILE,
+    PRESET_FILE,
+    complete_checkpoints,
+    create_run_dir,
+    incomplete_checkpoints,
+    resolve_run,
+    scrub,
+    write_provenance,
+)
+
+log = logging.getLogger("tuner")
+
+
+@dataclass
+class RunRequest:
+    """What the CLI asked for."""
+
+    preset: str | None = None
+    overrides: list[str] = field(default_factory=list)
+    max_steps: int | None = None
+    resume: str | None = None
+    runs_root: Path | None = None
+
+
+@dataclass
+class RunOutcome:
+    """How the run ended."""
+
+    run_dir: Path | None
+    status: str  # finished | interrupted | failed
+    exit_code: int
+
+
+def _dist() -> tuple[int, int, int]:
+    """(rank, local_rank, world_size) from the launcher's environment (accelerate/torchrun)."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def _setup_log(run_dir: Path, enabled: bool) -> logging.Handler | None:
+    if not enabled:
+        return None
+
+    class Scrub(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            record.msg = scrub(str(record.getMessage()))
+            record.args = ()
+            return True
+
+    handler = logging.FileHandler(run_dir / LOG_FILE, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Scrub())
+    try:  # transformers prints through its own stderr handler: send its records to train.log only
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_default_handler()
+        hf_logging.set_verbosity_warning()
+    except ImportError:
+        pass
+    logging.getLogger("tuner").setLevel(logging.INFO)
+    for name in ("tuner", "transformers", "peft", "accelerate"):
+        logging.getLogger(name).addHandler(handler)
+    return handler
+
+
+def prepare_preset(req: RunRequest) -> tuple[Preset, Path | None, Path | None]:
+    """Resolve (preset, preset file, run dir to resume) from the request."""
+    if req.resume:
+        run_dir = resolve_run(req.resume, req.runs_root)
+        data = read_toml(run_dir / PRESET_FILE)
+        from core.config.loader import apply_overrides
+
+        preset = validate_preset(apply_overrides(data, req.overrides), str(run_dir / PRESET_FILE))
+        return preset, None, run_dir
+    preset, path = load_preset(req.preset or "quickstart", req.overrides)
+    return preset, path, None
+
+
+def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | None = None) -> RunOutcome:
+    """Run (or resume) one training run; returns how it ended."""
+    started = time.time()
+    rank, local_rank, world = _dist()
+    main = rank == 0
+    preset, preset_path, resume_dir = prepare_preset(req)  # config errors raise before a run dir exists
+    if req.max_steps:
+        preset.train.max_steps = req.max_steps
+    if resume_dir is not None:
+        run_dir = resume_dir
+    elif world > 1:
+        run_dir = _shared_run_dir(preset, req.runs_root, main)
+    else:
+        run_dir = create_run_dir(preset, req.runs_root)
+    writer = ev.EventWriter(run_dir / EVENTS_FILE, enabled=main)
+    handler = _setup_log(run_dir, main)
+
+    def emit(event: ev.Event) -> None:
+        writer.write(event)
+        if main and on_event is not None:
+            on_event(ev.to_record(event))
+
+    step_ref = {"step": 0}
+    try:
+        status = _train(preset, preset_path, run_dir, resume_dir is not None, emit, step_ref, started, (rank, local_rank, world))
+        return RunOutcome(run_dir, status, 0)
+    except TunerError as e:
+        emit(ev.Failed(step=step_ref["step"], kind=e.kind, message=scrub(e.message), hint=e.hint))
+        log.error("%s", e)
+        return RunOutcome(run_dir, "failed", 2)
+    except KeyboardInterrupt:
+        emit(ev.Finished(status="interrupted", step=step_ref["step"], adapter_dir="", reason="signal",
+                         elapsed_s=time.time() - started))
+        return RunOutcome(run_dir, "interrupted", 130)
+    except BaseException as e:  # noqa: BLE001 - every other failure is still reported, then re-raised for a traceback
+        kind, message, hint = classify_exception(e)
+        emit(ev.Failed(step=step_ref["step"], kind=kind, message=scrub(message), hint=hint))
+        log.error("%s", scrub(traceback.format_exc()))
+        if kind == "internal":
+            raise
+        return RunOutcome(run_dir, "failed", 2)
+    finally:
+        writer.close()
+        if handler is not None:
+            handler.close()
+
+
+def classify_exception(e: BaseException) -> tuple[str, str, str]:
+    """(kind, message, hint) for failures that are not TunerErrors: OOM and disk full get a fix."""
+    import errno
+
+    name = type(e).__name__
+    text = str(e).splitlines()[0] if str(e) else name
+    if name in ("OutOfMemoryError", "MemoryError") or "out of memory" in text.lower():
+        return ("oom", f"out of memory: {text}",
+                "lower train.micro_batch_size or train.max_tokens_per_batch, set train.gradient_checkpointing = true, "
+                "or use QLoRA (quant.bits = 4)")
+    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
+        return ("disk_full", f"disk full while writing: {text}",
+                "free disk space or lower train.save_limit; completed checkpoints are intact")
+    return ("internal", f"{name}: {text}", "this is a bug in tuner: the traceback is in train.log")
+
+
+def _shared_run_dir(preset: Preset, root: Path | None, main: bool) -> Path:
+    """Under a multi-process launch, rank 0 creates the run dir and the others wait for its name."""
+    import torch.distributed as dist
+
+    from core.runs import runs_root
+
+    if not dist.is_initialized():
+        backend = "nccl" if os.environ.get("CUDA_VISIBLE_DEVICES") and __import__("torch").cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+    box = [str(create_run_dir(preset, root)) if main else None]
+    dist.broadcast_object_list(box, src=0)
+    return Path(box[0] or runs_root())
+
+
+def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bool, emit, step_ref, started: float,
+           dist_info: tuple[int, int, int]) -> str:
+    from core.data.build import build_data
+    from core.data.formatting import resolve_style
+    from core.device import check_preset_for_device, resolve_dtype, select_device
+    from core.models.build import build_model
+    from core.models.loader import load_tokenizer
+    from core.train.batches import BatchDataset, Collator, make_batches, tokenize_rows
+
+    rank, local_rank, world = dist_info
+    if preset.data.task != "instruct":
+        raise TunerError(f"data.task = {preset.data.task!r} training is not available in this version", kind="config",
+                         hint='use data.task = "instruct"')
+    device = select_device(preset.model.device)
+    check_preset_for_device(preset, device)
+    dtype = resolve_dtype(preset.model.dtype, device)
+    resume_from = None
+    if resuming:
+        for bad in incomplete_checkpoints(run_dir):
+            emit(ev.WarningEvent(message=f"skipping incomplete checkpoint {bad.name} (killed while saving)", kind="checkpoint"))
+        done = complete_checkpoints(run_dir)
+        if not done:
+            raise TunerError(f"{run_dir.name} has no complete checkpoint to resume from", kind="resume",
+                             hint=f"start a new run: tuner run {preset.name}")
+        resume_from = str(done[-1])
+
+    data = build_data(preset, preset_path.parent if preset_path else None)
+    tokenizer = load_tokenizer(preset.model)
+    style = resolve_style(tokenizer, preset.data.prompt_format)
+    max_len = preset.train.max_seq_len
+    train_rows, val_rows = data.split("train"), data.split("val")
+    train_tok = tokenize_rows(tokenizer, train_rows, style, preset.data.system_prompt, max_len)
+    val_tok = tokenize_rows(tokenizer, val_rows[: preset.eval.max_val_rows], style, preset.data.system_prompt, max_len)
+    if train_tok.dropped_too_long:
+        emit(ev.WarningEvent(message=f"{train_tok.dropped_too_long} training rows are longer than max_seq_len "
+                             f"{max_len} tokens and were dropped (not truncated)", kind="too_long"))
+    if not train_tok.rows:
+        raise TunerError(f"no training row fits in max_seq_len = {max_len} tokens", kind="data",
+                         hint="raise train.max_seq_len")
+    tcfg = preset.train
+    lengths = [len(r.input_ids) for r in train_tok.rows]
+    batches = make_batches(lengths, strategy=tcfg.batching, micro_batch_size=tcfg.micro_batch_size,
+                           max_tokens=tcfg.max_tokens_per_batch, max_len=max_len, seed=tcfg.seed)
+    val_batches = make_batches([len(r.input_ids) for r in val_tok.rows], strategy=tcfg.batching,
+                               micro_batch_size=tcfg.micro_batch_size, max_tokens=tcfg.max_tokens_per_batch,
+                               max_len=max_len, seed=tcfg.seed, shuffle=False)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
+    collator = Collator(pad_id, tcfg.batching, max_len, rows=tcfg.micro_batch_size)
+    eval_collator = Collator(pad_id, tcfg.batching, max_len, rows=tcfg.micro_batch_size)
+
+    device_map = {"": local_rank} if device == "cuda" else None
+    model, info = build_model(preset, device, dtype, device_map)
+    steps_per_epoch = max(1, math.ceil(len(batches) / (tcfg.grad_accum * world)))
+    if tcfg.steps_per_epoch:
+        steps_per_epoch = min(steps_per_epoch, tcfg.steps_per_epoch)
+    max_steps = tcfg.max_steps or max(1, math.ceil(steps_per_epoch * tcfg.epochs))
+
+    from core.train.args import training_arguments
+    from core.train.callbacks import EventsCallback, NonFiniteCallback, Progress, SamplesCallback, StopCallback
+    from core.train.trainer import TunerTrainer
+
+    args = training_arguments(preset, run_dir / CHECKPOINTS_DIR, device, dtype, max_steps, has_eval=bool(val_tok.rows))
+    progress = Progress(max_steps, started)
+    stop = StopCallback(progress, parse_duration(tcfg.time_budget) if tcfg.time_budget else None)
+    callbacks = [
+        EventsCallback(emit, progress, collator, device, world),
+        NonFiniteCallback(emit, progress, tcfg.nonfinite_patience),
+        stop,
+    ]
+    if rank == 0 and (preset.eval.exact_match_rows or preset.eval.sample_prompts):
+        em_rows = val_rows[: preset.eval.exact_match_rows]
+        callbacks.append(SamplesCallback(emit, progress, tokenizer, style, preset.data.system_prompt, em_rows,
+                                         preset.eval.sample_prompts, preset.eval.sample_every, preset.eval.max_new_tokens))
+    trainer = TunerTrainer(
+        model=model, args=args, train_dataset=BatchDataset(train_tok.rows, batches),
+        eval_dataset=BatchDataset(val_tok.rows, val_batches) if val_tok.rows else None,
+        data_collator=collator, processing_class=tokenizer, callbacks=callbacks,
+    )
+    trainer.eval_collator = eval_collator
+    trainer.progress = progress
+
+    def on_checkpoint(step: int, path: str, seconds: float) -> None:
+        progress.save_seconds = max(progress.save_seconds, seconds)
+        is_best = progress.best_step == step
+        emit(ev.Checkpoint(step=step, path=path, is_best=is_best, val_loss=progress.last_val_loss if is_best else None))
+
+    trainer.on_checkpoint = on_checkpoint
+
+    if rank == 0:
+        write_provenance(
+            run_dir, data_hash=data.data_hash, base_model=preset.model.id,
+            base_model_file_sha256=_model_file_hash(info.source), device=device,
+            extra={"data_dir": str(data.path), "style": style, "dtype": str(dtype).replace("torch.", "")},
+        )
+    emit(ev.RunStarted(
+        run=run_dir.name, run_dir=str(run_dir), preset=preset.name, model=preset.model.id, device=device,
+        dtype=str(dtype).replace("torch.", ""), adapter=info.adapter, trainable_params=info.trainable_params,
+        total_params=info.total_params, train_rows=len(train_tok.rows), val_rows=len(val_tok.rows),
+        dropped_too_long=train_tok.dropped_too_long, max_steps=max_steps, epochs=tcfg.epochs,
+        micro_batch_size=tcfg.micro_batch_size, grad_accum=tcfg.grad_accum, max_seq_len=max_len,
+        batching=tcfg.batching, pid=os.getpid(), resumed_from=resume_from, world_size=world,
+    ))
+    stop.install()
+    try:
+        trainer.train(resume_from_checkpoint=resume_from)
+    finally:
+        stop.uninstall()
+    step_ref["step"] = trainer.state.global_step
+    if progress.stop_reason == "nonfinite":
+        raise TunerError(f"stopped after {tcfg.nonfinite_patience} non-finite updates in a row", kind="nonfinite",
+                         hint="lower train.lr, raise train.warmup_ratio, or use float32 (model.dtype)")
+    adapter_dir = run_dir / ADAPTER_DIR
+    if rank == 0:
+        trainer.save_model(str(adapter_dir))
+        tokenizer.save_pretrained(str(adapter_dir))
+    interrupted = progress.stop_reason == "signal"
+    reason = progress.stop_reason or ("max_steps" if tcfg.max_steps else "epochs")
+    emit(ev.Finished(
+        status="interrupted" if interrupted else "finished", step=trainer.state.global_step,
+        adapter_dir=str(adapter_dir), best_checkpoint=trainer.state.best_model_checkpoint,
+        best_val_loss=progress.best_val_loss, elapsed_s=time.time() - started, reason=reason,
+    ))
+    return "interrupted" if interrupted else "finished"
+
+
+def _model_file_hash(src: Any) -> str | None:
+    """The GGUF hash for embedded/GGUF models (their identity); None for hub/local folders."""
+    marker = Path(src.location) / "SOURCE_GGUF_SHA256"
+    return marker.read_text().strip() if marker.is_file() else None
