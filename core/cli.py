@@ -106,6 +106,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     finally:
         display.close()
+    if outcome.error:
+        _console(stderr=True).print(f"[bold red]error:[/] {escape(outcome.error)}")
     if outcome.run_dir is not None:
         _console().print(f"run directory: {outcome.run_dir}")
     return outcome.exit_code
@@ -202,6 +204,10 @@ def build_parser() -> argparse.ArgumentParser:
     rs = sub.add_parser("runs", help="list runs: status, steps, best val loss")
     rs.add_argument("--run-dir", help="parent folder of run directories")
     rs.set_defaults(func=cmd_runs)
+
+    from core.cli_inference import add_inference_commands
+
+    add_inference_commands(sub)
     return p
 
 

@@ -92,6 +92,8 @@ class RunDisplay:
     def __call__(self, rec: dict[str, Any]) -> None:
         if rec.get("type") == "step":
             self.last_step = rec
+        if rec.get("type") == "failed":
+            return  # the CLI prints the failure to stderr
         line = event_line(rec)
         if line and (rec.get("type") != "step" or self.live is None):
             style = {"failed": "red", "warning": "yellow", "finished": "green", "eval": "cyan"}.get(rec["type"], "")

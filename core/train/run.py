@@ -54,6 +54,7 @@ class RunOutcome:
     run_dir: Path | None
     status: str  # finished | interrupted | failed
     exit_code: int
+    error: str | None = None  # one line for a failed run: message (hint)
 
 
 def _dist() -> tuple[int, int, int]:
@@ -129,7 +130,7 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
     except TunerError as e:
         emit(ev.Failed(step=step_ref["step"], kind=e.kind, message=scrub(e.message), hint=e.hint))
         log.error("%s", e)
-        return RunOutcome(run_dir, "failed", 2)
+        return RunOutcome(run_dir, "failed", 2, scrub(str(e)))
     except KeyboardInterrupt:
         emit(ev.Finished(status="interrupted", step=step_ref["step"], adapter_dir="", reason="signal",
                          elapsed_s=time.time() - started))
@@ -140,7 +141,7 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         log.error("%s", scrub(traceback.format_exc()))
         if kind == "internal":
             raise
-        return RunOutcome(run_dir, "failed", 2)
+        return RunOutcome(run_dir, "failed", 2, f"{message} ({hint})")
     finally:
         writer.close()
         if handler is not None:
@@ -228,6 +229,9 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     eval_collator = Collator(pad_id, tcfg.batching, max_len, rows=tcfg.micro_batch_size)
 
     device_map = {"": local_rank} if device == "cuda" else None
+    from transformers import set_seed
+
+    set_seed(tcfg.seed)  # the adapter's initial weights depend on the seed, not on what ran before
     model, info = build_model(preset, device, dtype, device_map)
     steps_per_epoch = max(1, math.ceil(len(batches) / (tcfg.grad_accum * world)))
     if tcfg.steps_per_epoch:
@@ -255,6 +259,10 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
         eval_dataset=BatchDataset(val_tok.rows, val_batches) if val_tok.rows else None,
         data_collator=collator, processing_class=tokenizer, callbacks=callbacks,
     )
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    for noisy in (PrinterCallback, ProgressCallback):  # our events are the progress report
+        trainer.remove_callback(noisy)
     trainer.eval_collator = eval_collator
     trainer.progress = progress
 

@@ -1,0 +1,92 @@
+"""Interruption: SIGKILL between checkpoints then resume gives the same losses; SIGTERM checkpoints and exits."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.cli import main
+from core.events import read_events
+from core.runs import complete_checkpoints
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def start_run(preset: Path, *extra: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-m", "core.cli", "run", str(preset), *extra], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def wait_for(run_root: Path, cond, timeout: float = 120) -> Path:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        runs = [p for p in run_root.glob("*") if (p / "events.jsonl").is_file()]
+        if runs and cond(read_events(runs[0] / "events.jsonl")):
+            return runs[0]
+        time.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+def step_losses(events: list[dict]) -> dict[int, float]:
+    """The loss of each step, the last report winning (a resumed run repeats steps)."""
+    return {e["step"]: e["loss"] for e in events if e["type"] == "step"}
+
+
+SLOW = '[train]\nmax_steps = 12\nsave_every = 4\nsave_limit = 5\n[eval]\nevery = 100\nsample_every = 100\n'
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tiny_preset, tmp_path, monkeypatch):
+    reference_root = tmp_path / "ref"
+    monkeypatch.setenv("TUNER_RUNS_DIR", str(reference_root))
+    assert main(["run", str(tiny_preset(SLOW, name="ref"))]) == 0
+    (ref_run,) = reference_root.iterdir()
+    expected = step_losses(read_events(ref_run / "events.jsonl"))
+    assert sorted(expected) == list(range(1, 13))
+
+    killed_root = tmp_path / "killed"
+    monkeypatch.setenv("TUNER_RUNS_DIR", str(killed_root))
+    proc = start_run(tiny_preset(SLOW, name="killed"))
+    run = wait_for(killed_root, lambda evs: any(e["type"] == "step" and e["step"] >= 6 for e in evs))
+    os.killpg(proc.pid, signal.SIGKILL)  # between checkpoint 4 and checkpoint 8
+    proc.wait(30)
+    assert [p.name for p in complete_checkpoints(run)] == ["checkpoint-4"]
+    assert read_events(run / "events.jsonl")[-1]["type"] == "step", "no final event: the process was killed"
+
+    assert main(["run", "--resume", str(run)]) == 0
+    evs = read_events(run / "events.jsonl")
+    resumed = evs[[i for i, e in enumerate(evs) if e["type"] == "run_started"][-1]:]
+    assert resumed[0]["resumed_from"].endswith("checkpoint-4")
+    got = step_losses(resumed)
+    assert sorted(got) == list(range(5, 13))
+    for step in range(5, 13):
+        assert got[step] == pytest.approx(expected[step], rel=1e-5, abs=1e-6), step
+    assert evs[-1]["type"] == "finished"
+
+
+def test_sigterm_finishes_the_step_checkpoints_and_exits_interrupted(tiny_preset, tmp_path):
+    proc = start_run(tiny_preset(SLOW.replace("max_steps = 12", "max_steps = 400")))
+    run = wait_for(tmp_path / "runs", lambda evs: any(e["type"] == "step" and e["step"] >= 2 for e in evs))
+    os.killpg(proc.pid, signal.SIGTERM)
+    assert proc.wait(120) == 0, proc.stderr.read().decode()
+    last = read_events(run / "events.jsonl")[-1]
+    assert last["type"] == "finished" and last["status"] == "interrupted" and last["reason"] == "signal"
+    assert complete_checkpoints(run)[-1].name == f"checkpoint-{last['step']}"
+    assert (run / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_resume_skips_an_incomplete_checkpoint(tiny_preset, tmp_path, capsys):
+    assert main(["run", str(tiny_preset(SLOW.replace("max_steps = 12", "max_steps = 8")))]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    broken = run / "checkpoints" / "checkpoint-8"
+    (broken / "COMPLETE").unlink()  # as if killed mid-save
+    assert main(["run", "--resume", run.name, "--max-steps", "8"]) == 0
+    evs = read_events(run / "events.jsonl")
+    warnings = [e for e in evs if e["type"] == "warning" and "incomplete" in e["message"]]
+    assert warnings and [e for e in evs if e["type"] == "run_started"][-1]["resumed_from"].endswith("checkpoint-4")

@@ -1,0 +1,104 @@
+"""`tuner run` end to end on a tiny model: events, run directory, checkpoints, failures, secrets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from core.cli import main
+from core.events import read_events
+from core.runs import complete_checkpoints, list_runs
+
+
+def only_run(tmp_path: Path) -> Path:
+    (run,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    return run
+
+
+def types(run: Path) -> list[str]:
+    return [e["type"] for e in read_events(run / "events.jsonl")]
+
+
+def test_run_writes_the_documented_run_directory(tiny_preset, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("WANDB_API_KEY", "wandb-fake-secret-0123456789")
+    monkeypatch.setenv("HF_TOKEN", "hf_fakeSecretToken987654321")
+    assert main(["run", str(tiny_preset())]) == 0
+    run = only_run(tmp_path)
+    for name in ("preset.toml", "provenance.json", "events.jsonl", "train.log", "adapter/adapter_config.json",
+                 "adapter/adapter_model.safetensors", "adapter/tokenizer.json"):
+        assert (run / name).is_file(), name
+    evs = read_events(run / "events.jsonl")
+    kinds = [e["type"] for e in evs]
+    assert kinds[0] == "run_started" and kinds[-1] == "finished"
+    assert {"step", "eval", "sample", "checkpoint"} <= set(kinds)
+    steps = [e for e in evs if e["type"] == "step"]
+    assert [e["step"] for e in steps] == [1, 2, 3, 4, 5, 6]
+    first = steps[0]
+    assert first["tokens"] > 0 and first["tokens_per_s"] > 0 and first["memory"]["rss_bytes"] > 0
+    assert evs[-1]["status"] == "finished" and evs[-1]["reason"] == "max_steps"
+    # save_limit = 2 keeps the latest and the best; every kept checkpoint is complete
+    assert [p.name for p in complete_checkpoints(run)] == ["checkpoint-3", "checkpoint-6"]
+    prov = json.loads((run / "provenance.json").read_text())
+    assert prov["data_hash"] and prov["packages"]["transformers"]
+    for path in run.rglob("*"):
+        if path.is_file():
+            blob = path.read_bytes()
+            assert b"wandb-fake-secret" not in blob and b"hf_fakeSecretToken" not in blob, path
+    (info,) = list_runs(tmp_path / "runs")
+    assert info.status == "finished" and info.step == 6
+
+
+def test_resume_continues_from_the_last_checkpoint(tiny_preset, tmp_path):
+    assert main(["run", str(tiny_preset()), "--max-steps", "3"]) == 0
+    run = only_run(tmp_path)
+    assert main(["run", "--resume", "latest", "--max-steps", "6"]) == 0
+    evs = read_events(run / "events.jsonl")
+    starts = [e for e in evs if e["type"] == "run_started"]
+    assert starts[1]["resumed_from"].endswith("checkpoint-3")
+    assert [e["step"] for e in evs if e["type"] == "step"][-3:] == [4, 5, 6]
+
+
+def test_unknown_target_module_fails_with_the_model_names(tiny_preset, tmp_path, capsys):
+    code = main(["run", str(tiny_preset()), "--set", 'lora.target_modules=["qkv"]'])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "not found in this model" in err and "q_proj" in err and "Traceback" not in err
+    (failed,) = [e for e in read_events(only_run(tmp_path) / "events.jsonl") if e["type"] == "failed"]
+    assert failed["kind"] == "config" and "q_proj" in failed["hint"]
+
+
+def test_dataset_empty_after_cleaning_marks_the_run_failed(tiny_preset, tmp_path, jsonl_file, capsys):
+    bad = jsonl_file([{"nl": "wipe", "cmd": "rm -rf /"}])
+    preset = tiny_preset(f'[data]\nsources = [{{kind = "file", path = "{bad}"}}]\n')
+    assert main(["run", str(preset)]) == 2
+    assert "empty after cleaning" in capsys.readouterr().err
+    assert types(only_run(tmp_path))[-1] == "failed"
+
+
+def test_missing_preset_is_one_line(capsys):
+    assert main(["run", "no-such-preset"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no preset named" in err[0]
+
+
+def test_time_budget_stops_cleanly_with_a_checkpoint(tiny_preset, tmp_path):
+    assert main(["run", str(tiny_preset('[train]\ntime_budget = "1s"\nsave_every = 100\n'))]) == 0
+    run = only_run(tmp_path)
+    fin = read_events(run / "events.jsonl")[-1]
+    assert fin["type"] == "finished" and fin["reason"] == "time_budget" and fin["step"] < 6
+    assert complete_checkpoints(run)[-1].name == f"checkpoint-{fin['step']}"
+
+
+@pytest.mark.parametrize("extra", [
+    "[train]\nadapter = \"full\"\nlr = 1e-4\n",
+    "[quant]\nbits = 4\ncompute_dtype = \"float32\"\n[train]\noptimizer = \"adamw_bnb_8bit\"\n",
+])
+def test_full_finetune_and_qlora_run_on_cpu(tiny_preset, tmp_path, extra):
+    assert main(["run", str(tiny_preset(extra)), "--max-steps", "2", "--set", "eval.every=2",
+                 "--set", "train.save_every=2"]) == 0
+    evs = read_events(only_run(tmp_path) / "events.jsonl")
+    started = evs[0]
+    assert started["adapter"] == ("full" if "full" in extra else "qlora")
+    assert all(e["loss"] is not None for e in evs if e["type"] == "step")
