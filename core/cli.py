@@ -106,6 +106,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     finally:
         display.close()
+    if os.environ.get("RANK", "0") != "0":
+        return outcome.exit_code  # under a multi-process launch, rank 0 reports
     if outcome.error:
         _console(stderr=True).print(f"[bold red]error:[/] {escape(outcome.error)}")
     if outcome.run_dir is not None:

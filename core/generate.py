@@ -62,6 +62,7 @@ def generate_batch(
                     **enc,
                     max_new_tokens=max_new_tokens,
                     do_sample=False,
+                    use_cache=True,
                     pad_token_id=tokenizer.pad_token_id,
                     eos_token_id=tokenizer.eos_token_id,
                 )
@@ -89,7 +90,7 @@ def stream_answer(
     enc = tokenizer(text, return_tensors="pt", add_special_tokens=style == "instruction").to(device)
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     kwargs = dict(
-        **enc, max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer,
+        **enc, max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer, use_cache=True,
         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
     )
 

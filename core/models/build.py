@@ -117,6 +117,9 @@ def param_counts(model: Any) -> tuple[int, int]:
 def build_model(preset: Preset, device: str, dtype: Any, device_map: Any = None) -> tuple[Any, ModelInfo]:
     """Base model + adapter, ready for the Trainer."""
     model, src = load_base_model(preset, device, dtype, device_map)
+    # No KV cache while training: it is useless there, and with a cache transformers ignores
+    # position_ids-based packing (rows would attend across their boundaries).
+    model.config.use_cache = False
     model = attach_adapter(model, preset)
     if preset.train.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
         model.enable_input_require_grads()  # LoRA + checkpointing needs grads flowing from the embeddings

@@ -1,0 +1,268 @@
+"""`tuner generate / chat / eval`: ask a trained run (or its base model) for bash commands.
+
+Nothing generated is ever executed: answers are shown with the extracted command, its bash
+syntax check and a red DANGEROUS flag when the command is destructive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+
+from core.errors import TunerError
+
+QUIT_WORDS = ("/quit", "/exit", "/q")
+DEFAULT_MAX_NEW_TOKENS = 128
+
+
+def _consoles():
+    from core.cli import _console
+
+    return _console(), _console(stderr=True)
+
+
+def _load(args: argparse.Namespace):
+    from core.cli import _quiet_libraries
+    from core.inference import load_for_inference
+
+    _quiet_libraries()
+    return load_for_inference(args.run, base=args.base, checkpoint=args.checkpoint,
+                              runs_root=Path(args.run_dir) if args.run_dir else None)
+
+
+def _loaded_line(loaded: Any) -> str:
+    return f"[dim]{escape(loaded.label)} · {loaded.device} · {loaded.style} prompt · loaded in {loaded.load_seconds:.1f} s[/]"
+
+
+def print_verdict(con: Any, answer: Any) -> None:
+    """The extracted command, then a yellow syntax note and a red DANGEROUS flag where they apply."""
+    from core.data.syntax import bash_syntax_error
+
+    if not answer.command:
+        con.print("[bold]command:[/] [dim](none found in the answer)[/]")
+        return
+    con.print(f"[bold]command:[/] {escape(answer.command)}")
+    err = bash_syntax_error(answer.command)
+    if err:
+        con.print(f"[yellow]not valid bash: {escape(err)}[/]")
+    if answer.dangerous:
+        con.print(f"[bold red]DANGEROUS:[/] [red]{escape(answer.dangerous)}[/]")
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """tuner generate RUN "prompt": one greedy answer, its command and risk flag."""
+    from core.generate import generate_batch
+
+    con, err = _consoles()
+    loaded = _load(args)
+    err.print(_loaded_line(loaded))
+    answer = generate_batch(loaded.model, loaded.tokenizer, [args.prompt], style=loaded.style,
+                            system_prompt=loaded.system_prompt, max_new_tokens=args.max_new_tokens)[0]
+    con.print(answer.output, markup=False)
+    print_verdict(con, answer)
+    return 0
+
+
+def _read_prompt(con: Any, tty: bool) -> str | None:
+    """The next request: rich prompt on a terminal, one line of stdin otherwise; None at the end."""
+    if tty:
+        try:
+            import readline  # noqa: F401  (line editing and history for input())
+        except ImportError:
+            pass
+        try:
+            return con.input("[bold cyan]> [/]")
+        except (EOFError, KeyboardInterrupt):
+            con.print()
+            return None
+    line = sys.stdin.readline()
+    return None if line == "" else line.rstrip("\r\n")
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """tuner chat RUN: prompts in a loop, answers streamed token by token."""
+    from core.generate import answer_from_text
+    from core.inference import stream_reply
+
+    con, err = _consoles()
+    loaded = _load(args)
+    tty = sys.stdin.isatty()
+    err.print(_loaded_line(loaded))
+    if tty:
+        con.print("[dim]Type a request in plain words. /quit or Ctrl-D exits; Ctrl-C stops an answer. "
+                  "Nothing is executed.[/]")
+    stop = threading.Event()
+    while True:
+        line = _read_prompt(con, tty)
+        if line is None:
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text.lower() in QUIT_WORDS:
+            break
+        if not tty:
+            con.print(f"[bold cyan]>[/] {escape(text)}")
+        stop.clear()
+        pieces: list[str] = []
+        stopped = False
+        try:
+            for piece in stream_reply(loaded, text, max_new_tokens=args.max_new_tokens, stop=stop):
+                pieces.append(piece)
+                con.print(piece, end="", markup=False)
+        except KeyboardInterrupt:
+            stop.set()  # the background generation ends at its next token
+            stopped = True
+        con.print()
+        if stopped:
+            con.print("[yellow](answer stopped)[/]")
+        print_verdict(con, answer_from_text(text, "".join(pieces).strip()))
+    return 0
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f}%"
+
+
+_ROWS = (
+    ("exact match", "exact_match", "exact"),
+    ("normalized match", "normalized_match", "normalized_match"),
+    ("bash syntax valid", "syntax_valid", "syntax_ok"),
+    ("dangerous commands", "dangerous_rate", "dangerous"),
+)
+
+
+def _counterpart(summary: dict[str, Any], run_dir: Path, out: Path) -> dict[str, Any] | None:
+    """The summary of the other side of a before/after pair (base ↔ adapter) on the same rows, if any."""
+    import json
+
+    from core.evaluate import default_out, summary_path
+
+    mode = summary["mode"]
+    other_mode = "adapter" if mode == "base" else "base"
+    guesses = {summary_path(default_out(run_dir, Path(summary["data"]).stem, other_mode))}
+    if out.name.endswith(f"-{mode}.jsonl"):  # the same naming next to a custom --out
+        guesses.add(summary_path(out.with_name(out.name[: -len(f"-{mode}.jsonl")] + f"-{other_mode}.jsonl")))
+    for path in sorted(guesses):
+        if path == summary_path(out) or not path.is_file():
+            continue
+        try:
+            other = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if other.get("data") == summary["data"] and other.get("rows") == summary["rows"] and other.get("mode") != mode:
+            return other
+    return None
+
+
+def render_summary(con: Any, summary: dict[str, Any], other: dict[str, Any] | None = None) -> None:
+    """Metric table; with `other` (the base model's or the adapter's run on the same rows) side by side."""
+    from rich.table import Table
+
+    cols = [summary] if other is None else ([other, summary] if summary["mode"] != "base" else [summary, other])
+    table = Table("metric", *[escape(s["model"]) for s in cols], box=None, pad_edge=False)
+    if other is not None:
+        table.add_column("Δ after − before")
+    for title, key, count in _ROWS:
+        cells = [f"{_pct(s[key])} ({s['counts'][count]}/{s['rows']})" for s in cols]
+        if other is not None:
+            before, after = cols[0][key], cols[1][key]
+            delta = "–" if before is None or after is None else f"{100 * (after - before):+.1f} pts"
+            cells.append(delta)
+        style = "red" if key == "dangerous_rate" and summary["counts"]["dangerous"] else None
+        table.add_row(title, *cells, style=style)
+    table.add_row("rows", *[str(s["rows"]) for s in cols], *([""] if other is not None else []))
+    table.add_row("seconds", *[f"{s['seconds']:.1f}" for s in cols], *([""] if other is not None else []))
+    con.print(table)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """tuner eval RUN: greedy predictions on the test split (or --data), scored, written to JSONL."""
+    from core.cli import _quiet_libraries
+    from core.evaluate import evaluate_run
+
+    _quiet_libraries()
+    con, err = _consoles()
+    progress = None
+    task = None
+
+    def on_loaded(loaded: Any, data: Any) -> None:
+        nonlocal progress, task
+        rows = min(len(data.examples), args.limit) if args.limit else len(data.examples)
+        err.print(_loaded_line(loaded))
+        for note in data.notes:
+            err.print(f"[yellow]note:[/] {escape(note)}")
+        if data.skipped:
+            err.print(f"[yellow]note:[/] {data.skipped} rows of {escape(str(data.path))} could not be used")
+        err.print(f"evaluating on {rows} rows of {escape(str(data.path))}")
+        if err.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+            progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=err, transient=True)
+            progress.start()
+            task = progress.add_task("generating", total=rows)
+
+    def on_progress(done: int, total: int) -> None:
+        if progress is not None and task is not None:
+            progress.update(task, completed=done, total=total)
+
+    try:
+        result = evaluate_run(
+            args.run, data=args.data, out=args.out, base=args.base, checkpoint=args.checkpoint, limit=args.limit,
+            batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
+            runs_root=Path(args.run_dir) if args.run_dir else None, on_progress=on_progress, on_loaded=on_loaded,
+        )
+    finally:
+        if progress is not None:
+            progress.stop()
+    summary = result.summary
+    render_summary(con, summary, _counterpart(summary, Path(summary["run_dir"]), result.out))
+    con.print(f"predictions: {escape(str(result.out))}")
+    con.print(f"summary:     {escape(str(result.summary_path))}")
+    return 0
+
+
+def add_inference_commands(sub: Any) -> None:
+    """Register `generate`, `chat` and `eval` on the `tuner` subparsers."""
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("run", metavar="RUN", help="a run directory, run name, unique name prefix, or 'latest'")
+        sp.add_argument("--base", action="store_true", help="the base model without the run's adapter (before)")
+        sp.add_argument("--checkpoint", metavar="CK",
+                        help="a complete checkpoint instead of adapter/: latest, best, checkpoint-N or N")
+        sp.add_argument("--run-dir", help="parent folder of run directories (default ./runs or TUNER_RUNS_DIR)")
+
+    def positive(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        return value
+
+    ge = sub.add_parser("generate", help="one answer from a run's model: raw text, command, danger flag")
+    common(ge)
+    ge.add_argument("prompt", help="the request in plain words")
+    ge.add_argument("--max-new-tokens", type=positive, default=DEFAULT_MAX_NEW_TOKENS, metavar="N")
+    ge.set_defaults(func=cmd_generate)
+
+    ch = sub.add_parser("chat", help="ask a run's model interactively; answers stream as they are generated")
+    common(ch)
+    ch.add_argument("--max-new-tokens", type=positive, default=DEFAULT_MAX_NEW_TOKENS, metavar="N")
+    ch.set_defaults(func=cmd_chat)
+
+    ev = sub.add_parser("eval", help="score a run (or --base) on its test split or a data file")
+    common(ev)
+    ev.add_argument("--data", metavar="FILE", help="JSONL/CSV with instruction and command fields (default: the run's test split)")
+    ev.add_argument("--out", metavar="PREDS.jsonl", help="predictions file (default <run>/eval/<data>-<adapter|base>.jsonl)")
+    ev.add_argument("--limit", type=positive, metavar="N", help="only the first N rows")
+    ev.add_argument("--batch-size", type=positive, default=16, metavar="B")
+    ev.add_argument("--max-new-tokens", type=positive, metavar="N", help="default: the preset's eval.max_new_tokens")
+    ev.set_defaults(func=cmd_eval)

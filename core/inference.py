@@ -1,0 +1,310 @@
+"""Load a finished (or checkpointed) run for `tuner generate/chat/eval`: base model + its adapter.
+
+The run's resolved `preset.toml` says which base model, prompt format and system prompt it was
+trained with; `adapter/` (or a complete checkpoint) holds the PEFT LoRA adapter, or the whole
+model for `train.adapter = "full"`. Nothing generated is ever executed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from core.errors import TunerError
+from core.runs import (
+    ADAPTER_DIR,
+    CHECKPOINT_PREFIX,
+    COMPLETE_MARKER,
+    EVENTS_FILE,
+    PRESET_FILE,
+    PROVENANCE_FILE,
+    complete_checkpoints,
+    resolve_run,
+)
+
+if TYPE_CHECKING:
+    from core.config.schema import Preset
+
+ADAPTER_CONFIG = "adapter_config.json"
+MODEL_CONFIG = "config.json"
+_TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json")
+
+
+@dataclass
+class Loaded:
+    """A model ready to answer: the weights, how to prompt them, and where they came from."""
+
+    model: Any
+    tokenizer: Any
+    style: str  # "chat" | "instruction" (core.data.formatting)
+    system_prompt: str | None
+    label: str  # "quickstart-20261121-101335/adapter", ".../checkpoint-10" or "base: <model id>"
+    run_dir: Path
+    preset: "Preset"
+    weights_dir: Path | None = None  # the adapter / checkpoint folder; None for the base model
+    device: str = "cpu"
+    load_seconds: float = 0.0
+
+
+def read_run_preset(run_dir: Path) -> "Preset":
+    """The run's resolved preset (its preset.toml), validated."""
+    from core.config.loader import read_toml, validate_preset
+
+    path = Path(run_dir) / PRESET_FILE
+    if not path.is_file():
+        raise TunerError(f"{run_dir} has no {PRESET_FILE}", kind="config",
+                         hint="point at a run directory made by `tuner run` (see `tuner runs`)")
+    data = read_toml(path)
+    data.setdefault("name", Path(run_dir).name)
+    return validate_preset(data, str(path))
+
+
+def read_provenance(run_dir: Path) -> dict[str, Any]:
+    """provenance.json as a dict ({} when absent or unreadable)."""
+    try:
+        data = json.loads((Path(run_dir) / PROVENANCE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _has_weights(folder: Path) -> bool:
+    return (folder / ADAPTER_CONFIG).is_file() or (folder / MODEL_CONFIG).is_file()
+
+
+def _best_checkpoint(run_dir: Path) -> Path | None:
+    """The checkpoint the run marked best (finished event, else the last is_best checkpoint event)."""
+    from core.events import read_events
+
+    best = None
+    for ev in read_events(run_dir / EVENTS_FILE):
+        if ev.get("type") == "checkpoint" and ev.get("is_best") and ev.get("path"):
+            best = ev["path"]
+        elif ev.get("type") == "finished" and ev.get("best_checkpoint"):
+            best = ev["best_checkpoint"]
+    if best is None:
+        return None
+    path = Path(best)
+    return path if path.is_absolute() else run_dir / path
+
+
+def checkpoint_dir(run_dir: Path, ref: str) -> Path:
+    """A complete checkpoint of the run: "latest", "best", "checkpoint-N", "N", or a folder path."""
+    run_dir = Path(run_dir)
+    done = complete_checkpoints(run_dir)
+    names = ", ".join(p.name for p in done) or "none"
+    if ref == "latest":
+        if not done:
+            raise TunerError(f"{run_dir.name} has no complete checkpoint", kind="config",
+                             hint="checkpoints are saved every train.save_every steps")
+        return done[-1]
+    if ref == "best":
+        best = _best_checkpoint(run_dir)
+        if best is None or not best.is_dir():
+            raise TunerError(f"{run_dir.name} has no best checkpoint recorded", kind="config",
+                             hint=f"use --checkpoint latest or one of: {names}")
+        path = best
+    else:
+        as_path = Path(ref).expanduser()
+        if as_path.is_dir() and (as_path.is_absolute() or str(ref).startswith(".")):
+            path = as_path
+        else:
+            name = ref if ref.startswith(CHECKPOINT_PREFIX) else f"{CHECKPOINT_PREFIX}{ref}"
+            path = run_dir / "checkpoints" / name
+            if not path.is_dir():
+                raise TunerError(f"{run_dir.name} has no checkpoint {ref!r}", kind="config",
+                                 hint=f"complete checkpoints: {names}")
+    if not (path / COMPLETE_MARKER).is_file():
+        raise TunerError(f"checkpoint {path.name} of {run_dir.name} is incomplete (its save was interrupted)",
+                         kind="config", hint=f"complete checkpoints: {names}")
+    if not _has_weights(path):
+        raise TunerError(f"checkpoint {path} holds no {ADAPTER_CONFIG} or {MODEL_CONFIG}", kind="model",
+                         hint=f"complete checkpoints: {names}")
+    return path
+
+
+def weights_dir(run_dir: Path, checkpoint: str | None = None) -> Path:
+    """The folder to load on top of the base model: `adapter/`, or the chosen checkpoint."""
+    run_dir = Path(run_dir)
+    if checkpoint:
+        return checkpoint_dir(run_dir, checkpoint)
+    folder = run_dir / ADAPTER_DIR
+    if _has_weights(folder):
+        return folder
+    done = complete_checkpoints(run_dir)
+    if done:
+        hint = f"try --checkpoint latest ({done[-1].name}), or --base for the base model"
+    else:
+        from core.runs import run_info
+
+        status = run_info(run_dir).status
+        hint = ("it is still training and has no complete checkpoint yet; wait, or use --base"
+                if status == "running" else "it has no complete checkpoint either; use --base for the base model")
+    if folder.is_dir():
+        raise TunerError(f"{run_dir.name}/{ADAPTER_DIR} holds no {ADAPTER_CONFIG}", kind="model", hint=hint)
+    raise TunerError(f"{run_dir.name} has no adapter yet", kind="model", hint=hint)
+
+
+def _load_tokenizer(preset: "Preset", folder: Path | None) -> Any:
+    """The tokenizer saved with the adapter (what training used), else the preset's."""
+    if folder is not None and any((folder / f).is_file() for f in _TOKENIZER_FILES):
+        from transformers import AutoTokenizer
+
+        try:
+            tok = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=preset.model.trust_remote_code)
+        except (OSError, ValueError) as e:
+            raise TunerError(f"cannot read the tokenizer in {folder}: {_first_line(e)}", kind="model") from None
+    else:
+        from core.models.loader import load_tokenizer
+
+        tok = load_tokenizer(preset.model)
+        if tok is None:
+            raise TunerError(f"{folder or 'the base model'} has no tokenizer", kind="model",
+                             hint="a from-scratch run saves its tokenizer with the adapter; the run may be incomplete")
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
+
+
+def _model_kwargs(preset: "Preset", dtype: Any) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": preset.model.trust_remote_code}
+    if preset.model.attn_implementation:
+        kwargs["attn_implementation"] = preset.model.attn_implementation
+    return kwargs
+
+
+def _load_base(preset: "Preset", dtype: Any) -> Any:
+    from transformers import AutoModelForCausalLM
+
+    from core.models.loader import from_pretrained, resolve_model
+
+    src = resolve_model(preset.model)
+    if src.kind == "scratch":
+        raise TunerError("this run trained a model from scratch: it has no base model", kind="model",
+                         hint="drop --base and load its adapter/ (or --checkpoint)")
+    try:
+        return from_pretrained(AutoModelForCausalLM, src, **_model_kwargs(preset, dtype))
+    except TunerError:
+        raise
+    except (OSError, ValueError) as e:
+        raise TunerError(f"cannot load the base model {preset.model.id!r}: {_first_line(e)}", kind="model",
+                         hint="check [model] id in the run's preset.toml") from None
+
+
+def load_for_inference(
+    run_ref: str | None,
+    *,
+    base: bool = False,
+    checkpoint: str | None = None,
+    runs_root: Path | str | None = None,
+    device: str = "auto",
+) -> Loaded:
+    """Load a run's model for generation: base model (float32 on CPU) plus `adapter/` or a checkpoint.
+
+    `run_ref` is a run directory, a run name or unique prefix, or "latest" (None: latest).
+    `base=True` loads only the base model (the "before" of a before/after comparison).
+    """
+    import time
+
+    started = time.perf_counter()
+    if base and checkpoint:
+        raise TunerError("give --base or --checkpoint, not both", kind="config")
+    run_dir = resolve_run(run_ref or "latest", Path(runs_root) if runs_root is not None else None)
+    preset = read_run_preset(run_dir)
+    folder = None if base else weights_dir(run_dir, checkpoint)
+
+    from core.data.formatting import resolve_style
+    from core.device import resolve_dtype, select_device
+
+    dev = select_device(device)
+    dtype = resolve_dtype("float32" if dev == "cpu" else "auto", dev)
+    tokenizer = _load_tokenizer(preset, folder)
+    style = resolve_style(tokenizer, preset.data.prompt_format)
+
+    if folder is None:
+        model = _load_base(preset, dtype)
+        label = f"base: {preset.model.id}"
+    elif (folder / ADAPTER_CONFIG).is_file():
+        from peft import PeftModel
+
+        model = _load_base(preset, dtype)
+        try:
+            model = PeftModel.from_pretrained(model, str(folder))
+        except (OSError, ValueError, RuntimeError, KeyError) as e:
+            raise TunerError(f"cannot load the adapter in {folder}: {_first_line(e)}", kind="model",
+                             hint="the adapter files are incomplete or were made for another base model") from None
+        label = f"{run_dir.name}/{_rel(folder, run_dir)}"
+    else:  # train.adapter = "full": the folder is a whole model
+        from transformers import AutoModelForCausalLM
+
+        try:
+            model = AutoModelForCausalLM.from_pretrained(str(folder), **_model_kwargs(preset, dtype))
+        except (OSError, ValueError) as e:
+            raise TunerError(f"cannot load the model in {folder}: {_first_line(e)}", kind="model",
+                             hint="the model files are incomplete") from None
+        label = f"{run_dir.name}/{_rel(folder, run_dir)}"
+    model.to(dev)
+    model.eval()
+    return Loaded(model, tokenizer, style, preset.data.system_prompt, label, run_dir, preset, folder, dev,
+                  time.perf_counter() - started)
+
+
+def _rel(folder: Path, run_dir: Path) -> str:
+    try:
+        return folder.resolve().relative_to(run_dir.resolve()).as_posix().removeprefix("checkpoints/")
+    except ValueError:
+        return str(folder)
+
+
+# ---------------------------------------------------------------------------------- streaming
+
+
+class _StopOnEvent:
+    """A generation stopping criterion that ends every sequence once `event` is set (Ctrl-C in chat)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+class _Stoppable:
+    """The model as `core.generate.stream_answer` sees it, with a stop switch added to `generate`."""
+
+    def __init__(self, model: Any, event: threading.Event) -> None:
+        self._model = model
+        self._event = event
+
+    def parameters(self) -> Any:
+        return self._model.parameters()
+
+    def generate(self, **kwargs: Any) -> Any:
+        from transformers import StoppingCriteriaList
+
+        kwargs["stopping_criteria"] = StoppingCriteriaList([_StopOnEvent(self._event)])
+        return self._model.generate(**kwargs)
+
+
+def stream_reply(
+    loaded: Loaded, prompt: str, *, max_new_tokens: int = 128, stop: threading.Event | None = None
+) -> Iterator[str]:
+    """Text pieces of a greedy answer as they are generated; setting `stop` ends it within one token.
+
+    When `stop` is set, keep iterating to the end: the generator then finishes at once (the
+    background generation has stopped) instead of leaving a thread generating.
+    """
+    from core.generate import stream_answer
+
+    model = loaded.model if stop is None else _Stoppable(loaded.model, stop)
+    yield from stream_answer(model, loaded.tokenizer, prompt, style=loaded.style,
+                             system_prompt=loaded.system_prompt, max_new_tokens=max_new_tokens)
