@@ -29,8 +29,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 quickstart: setup
-	$(VENV)/bin/tuner data build quickstart
-	$(VENV)/bin/tuner data preview quickstart
+	$(VENV)/bin/tuner run quickstart
 
 test: setup
 	$(PY) -m pytest

@@ -214,6 +214,7 @@ class EvalCfg(Section):
         ]
     )
     max_new_tokens: int = Field(64, ge=1)
+    before_training: bool = True  # evaluate (loss, exact match, samples) at step 0 too
 
 
 class LogCfg(Section):

@@ -48,6 +48,7 @@ def training_arguments(preset: Preset, output_dir: Path, device: str, dtype: Any
         logging_nan_inf_filter=False,
         eval_strategy="steps" if has_eval else "no",
         eval_steps=e.every,
+        eval_on_start=has_eval and e.before_training,  # the "before" side of before/after
         save_strategy="steps",
         save_steps=t.save_every,
         save_total_limit=t.save_limit,

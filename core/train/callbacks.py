@@ -28,6 +28,7 @@ class Progress:
         self.step_seconds: float | None = None
         self.save_seconds = 0.0
         self.paused_s = 0.0  # evaluation and sampling time, excluded from throughput
+        self.step = 0  # last completed optimizer step (for failure events)
 
 
 class EventsCallback(TrainerCallback):
@@ -51,6 +52,9 @@ class EventsCallback(TrainerCallback):
         self._t = self._begin = time.perf_counter()
         self._tokens, self._rows = self.collator.tokens_seen, self.collator.rows_seen
         self._step0 = self._last_step = state.global_step
+
+    def on_step_end(self, args, state, control, **kw):
+        self.progress.step = state.global_step
 
     def on_log(self, args, state, control, logs=None, **kw):
         from core.sysinfo import memory_snapshot
@@ -110,15 +114,22 @@ class SamplesCallback(TrainerCallback):
         self.emit(ev.Eval(step=state.global_step, val_loss=loss if finite else None,
                           perplexity=math.exp(min(loss, 50)) if finite else None,
                           exact_match=em, exact_match_rows=len(self.val_rows)))
+        if state.global_step == 0:
+            self._samples(model, state.global_step)  # what the base model answers, for comparison
+
+    def _samples(self, model, step: int) -> None:
+        from core.generate import generate_batch
+
+        if not self.prompts or model is None:
+            return
+        answers = generate_batch(model, self.tokenizer, self.prompts, style=self.style,
+                                 system_prompt=self.system_prompt, max_new_tokens=self.max_new_tokens)
+        self.emit(ev.Sample(step=step, samples=[a.to_json() for a in answers]))
 
     def on_step_end(self, args, state, control, model=None, **kw):
-        if self.prompts and model is not None and state.global_step % self.sample_every == 0:
-            from core.generate import generate_batch
-
+        if state.global_step % self.sample_every == 0:
             t = time.perf_counter()
-            answers = generate_batch(model, self.tokenizer, self.prompts, style=self.style,
-                                     system_prompt=self.system_prompt, max_new_tokens=self.max_new_tokens)
-            self.emit(ev.Sample(step=state.global_step, samples=[a.to_json() for a in answers]))
+            self._samples(model, state.global_step)
             self.progress.paused_s += time.perf_counter() - t
 
 

@@ -66,6 +66,19 @@ def event_line(rec: dict[str, Any]) -> str | None:
     return None
 
 
+def before_after(evals: list[dict[str, Any]]) -> str | None:
+    """'val loss 2.61 → 0.83, exact match 3.1% → 40.6% (32 val rows)' from the first and last eval."""
+    if len(evals) < 2 or evals[0]["step"] == evals[-1]["step"]:
+        return None
+    a, b = evals[0], evals[-1]
+    parts = []
+    if a.get("val_loss") is not None and b.get("val_loss") is not None:
+        parts.append(f"val loss {a['val_loss']:.3f} → {b['val_loss']:.3f}")
+    if a.get("exact_match") is not None and b.get("exact_match") is not None:
+        parts.append(f"exact match {a['exact_match']:.1%} → {b['exact_match']:.1%} ({b['exact_match_rows']} val rows)")
+    return f"step {a['step']} → {b['step']}: " + ", ".join(parts) if parts else None
+
+
 class RunDisplay:
     """Feeds events to the console: a live status line on a TTY above the scrolling event log."""
 
@@ -73,6 +86,7 @@ class RunDisplay:
         self.console = console or Console(highlight=False)
         self.live = None
         self.last_step: dict[str, Any] | None = None
+        self.evals: list[dict[str, Any]] = []
         if self.console.is_terminal:
             from rich.live import Live
 
@@ -94,6 +108,8 @@ class RunDisplay:
             self.last_step = rec
         if rec.get("type") == "failed":
             return  # the CLI prints the failure to stderr
+        if rec.get("type") == "eval":
+            self.evals.append(rec)
         line = event_line(rec)
         if line and (rec.get("type") != "step" or self.live is None):
             style = {"failed": "red", "warning": "yellow", "finished": "green", "eval": "cyan"}.get(rec["type"], "")
@@ -102,6 +118,10 @@ class RunDisplay:
             self.console.print(f"[dim]{escape(line)}[/]")
         if self.live is not None:
             self.live.update(self._status())
+        if rec.get("type") == "finished":
+            summary = before_after(self.evals)
+            if summary:
+                self.console.print(f"[bold]{escape(summary)}[/]")
 
     def close(self) -> None:
         """Stop the live panel."""

@@ -123,21 +123,21 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         if main and on_event is not None:
             on_event(ev.to_record(event))
 
-    step_ref = {"step": 0}
+    step_ref: dict[str, Any] = {}
     try:
         status = _train(preset, preset_path, run_dir, resume_dir is not None, emit, step_ref, started, (rank, local_rank, world))
         return RunOutcome(run_dir, status, 0)
     except TunerError as e:
-        emit(ev.Failed(step=step_ref["step"], kind=e.kind, message=scrub(e.message), hint=e.hint))
+        emit(ev.Failed(step=_current_step(step_ref), kind=e.kind, message=scrub(e.message), hint=e.hint))
         log.error("%s", e)
         return RunOutcome(run_dir, "failed", 2, scrub(str(e)))
     except KeyboardInterrupt:
-        emit(ev.Finished(status="interrupted", step=step_ref["step"], adapter_dir="", reason="signal",
+        emit(ev.Finished(status="interrupted", step=_current_step(step_ref), adapter_dir="", reason="signal",
                          elapsed_s=time.time() - started))
         return RunOutcome(run_dir, "interrupted", 130)
     except BaseException as e:  # noqa: BLE001 - every other failure is still reported, then re-raised for a traceback
         kind, message, hint = classify_exception(e)
-        emit(ev.Failed(step=step_ref["step"], kind=kind, message=scrub(message), hint=hint))
+        emit(ev.Failed(step=_current_step(step_ref), kind=kind, message=scrub(message), hint=hint))
         log.error("%s", scrub(traceback.format_exc()))
         if kind == "internal":
             raise
@@ -146,6 +146,15 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         writer.close()
         if handler is not None:
             handler.close()
+
+
+def _current_step(step_ref: dict[str, Any]) -> int | None:
+    progress = step_ref.get("progress")
+    return progress.step if progress is not None else None
+
+
+def _resume_step(checkpoint: str | None) -> int:
+    return int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else 0
 
 
 def classify_exception(e: BaseException) -> tuple[str, str, str]:
@@ -244,6 +253,8 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
 
     args = training_arguments(preset, run_dir / CHECKPOINTS_DIR, device, dtype, max_steps, has_eval=bool(val_tok.rows))
     progress = Progress(max_steps, started)
+    progress.step = _resume_step(resume_from)
+    step_ref["progress"] = progress
     stop = StopCallback(progress, parse_duration(tcfg.time_budget) if tcfg.time_budget else None)
     callbacks = [
         EventsCallback(emit, progress, collator, device, world),
@@ -292,7 +303,6 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
         trainer.train(resume_from_checkpoint=resume_from)
     finally:
         stop.uninstall()
-    step_ref["step"] = trainer.state.global_step
     if progress.stop_reason == "nonfinite":
         raise TunerError(f"stopped after {tcfg.nonfinite_patience} non-finite updates in a row", kind="nonfinite",
                          hint="lower train.lr, raise train.warmup_ratio, or use float32 (model.dtype)")

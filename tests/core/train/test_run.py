@@ -102,3 +102,42 @@ def test_full_finetune_and_qlora_run_on_cpu(tiny_preset, tmp_path, extra):
     started = evs[0]
     assert started["adapter"] == ("full" if "full" in extra else "qlora")
     assert all(e["loss"] is not None for e in evs if e["type"] == "step")
+
+
+def test_disk_full_while_checkpointing_never_leaves_a_corrupt_checkpoint(tiny_preset, tmp_path, monkeypatch, capsys):
+    import errno
+
+    from transformers import Trainer
+
+    real = Trainer._save_optimizer_and_scheduler
+    calls = {"n": 0}
+
+    def flaky(self, output_dir):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the second checkpoint hits a full disk halfway through
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, output_dir)
+
+    monkeypatch.setattr(Trainer, "_save_optimizer_and_scheduler", flaky)
+    assert main(["run", str(tiny_preset())]) == 2
+    assert "disk full" in capsys.readouterr().err
+    run = only_run(tmp_path)
+    assert [p.name for p in complete_checkpoints(run)] == ["checkpoint-3"]
+    assert not (run / "checkpoints" / "checkpoint-6").exists(), "the half-written save was never published"
+    failed = read_events(run / "events.jsonl")[-1]
+    assert failed["type"] == "failed" and failed["kind"] == "disk_full" and failed["step"] is not None
+
+
+def test_out_of_memory_suggests_the_fixes(tiny_preset, tmp_path, monkeypatch, capsys):
+    import torch
+
+    from core.train.trainer import TunerTrainer
+
+    def oom(self, *a, **k):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(TunerTrainer, "training_step", oom)
+    assert main(["run", str(tiny_preset())]) == 2
+    err = capsys.readouterr().err
+    assert "out of memory" in err and "micro_batch_size" in err and "Traceback" not in err
+    assert read_events(only_run(tmp_path) / "events.jsonl")[-1]["kind"] == "oom"
