@@ -30,6 +30,23 @@ PROMPTS = [
 ]
 
 
+def fresh_prompts(loaded, n: int) -> list[str]:
+    """`n` prompts whose formatted token lengths all differ."""
+    from core.data.formatting import prompt_text
+
+    seen: set[int] = set()
+    out: list[str] = []
+    k = 0
+    while len(out) < n:
+        prompt = PROMPTS[k % len(PROMPTS)] + " please" * (k // len(PROMPTS))
+        k += 1
+        length = len(loaded.tokenizer(prompt_text(loaded.tokenizer, prompt, loaded.style, loaded.system_prompt))["input_ids"])
+        if length not in seen:
+            seen.add(length)
+            out.append(prompt)
+    return out
+
+
 def first_piece(loaded, prompt: str, max_new_tokens: int) -> tuple[float, float, str]:
     """(seconds to the first non-empty text piece, seconds to the end, full text)."""
     from core.inference import stream_reply
@@ -63,7 +80,7 @@ def main() -> None:
     ap.add_argument("--checkpoint")
     ap.add_argument("--repeats", type=int, default=5, help="prompts to time (after the warm-up one)")
     ap.add_argument("--max-new-tokens", type=int, default=48)
-    ap.add_argument("--threads", type=int, help="torch.set_num_threads (default: torch's choice)")
+    ap.add_argument("--threads", type=int, help="torch.set_num_threads (default: core.inference.fit_cpu_threads)")
     args = ap.parse_args()
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -80,7 +97,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     from core.inference import load_for_inference
 
-    kw = dict(base=args.base, checkpoint=args.checkpoint, runs_root=args.run_dir)
+    kw = dict(base=args.base, checkpoint=args.checkpoint, runs_root=args.run_dir, fit_threads=not args.threads)
     t = time.perf_counter()
     loaded = load_for_inference(args.run, **kw)
     cold = time.perf_counter() - t
@@ -89,12 +106,14 @@ def main() -> None:
     loaded = load_for_inference(args.run, **kw)
     cached = time.perf_counter() - t
 
-    warm_first, warm_total, _ = first_piece(loaded, PROMPTS[0], args.max_new_tokens)
+    prompts = fresh_prompts(loaded, 1 + 2 * args.repeats)
+    warm_first, warm_total, _ = first_piece(loaded, prompts[0], args.max_new_tokens)
     tokens, pieces, totals = [], [], []
     for i in range(args.repeats):
-        prompt = PROMPTS[(i + 1) % len(PROMPTS)]
-        tokens.append(one_token(loaded, prompt))
-        first, total, _ = first_piece(loaded, prompt, args.max_new_tokens)
+        # Every timing uses a prompt of a length not seen before in this process, as in a real chat
+        # (CPU kernels may set up per input shape on first use; a repeated prompt would hide that).
+        tokens.append(one_token(loaded, prompts[1 + 2 * i]))
+        first, total, _ = first_piece(loaded, prompts[2 + 2 * i], args.max_new_tokens)
         pieces.append(first)
         totals.append(total)
 

@@ -14,8 +14,6 @@ from typing import Any
 
 from rich.markup import escape
 
-from core.errors import TunerError
-
 QUIT_WORDS = ("/quit", "/exit", "/q")
 DEFAULT_MAX_NEW_TOKENS = 128
 
@@ -114,7 +112,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
         try:
             for piece in stream_reply(loaded, text, max_new_tokens=args.max_new_tokens, stop=stop):
                 pieces.append(piece)
-                con.print(piece, end="", markup=False)
+                con.file.write(piece)  # straight to the terminal: rich's buffer could repeat it after Ctrl-C
+                con.file.flush()
         except KeyboardInterrupt:
             stop.set()  # the background generation ends at its next token
             stopped = True
@@ -165,9 +164,12 @@ def render_summary(con: Any, summary: dict[str, Any], other: dict[str, Any] | No
     from rich.table import Table
 
     cols = [summary] if other is None else ([other, summary] if summary["mode"] != "base" else [summary, other])
-    table = Table("metric", *[escape(s["model"]) for s in cols], box=None, pad_edge=False)
-    if other is not None:
-        table.add_column("Δ after − before")
+    if other is None:
+        table = Table("metric", escape(summary["model"]), box=None, pad_edge=False)
+    else:  # short headers; the full names above the table
+        for s in cols:
+            con.print(f"[bold]{escape(s['mode'])}[/] = {escape(s['model'].removeprefix('base: '))}  [dim]({escape(s['created'])})[/]")
+        table = Table("metric", *[escape(s["mode"]) for s in cols], "Δ after − before", box=None, pad_edge=False)
     for title, key, count in _ROWS:
         cells = [f"{_pct(s[key])} ({s['counts'][count]}/{s['rows']})" for s in cols]
         if other is not None:

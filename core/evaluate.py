@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from core.errors import TunerError
+from core.errors import DataError, TunerError
 
 if TYPE_CHECKING:
     from core.config.schema import Preset
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from core.inference import Loaded
 
 ALTERNATIVES_FILE = "alternatives.json"
+_FIELDS_HINT = ("--data needs a JSONL/JSON/CSV/Parquet file with an instruction field (or nl, query, prompt, "
+                "question, …) and a command field (or cmd, bash, code, …)")
 METRICS = ("exact_match", "normalized_match", "syntax_valid", "dangerous_rate")
 
 
@@ -133,6 +135,8 @@ def load_data_file(path: Path | str) -> EvalData:
     from core.data.sources import load_source
 
     path = Path(path).expanduser()
+    if not path.exists():
+        raise TunerError(f"--data file {str(path)!r} does not exist", kind="data")
     if path.is_dir():
         if not (path / "test.jsonl").is_file():
             raise TunerError(f"{path} is a folder without test.jsonl", kind="data",
@@ -144,7 +148,10 @@ def load_data_file(path: Path | str) -> EvalData:
             return EvalData(examples, _read_alternatives(path.parent), path, path.stem)
         except (KeyError, ValueError, TypeError):
             pass  # not quite a built split after all: read it like any file
-    res = load_source(SourceCfg(kind="file", path=str(path)))
+    try:
+        res = load_source(SourceCfg(kind="file", path=str(path)))
+    except DataError as e:  # its hints speak of preset entries; here the file is all there is
+        raise TunerError(e.message, kind="data", hint=_FIELDS_HINT) from None
     return EvalData(res.examples, {**_read_alternatives(path.parent), **res.alternatives}, path, path.stem,
                     skipped=len(res.rejected))
 

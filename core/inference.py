@@ -205,11 +205,13 @@ def load_for_inference(
     checkpoint: str | None = None,
     runs_root: Path | str | None = None,
     device: str = "auto",
+    fit_threads: bool = True,
 ) -> Loaded:
     """Load a run's model for generation: base model (float32 on CPU) plus `adapter/` or a checkpoint.
 
     `run_ref` is a run directory, a run name or unique prefix, or "latest" (None: latest).
     `base=True` loads only the base model (the "before" of a before/after comparison).
+    On CPU, `fit_threads` lowers torch's thread count while the machine is busy (fit_cpu_threads).
     """
     import time
 
@@ -224,6 +226,8 @@ def load_for_inference(
     from core.device import resolve_dtype, select_device
 
     dev = select_device(device)
+    if dev == "cpu" and fit_threads:
+        fit_cpu_threads()
     dtype = resolve_dtype("float32" if dev == "cpu" else "auto", dev)
     tokenizer = _load_tokenizer(preset, folder)
     style = resolve_style(tokenizer, preset.data.prompt_format)
@@ -261,6 +265,34 @@ def _rel(folder: Path, run_dir: Path) -> str:
         return folder.resolve().relative_to(run_dir.resolve()).as_posix().removeprefix("checkpoints/")
     except ValueError:
         return str(folder)
+
+
+def fit_cpu_threads() -> int | None:
+    """Use fewer torch threads for CPU generation while other processes keep the CPUs busy.
+
+    Decoding a small model is hundreds of tiny parallel regions per token; when another process
+    holds a core, each of them waits for a descheduled OpenMP thread, and a forward pass that takes
+    0.3 s on one thread takes 2–10 s on two (measured on a 2-CPU machine at load 8). The thread
+    count becomes the CPUs left free by the 1-minute load average (at least 1, at most torch's
+    default). Left alone when OMP_NUM_THREADS is set. Returns the new count, or None if unchanged.
+    """
+    import os
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        return None
+    try:
+        load = os.getloadavg()[0]
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    except OSError:
+        return None
+    import torch
+
+    current = torch.get_num_threads()
+    threads = max(1, min(current, int(cpus - load + 0.5)))
+    if threads == current:
+        return None
+    torch.set_num_threads(threads)
+    return threads
 
 
 # ---------------------------------------------------------------------------------- streaming
