@@ -101,7 +101,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     display = RunDisplay(_console())
     try:
         outcome = run_training(
-            RunRequest(args.preset, args.set, args.max_steps, args.resume, Path(args.run_dir) if args.run_dir else None),
+            RunRequest(args.preset, args.set, args.max_steps, args.resume, Path(args.run_dir) if args.run_dir else None,
+                       smoke=args.smoke),
             on_event=display,
         )
     finally:
@@ -201,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     ru.add_argument("--max-steps", type=int)
     ru.add_argument("--resume", metavar="RUN", help="a run directory, name, or 'latest'")
     ru.add_argument("--run-dir", help="parent folder of run directories (default ./runs or TUNER_RUNS_DIR)")
+    ru.add_argument("--smoke", action="store_true",
+                    help="the preset's code path for ~10 steps on a tiny model of its family, offline, on the CPU")
     ru.set_defaults(func=cmd_run)
 
     rs = sub.add_parser("runs", help="list runs: status, steps, best val loss")
@@ -210,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     from core.cli_inference import add_inference_commands
 
     add_inference_commands(sub)
+    from core.cli_doctor import add_doctor_command
+    add_doctor_command(sub)
     return p
 
 

@@ -453,11 +453,11 @@ def _probe_timeout() -> float:
 
 
 def _endpoint() -> str:
-    try:
-        import datasets.config as dconfig
+    try:  # huggingface_hub's constant honours HF_ENDPOINT and is cheap to import (datasets is not)
+        import huggingface_hub.constants as hconst
 
-        return str(dconfig.HF_ENDPOINT)
-    except Exception:  # pragma: no cover - datasets missing
+        return str(hconst.ENDPOINT)
+    except Exception:  # pragma: no cover - huggingface_hub missing
         return os.environ.get("HF_ENDPOINT", "https://huggingface.co")
 
 

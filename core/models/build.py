@@ -50,15 +50,19 @@ def quantization_config(preset: Preset) -> Any:
     )
 
 
-def load_base_model(preset: Preset, device: str, dtype: Any, device_map: Any = None) -> tuple[Any, ModelSource]:
+def load_base_model(preset: Preset, device: str, dtype: Any, device_map: Any = None,
+                    tokenizer: Any = None) -> tuple[Any, ModelSource]:
     """Load the base causal LM (or build it from a config for from-scratch presets)."""
     from transformers import AutoModelForCausalLM
 
     src = resolve_model(preset.model)
     if src.kind == "scratch":
-        from core.models.scratch import build_scratch_model
+        from core.models.scratch import build_scratch_model, stage_one_weights
 
-        return build_scratch_model(preset), src
+        if preset.model.init_from:  # stage 2: continue from stage 1's best weights
+            folder = stage_one_weights(preset.model.init_from, preset)
+            return AutoModelForCausalLM.from_pretrained(folder, dtype=dtype), ModelSource(str(folder), "local")
+        return build_scratch_model(preset, tokenizer).to(dtype), src
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": preset.model.trust_remote_code}
     if preset.model.attn_implementation:
         kwargs["attn_implementation"] = preset.model.attn_implementation
@@ -101,6 +105,19 @@ def attach_adapter(model: Any, preset: Preset) -> Any:
     return get_peft_model(model, cfg)
 
 
+def _keep_cpu_4bit_trainable(model: Any) -> None:
+    """Stop bitsandbytes repacking 4-bit weights for CPU inference during evaluation.
+
+    On AVX512-BF16 CPUs, bitsandbytes 0.50 converts a Linear4bit's weights to an inference-only
+    layout the first time it runs in eval mode without grad (our step-0 evaluation), and
+    training afterwards fails ("a view of a leaf Variable … in-place"). Training needs the
+    standard layout throughout.
+    """
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+
+
 def param_counts(model: Any) -> tuple[int, int]:
     """(trainable, total) parameter counts; 4-bit packed weights counted at their logical size."""
     trainable = total = 0
@@ -114,12 +131,15 @@ def param_counts(model: Any) -> tuple[int, int]:
     return trainable, total
 
 
-def build_model(preset: Preset, device: str, dtype: Any, device_map: Any = None) -> tuple[Any, ModelInfo]:
+def build_model(preset: Preset, device: str, dtype: Any, device_map: Any = None,
+                tokenizer: Any = None) -> tuple[Any, ModelInfo]:
     """Base model + adapter, ready for the Trainer."""
-    model, src = load_base_model(preset, device, dtype, device_map)
+    model, src = load_base_model(preset, device, dtype, device_map, tokenizer)
     # No KV cache while training: it is useless there, and with a cache transformers ignores
     # position_ids-based packing (rows would attend across their boundaries).
     model.config.use_cache = False
+    if preset.quant.bits and device == "cpu":
+        _keep_cpu_4bit_trainable(model)
     model = attach_adapter(model, preset)
     if preset.train.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
         model.enable_input_require_grads()  # LoRA + checkpointing needs grads flowing from the embeddings

@@ -55,7 +55,7 @@ def offline_hint(hub_id: str) -> TunerError:
     return TunerError(
         f"model {hub_id!r} is not in the local Hugging Face cache ({home}) and the Hub cannot be reached",
         kind="offline",
-        hint=f"run `huggingface-cli download {hub_id}` on a machine with internet and copy the cache "
+        hint=f"run `hf download {hub_id}` on a machine with internet and copy the cache "
         "(or set HF_HOME), or set [model] id to a local folder",
     )
 

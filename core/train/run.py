@@ -45,6 +45,7 @@ class RunRequest:
     max_steps: int | None = None
     resume: str | None = None
     runs_root: Path | None = None
+    smoke: bool = False
 
 
 @dataclass
@@ -107,6 +108,12 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
     rank, local_rank, world = _dist()
     main = rank == 0
     preset, preset_path, resume_dir = prepare_preset(req)  # config errors raise before a run dir exists
+    smoke = req.smoke or preset.name.endswith("-smoke")
+    if req.smoke and resume_dir is None:
+        from core.device import xla_available
+        from core.train.smoke import smoke_preset
+
+        preset = smoke_preset(preset, "xla" if xla_available() else "cpu")
     if req.max_steps:
         preset.train.max_steps = req.max_steps
     if resume_dir is not None:
@@ -125,7 +132,8 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
 
     step_ref: dict[str, Any] = {}
     try:
-        status = _train(preset, preset_path, run_dir, resume_dir is not None, emit, step_ref, started, (rank, local_rank, world))
+        status = _train(preset, preset_path, run_dir, resume_dir is not None, emit, step_ref, started,
+                        (rank, local_rank, world), smoke)
         return RunOutcome(run_dir, status, 0)
     except TunerError as e:
         emit(ev.Failed(step=_current_step(step_ref), kind=e.kind, message=scrub(e.message), hint=e.hint))
@@ -188,18 +196,12 @@ def _shared_run_dir(preset: Preset, root: Path | None, main: bool) -> Path:
 
 
 def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bool, emit, step_ref, started: float,
-           dist_info: tuple[int, int, int]) -> str:
-    from core.data.build import build_data
-    from core.data.formatting import resolve_style
+           dist_info: tuple[int, int, int], smoke: bool = False) -> str:
     from core.device import check_preset_for_device, resolve_dtype, select_device
     from core.models.build import build_model
-    from core.models.loader import load_tokenizer
-    from core.train.batches import BatchDataset, Collator, make_batches, tokenize_rows
+    from core.train.data_prep import prepare_instruct, prepare_text
 
     rank, local_rank, world = dist_info
-    if preset.data.task != "instruct":
-        raise TunerError(f"data.task = {preset.data.task!r} training is not available in this version", kind="config",
-                         hint='use data.task = "instruct"')
     device = select_device(preset.model.device)
     check_preset_for_device(preset, device)
     dtype = resolve_dtype(preset.model.dtype, device)
@@ -213,45 +215,31 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
                              hint=f"start a new run: tuner run {preset.name}")
         resume_from = str(done[-1])
 
-    data = build_data(preset, preset_path.parent if preset_path else None)
-    tokenizer = load_tokenizer(preset.model)
-    style = resolve_style(tokenizer, preset.data.prompt_format)
-    max_len = preset.train.max_seq_len
-    train_rows, val_rows = data.split("train"), data.split("val")
-    train_tok = tokenize_rows(tokenizer, train_rows, style, preset.data.system_prompt, max_len)
-    val_tok = tokenize_rows(tokenizer, val_rows[: preset.eval.max_val_rows], style, preset.data.system_prompt, max_len)
-    if train_tok.dropped_too_long:
-        emit(ev.WarningEvent(message=f"{train_tok.dropped_too_long} training rows are longer than max_seq_len "
-                             f"{max_len} tokens and were dropped (not truncated)", kind="too_long"))
-    if not train_tok.rows:
-        raise TunerError(f"no training row fits in max_seq_len = {max_len} tokens", kind="data",
-                         hint="raise train.max_seq_len")
+    base_dir = preset_path.parent if preset_path else None
+    if preset.data.task == "text":
+        prep = prepare_text(preset, base_dir, run_dir, emit)
+    else:
+        prep = prepare_instruct(preset, base_dir, emit, world)
     tcfg = preset.train
-    lengths = [len(r.input_ids) for r in train_tok.rows]
-    batches = make_batches(lengths, strategy=tcfg.batching, micro_batch_size=tcfg.micro_batch_size,
-                           max_tokens=tcfg.max_tokens_per_batch, max_len=max_len, seed=tcfg.seed)
-    val_batches = make_batches([len(r.input_ids) for r in val_tok.rows], strategy=tcfg.batching,
-                               micro_batch_size=tcfg.micro_batch_size, max_tokens=tcfg.max_tokens_per_batch,
-                               max_len=max_len, seed=tcfg.seed, shuffle=False)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
-    collator = Collator(pad_id, tcfg.batching, max_len, rows=tcfg.micro_batch_size)
-    eval_collator = Collator(pad_id, tcfg.batching, max_len, rows=tcfg.micro_batch_size)
+    tokenizer, style, collator = prep.tokenizer, prep.style, prep.collator
 
     device_map = {"": local_rank} if device == "cuda" else None
     from transformers import set_seed
 
     set_seed(tcfg.seed)  # the adapter's initial weights depend on the seed, not on what ran before
-    model, info = build_model(preset, device, dtype, device_map)
-    steps_per_epoch = max(1, math.ceil(len(batches) / (tcfg.grad_accum * world)))
+    model, info = build_model(preset, device, dtype, device_map, tokenizer=tokenizer)
+    steps_per_epoch = prep.steps_per_epoch
     if tcfg.steps_per_epoch:
-        steps_per_epoch = min(steps_per_epoch, tcfg.steps_per_epoch)
-    max_steps = tcfg.max_steps or max(1, math.ceil(steps_per_epoch * tcfg.epochs))
+        steps_per_epoch = min(steps_per_epoch or tcfg.steps_per_epoch, tcfg.steps_per_epoch)
+    if not tcfg.max_steps and not steps_per_epoch:
+        raise TunerError("a streamed corpus has no length: set train.max_steps or train.steps_per_epoch", kind="config")
+    max_steps = tcfg.max_steps or max(1, math.ceil((steps_per_epoch or 1) * tcfg.epochs))
 
     from core.train.args import training_arguments
     from core.train.callbacks import EventsCallback, NonFiniteCallback, Progress, SamplesCallback, StopCallback
     from core.train.trainer import TunerTrainer
 
-    args = training_arguments(preset, run_dir / CHECKPOINTS_DIR, device, dtype, max_steps, has_eval=bool(val_tok.rows))
+    args = training_arguments(preset, run_dir / CHECKPOINTS_DIR, device, dtype, max_steps, has_eval=prep.eval_dataset is not None)
     progress = Progress(max_steps, started)
     progress.step = _resume_step(resume_from)
     step_ref["progress"] = progress
@@ -261,20 +249,20 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
         NonFiniteCallback(emit, progress, tcfg.nonfinite_patience),
         stop,
     ]
-    if rank == 0 and (preset.eval.exact_match_rows or preset.eval.sample_prompts):
-        em_rows = val_rows[: preset.eval.exact_match_rows]
-        callbacks.append(SamplesCallback(emit, progress, tokenizer, style, preset.data.system_prompt, em_rows,
+    if device == "xla":
+        callbacks.remove(callbacks[1])  # the non-finite check syncs the host every step: not on XLA
+    if rank == 0 and prep.style != "text" and (preset.eval.exact_match_rows or preset.eval.sample_prompts):
+        callbacks.append(SamplesCallback(emit, progress, tokenizer, style, preset.data.system_prompt, prep.em_rows,
                                          preset.eval.sample_prompts, preset.eval.sample_every, preset.eval.max_new_tokens))
     trainer = TunerTrainer(
-        model=model, args=args, train_dataset=BatchDataset(train_tok.rows, batches),
-        eval_dataset=BatchDataset(val_tok.rows, val_batches) if val_tok.rows else None,
+        model=model, args=args, train_dataset=prep.train_dataset, eval_dataset=prep.eval_dataset,
         data_collator=collator, processing_class=tokenizer, callbacks=callbacks,
     )
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     for noisy in (PrinterCallback, ProgressCallback):  # our events are the progress report
         trainer.remove_callback(noisy)
-    trainer.eval_collator = eval_collator
+    trainer.eval_collator = prep.eval_collator
     trainer.progress = progress
 
     def on_checkpoint(step: int, path: str, seconds: float) -> None:
@@ -286,16 +274,16 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
 
     if rank == 0:
         write_provenance(
-            run_dir, data_hash=data.data_hash, base_model=preset.model.id,
+            run_dir, data_hash=prep.data_hash, base_model=preset.model.id,
             base_model_file_sha256=_model_file_hash(info.source), device=device,
-            extra={"data_dir": str(data.path), "style": style, "dtype": str(dtype).replace("torch.", "")},
+            extra={**prep.extra, "style": style, "dtype": str(dtype).replace("torch.", ""), "smoke": smoke},
         )
     emit(ev.RunStarted(
         run=run_dir.name, run_dir=str(run_dir), preset=preset.name, model=preset.model.id, device=device,
         dtype=str(dtype).replace("torch.", ""), adapter=info.adapter, trainable_params=info.trainable_params,
-        total_params=info.total_params, train_rows=len(train_tok.rows), val_rows=len(val_tok.rows),
-        dropped_too_long=train_tok.dropped_too_long, max_steps=max_steps, epochs=tcfg.epochs,
-        micro_batch_size=tcfg.micro_batch_size, grad_accum=tcfg.grad_accum, max_seq_len=max_len,
+        total_params=info.total_params, train_rows=prep.train_rows, val_rows=prep.val_rows,
+        dropped_too_long=prep.dropped_too_long, max_steps=max_steps, epochs=tcfg.epochs,
+        micro_batch_size=tcfg.micro_batch_size, grad_accum=tcfg.grad_accum, max_seq_len=tcfg.max_seq_len,
         batching=tcfg.batching, pid=os.getpid(), resumed_from=resume_from, world_size=world,
     ))
     stop.install()
