@@ -77,6 +77,13 @@ class Arch:
     def gated(self) -> bool:
         return self.family == "llama"
 
+    @property
+    def mlp_act_tensors(self) -> int:
+        """Intermediate-sized tensors the MLP's activation keeps for backward (measured on CPU)."""
+        # SwiGLU: SiLU input + output + up_proj output; GPT-NeoX: exact GELU keeps its input;
+        # GPT-2's gelu_new is a tanh composite that keeps three.
+        return {"llama": 3, "gpt_neox": 1, "gpt2": 3}[self.family]
+
     def linears(self) -> list[Linear]:
         """The Linear (or GPT-2 Conv1D) layers of ONE block: what bitsandbytes quantizes and LoRA targets."""
         h, i = self.hidden, self.intermediate
@@ -171,10 +178,11 @@ KNOWN: dict[str, Arch] = {
     EMBEDDED_MODEL: _SMOLLM2_135M,
 }
 
-# From-scratch sizes (seeds/003 table: tiny 12/768, medium 24/1024, large 32/1600, xlarge 36/1792;
-# "micro" is tuner's own smoke-test size). Heads = hidden / 64, MLP = 4 × hidden.
+# From-scratch sizes: the same table as core.models.scratch.SIZES (the user's seeds/003: tiny 12/768,
+# medium 24/1024, large 32/1600, xlarge 36/1792; "micro" is tuner's test size), copied so that this
+# module never imports the model code; tests/core/test_estimate.py checks that the two agree.
 SCRATCH_SIZES: dict[str, tuple[int, int]] = {
-    "micro": (4, 256),
+    "micro": (2, 64),
     "tiny": (12, 768),
     "medium": (24, 1024),
     "large": (32, 1600),
@@ -183,15 +191,16 @@ SCRATCH_SIZES: dict[str, tuple[int, int]] = {
 
 
 def scratch_arch(architecture: str, size: str, vocab: int, context: int) -> Arch:
-    """The from-scratch model of a preset's [model.scratch] (GPT-2 style: 4 × hidden MLP)."""
+    """The from-scratch model of a preset's [model.scratch], as core.models.scratch.scratch_config builds it."""
     layers, hidden = SCRATCH_SIZES[size]
     heads = max(1, hidden // 64)
-    if architecture == "gpt2":  # GPT2Config defaults: tied, learned positions, 0.1 dropout
+    if architecture == "gpt2":  # GPT2Config defaults: tied, learned positions, 0.1 dropout, MLP 4 × hidden
         return Arch("gpt2", hidden, layers, heads, heads, 4 * hidden, vocab, True, positions=context,
                     resid_dropout=0.1, attn_dropout=0.1)
     if architecture == "gpt_neox":
         return Arch("gpt_neox", hidden, layers, heads, heads, 4 * hidden, vocab, False)
-    return Arch("llama", hidden, layers, heads, heads, 4 * hidden, vocab, False, qkv_bias=architecture == "qwen2")
+    inter = 64 * round(hidden * 8 / 3 / 64)  # SwiGLU at the usual 8/3 ratio, tied embeddings
+    return Arch("llama", hidden, layers, heads, heads, inter, vocab, True, qkv_bias=architecture == "qwen2")
 
 
 _LLAMA_TYPES = {"llama", "qwen2", "qwen3", "mistral", "smollm3", "olmo", "olmo2", "granite", "gemma", "gemma2", "starcoder2"}
@@ -264,6 +273,8 @@ def resolve_arch(preset: Preset) -> tuple[Arch, int | None]:
         cfg_path = path / "config.json"
         if not cfg_path.is_file():
             raise ValueError(f"{m.id}: no config.json in this folder")
+    elif m.id.startswith((".", "/", "~")):
+        raise ValueError(f"model folder {m.id!r} does not exist")
     else:
         cfg_path = _hub_cached_config(m.id)
         if cfg_path is None:
@@ -374,9 +385,9 @@ def _micro_batch_shape(preset: Preset, context: int | None) -> tuple[int, int]:
     budget = t.max_tokens_per_batch or t.micro_batch_size * seq
     if t.batching == "pad_to_max":
         return max(1, min(t.micro_batch_size, budget // seq)), seq
+    # padding_free / packing flatten the rows into one sequence, but each row keeps its own
+    # attention span (≤ seq), so for memory they count as tokens // seq rows of seq tokens.
     tokens = min(t.micro_batch_size * seq, budget)
-    if t.batching in ("padding_free", "packing"):
-        return 1, tokens  # one flattened row
     seq = min(seq, tokens)
     return max(1, tokens // seq), seq
 
@@ -414,7 +425,7 @@ def layer_activation_bytes(arch: Arch, tokens: int, seq: int, *, act: int, mask:
     h, q, kv, i = arch.hidden, arch.q_dim, arch.kv_dim, arch.intermediate
     elems = 2 * h  # the two norms' inputs
     elems += 2 * q + 2 * kv  # attention: q, k, v and the output (SDPA saves them; GQA not expanded)
-    elems += 3 * i if arch.gated else i  # SiLU input + output + up_proj output | GELU input
+    elems += arch.mlp_act_tensors * i  # SiLU input + output + up_proj output | GELU input(s)
     mask_bytes = 0
     if arch.resid_dropout:
         mask_bytes += 2 * h * mask  # dropout after attention and after the MLP
@@ -429,7 +440,7 @@ def layer_activation_bytes(arch: Arch, tokens: int, seq: int, *, act: int, mask:
     if trained is not None:
         elems += lora_r * len(trained)  # lora_A outputs
     total = tokens * (elems * act + mask_bytes)
-    if eager_attention:  # eager attention materialises the scores: fp32 softmax output (+ its cast) per head
+    if eager_attention:  # the seq × seq probabilities per head: fp32 softmax output (+ its cast, + dropout)
         per = 4 + (act if act < 4 else 0) + ((act + mask) if arch.attn_dropout else 0)
         total += tokens * arch.heads * seq * per
     return total
@@ -529,7 +540,10 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
         trainable = lora_params(arch, lo.r, lo.target_modules)
         pbytes = 4  # peft autocast_adapter_dtype: LoRA weights are fp32 even on a bf16/4-bit base
         mats = [(lo.r, lin.inp, arch.layers) for lin in trained] + [(lin.out, lo.r, arch.layers) for lin in trained]
-        targets = "all-linear" if lo.target_modules == "all-linear" else "/".join(sorted({lin.leaf for lin in trained}))
+        if lo.target_modules == "all-linear" or len(trained) == len(arch.linears()):
+            targets = "all linear layers"
+        else:
+            targets = "/".join(dict.fromkeys(lin.leaf for lin in trained))
         comps.append(Component("LoRA adapter (fp32)", trainable * pbytes,
                                f"{trainable / 1e6:.2f}M params = r {lo.r} × (in + out) × {len(trained)} modules × {arch.layers} layers ({targets})"))
     comps.append(Component("gradients", trainable * pbytes, f"{trainable / 1e6:.1f}M trainable × {pbytes} B"))
@@ -539,13 +553,18 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
     # --- activations ----------------------------------------------------------------------------
     mixed = dev != "cpu" and wbytes == 2
     if q.bits:
-        act = _DTYPE_BYTES[q.compute_dtype]
-        resid = 4  # the fp32 embeddings make the residual stream fp32
+        # prepare_model_for_kbit_training's fp32 embeddings and norms make the residual stream fp32,
+        # and Linear4bit casts its output back to its input's dtype: the saved tensors are fp32
+        # (measured on CPU; under CUDA autocast only SDPA's and LoRA's inputs become bf16 copies).
+        act = resid = 4
+        notes.append("QLoRA activations counted in fp32: fp32 residual stream after prepare_model_for_kbit_training")
     else:
         act = 2 if mixed else 4
         resid = act
     mask = act if dev == "cpu" else 1  # CPU dropout keeps a full-size float mask, CUDA a bool one
-    eager = preset.model.attn_implementation == "eager"
+    # SDPA keeps no seq² matrix on CUDA (flash / memory-efficient kernels, dropout included); with
+    # attention dropout elsewhere it falls back to the math path, which does (measured on CPU).
+    eager = preset.model.attn_implementation == "eager" or (arch.attn_dropout > 0 and dev != "cuda")
     per_layer = layer_activation_bytes(arch, tokens, seq, act=act, mask=mask, trained=trained,
                                        lora_dropout=0.0 if full else lo.dropout, lora_r=lo.r, eager_attention=eager)
     extra = tokens * arch.hidden * act  # final norm input
@@ -571,7 +590,7 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
         comps.append(Component("CUDA context + allocator", over, "assumed: ~0.5 GiB context/kernels + 10% caching-allocator slack"))
     elif dev == "cpu":
         comps.append(Component("CPU heap slack", int(_slack_fraction(dev) * transient),
-                               "measured: glibc keeps freed activation buffers (+60–150% of activations + logits)"))
+                               "measured: glibc keeps freed activation buffers (+60–160% of activations + logits)"))
         comps.append(Component("Python process", CPU_PROCESS, "torch + transformers + peft loaded (measured 0.38 GiB)"))
     elif dev == "mps":
         comps.append(Component("process + Metal", MPS_PROCESS + int(0.1 * transient), "assumed: unified memory, ~0.75 GiB + 10%"))
@@ -582,6 +601,8 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
                  f"max_tokens_per_batch {t.max_tokens_per_batch}, batching {t.batching})")
     if not eager:
         notes.append("SDPA / flash attention: no seq² score matrix is kept (set model.attn_implementation = \"eager\" to count it)")
+    elif preset.model.attn_implementation != "eager":
+        notes.append(f"attention dropout {arch.attn_dropout:g} on {dev}: SDPA's math path keeps seq² probabilities per head")
     if preset.model.dtype == "auto" and not q.bits:
         notes.append(f"dtype auto → {wdtype} on {dev}")
     if preset.model.device == "auto":
@@ -674,6 +695,14 @@ def fit_verdict(total: int, available: int) -> tuple[str, str]:
     return "red", f"does not fit ({share:.0%} of {available / GiB:.1f} GiB)"
 
 
+def fit_here(est: Estimate) -> tuple[str, str] | None:
+    """fit_verdict() against this machine's memory, or None when the estimate is for another device kind."""
+    kind = detected_kind()
+    if kind != est.device and not (est.device == "cpu" and kind == "mps"):
+        return None
+    return fit_verdict(est.total, detected_memory()[1])
+
+
 def render_estimate(console: Any, preset: Preset) -> None:
     """Print the estimate as a table (component, GiB, note), the total and whether it fits here."""
     from rich.markup import escape
@@ -692,12 +721,14 @@ def render_estimate(console: Any, preset: Preset) -> None:
     table.add_row("[bold]total[/]", f"[bold]{est.total / GiB:.2f}[/]", "")
     console.print(table)
     other = est.total_with_checkpointing(not est.gradient_checkpointing)
-    console.print(f"gradient checkpointing {'on' if est.gradient_checkpointing else 'off'}; "
-                  f"{'off' if est.gradient_checkpointing else 'on'} it would be {other / GiB:.2f} GiB")
+    if est.gradient_checkpointing:
+        console.print(f"gradient checkpointing is on; without it: {other / GiB:.2f} GiB")
+    else:
+        console.print(f"gradient checkpointing is off; with it (train.gradient_checkpointing = true): {other / GiB:.2f} GiB")
     name, mem = detected_memory()
-    kind = detected_kind()
-    if kind == est.device or (est.device == "cpu" and kind == "mps"):
-        style, words = fit_verdict(est.total, mem)
+    verdict = fit_here(est)
+    if verdict is not None:
+        style, words = verdict
         console.print(f"this machine: {escape(name)} — [{style}]{words}[/]")
     else:
         console.print(f"this machine: {escape(name)}, {mem / GiB:.1f} GiB — the estimate is for {est.device}, "

@@ -1,0 +1,46 @@
+"""Every shipped preset's real code path runs offline on the CPU in smoke mode (`tuner run PRESET --smoke`).
+
+The TPU preset's XLA path is exercised by `make test-xla` (a torch_xla environment); here it runs
+its same settings on the CPU device.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from core.cli import main
+from core.config.loader import load_preset
+from core.events import read_events
+from core.train.smoke import model_family, smoke_preset
+
+
+@pytest.mark.parametrize("name,family", [("qwen-qlora", "qwen2"), ("tpu-lora", "qwen2"), ("pythia", "gpt_neox"),
+                                         ("mps-scratch", "gpt2"), ("quickstart", "llama")])
+def test_family_detection(name, family):
+    assert model_family(load_preset(name)[0]) == family
+
+
+def test_smoke_keeps_what_matters():
+    preset, _ = load_preset("qwen-qlora")
+    smoke = smoke_preset(preset)
+    assert smoke.quant == preset.quant and smoke.lora == preset.lora
+    assert smoke.train.optimizer == "adamw_bnb_8bit" and smoke.train.gradient_checkpointing
+    assert smoke.train.max_steps == 10 and smoke.model.device == "cpu"
+    assert smoke.data.sources[0].kind == "bundled"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["qwen-qlora", "tpu-lora", "pythia", "mps-scratch"])
+def test_smoke_run(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("TUNER_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("TUNER_DATA_DIR", str(tmp_path / "data"))
+    assert main(["run", name, "--smoke"]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    evs = read_events(run / "events.jsonl")
+    started, finished = evs[0], evs[-1]
+    assert started["type"] == "run_started" and finished["type"] == "finished" and finished["step"] == 10
+    expected = {"qwen-qlora": "qlora", "tpu-lora": "lora", "pythia": "lora", "mps-scratch": "full"}[name]
+    assert started["adapter"] == expected
+    losses = [e["loss"] for e in evs if e["type"] == "step"]
+    assert len(losses) == 10 and all(l is not None for l in losses)
+    assert (run / "adapter").is_dir()
