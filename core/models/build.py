@@ -105,6 +105,19 @@ def attach_adapter(model: Any, preset: Preset) -> Any:
     return get_peft_model(model, cfg)
 
 
+def _xla_gradient_checkpointing(model: Any) -> None:
+    """Gradient checkpointing through torch_xla's checkpoint (torch.utils.checkpoint fails on XLA)."""
+    import functools
+
+    from torch_xla.utils.checkpoint import checkpoint
+
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+    func = functools.partial(checkpoint, use_reentrant=True)
+    for module in model.modules():
+        if hasattr(module, "_gradient_checkpointing_func"):
+            module._gradient_checkpointing_func = func
+
+
 def _keep_cpu_4bit_trainable(model: Any) -> None:
     """Stop bitsandbytes repacking 4-bit weights for CPU inference during evaluation.
 
@@ -143,6 +156,8 @@ def build_model(preset: Preset, device: str, dtype: Any, device_map: Any = None,
     model = attach_adapter(model, preset)
     if preset.train.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
         model.enable_input_require_grads()  # LoRA + checkpointing needs grads flowing from the embeddings
+    if preset.train.gradient_checkpointing and device == "xla":
+        _xla_gradient_checkpointing(model)
     trainable, total = param_counts(model)
     adapter = "full" if preset.train.adapter == "full" else ("qlora" if preset.quant.bits == 4 else "lora")
     return model, ModelInfo(src, trainable, total, adapter)

@@ -40,7 +40,9 @@ def training_arguments(preset: Preset, output_dir: Path, device: str, dtype: Any
         optim=t.optimizer,
         bf16=mixed and dtype == torch.bfloat16,
         fp16=mixed and dtype == torch.float16,
-        gradient_checkpointing=t.gradient_checkpointing,
+        # On XLA, torch.utils.checkpoint looks up a `torch.xla` module that does not exist:
+        # core.models.build switches the layers to torch_xla's checkpoint instead.
+        gradient_checkpointing=t.gradient_checkpointing and device != "xla",
         gradient_checkpointing_kwargs={"use_reentrant": False} if t.gradient_checkpointing else None,
         torch_compile=t.torch_compile,
         logging_strategy="steps",

@@ -15,6 +15,7 @@ Strategies (train.batching):
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -114,15 +115,27 @@ class Collator:
     strategy: str = "length_grouped"
     max_len: int = 512
     rows: int = 1  # pad_to_max pads the batch dimension too: one static shape for XLA
-    tokens_seen: int = 0  # real (non-pad) tokens handed out, for tokens/s
+    tokens_seen: int = 0  # real (non-pad) tokens collated (data loaders prefetch ahead of training)
     rows_seen: int = 0
+    tokens_used: int = 0  # real tokens of the micro-batches training has consumed: for tokens/s
+    rows_used: int = 0
+    pending: deque = field(default_factory=deque)  # (tokens, rows) collated, not yet consumed
+
+    def consume(self) -> None:
+        """Mark the oldest collated micro-batch as trained on (host-side: no device sync)."""
+        if self.pending:
+            tokens, rows = self.pending.popleft()
+            self.tokens_used += tokens
+            self.rows_used += rows
 
     def __call__(self, items: list[list[Encoded]]) -> dict[str, Any]:
         import torch
 
         (batch,) = items  # DataLoader batch size is 1: each item is a micro-batch
-        self.tokens_seen += sum(len(e.input_ids) for e in batch)
+        n_tokens = sum(len(e.input_ids) for e in batch)
+        self.tokens_seen += n_tokens
         self.rows_seen += len(batch)
+        self.pending.append((n_tokens, len(batch)))
         if self.strategy in ("padding_free", "packing"):
             ids = [t for e in batch for t in e.input_ids]
             labels = [t for e in batch for t in e.labels]

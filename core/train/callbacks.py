@@ -29,6 +29,7 @@ class Progress:
         self.save_seconds = 0.0
         self.paused_s = 0.0  # evaluation and sampling time, excluded from throughput
         self.step = 0  # last completed optimizer step (for failure events)
+        self.exact_match: tuple[float, int] | None = None  # (rate, rows) of the evaluation in progress
 
 
 class EventsCallback(TrainerCallback):
@@ -50,11 +51,19 @@ class EventsCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kw):
         self._t = self._begin = time.perf_counter()
-        self._tokens, self._rows = self.collator.tokens_seen, self.collator.rows_seen
+        self._tokens, self._rows = self.collator.tokens_used, self.collator.rows_used
         self._step0 = self._last_step = state.global_step
 
     def on_step_end(self, args, state, control, **kw):
         self.progress.step = state.global_step
+
+    def on_evaluate(self, args, state, control, metrics=None, **kw):
+        loss = (metrics or {}).get("eval_loss")
+        finite = loss is not None and math.isfinite(loss)
+        em, rows = self.progress.exact_match or (None, 0)
+        self.progress.exact_match = None
+        self.emit(ev.Eval(step=state.global_step, val_loss=loss if finite else None,
+                          perplexity=math.exp(min(loss, 50)) if finite else None, exact_match=em, exact_match_rows=rows))
 
     def on_log(self, args, state, control, logs=None, **kw):
         from core.sysinfo import memory_snapshot
@@ -70,8 +79,8 @@ class EventsCallback(TrainerCallback):
             return
         now = time.perf_counter()
         dt = max(now - self._t - (self.progress.paused_s - self._paused), 1e-9)
-        tokens = (self.collator.tokens_seen - self._tokens) * self.world_size
-        rows = (self.collator.rows_seen - self._rows) * self.world_size
+        tokens = (self.collator.tokens_used - self._tokens) * self.world_size
+        rows = (self.collator.rows_used - self._rows) * self.world_size
         steps_done = state.global_step - (self._step0 or 0)
         elapsed = time.time() - self.progress.started
         # ETA from the whole run so far, evaluation and sampling included: that is what the wait will be.
@@ -86,7 +95,7 @@ class EventsCallback(TrainerCallback):
             tokens=tokens, tokens_per_s=tokens / dt, samples_per_s=rows / dt, elapsed_s=elapsed, eta_s=eta,
             nonfinite_skipped=self.progress.nonfinite_total, memory=memory_snapshot(self.device),
         ))
-        self._t, self._tokens, self._rows = now, self.collator.tokens_seen, self.collator.rows_seen
+        self._t, self._tokens, self._rows = now, self.collator.tokens_used, self.collator.rows_used
         self._paused = self.progress.paused_s
 
 
@@ -103,17 +112,13 @@ class SamplesCallback(TrainerCallback):
     def on_evaluate(self, args, state, control, model=None, metrics=None, **kw):
         from core.generate import generate_batch
 
-        metrics = metrics or {}
-        em = None  # runs inside Trainer.evaluate, whose time is already excluded from throughput
+        # Runs inside Trainer.evaluate (its time is excluded from throughput) and before
+        # EventsCallback.on_evaluate, which emits the eval event with this exact match.
         if self.val_rows and model is not None:
             answers = generate_batch(model, self.tokenizer, [r.instruction for r in self.val_rows], style=self.style,
                                      system_prompt=self.system_prompt, max_new_tokens=self.max_new_tokens)
-            em = sum(commands_match(a.command, r.command) for a, r in zip(answers, self.val_rows)) / len(self.val_rows)
-        loss = metrics.get("eval_loss")
-        finite = loss is not None and math.isfinite(loss)
-        self.emit(ev.Eval(step=state.global_step, val_loss=loss if finite else None,
-                          perplexity=math.exp(min(loss, 50)) if finite else None,
-                          exact_match=em, exact_match_rows=len(self.val_rows)))
+            hits = sum(commands_match(a.command, r.command) for a, r in zip(answers, self.val_rows))
+            self.progress.exact_match = (hits / len(self.val_rows), len(self.val_rows))
         if state.global_step == 0:
             self._samples(model, state.global_step)  # what the base model answers, for comparison
 
@@ -143,6 +148,10 @@ class StopCallback(TrainerCallback):
 
     def install(self) -> None:
         """Catch SIGTERM/SIGINT; a second signal falls back to the default (immediate) behaviour."""
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return  # launchers that run replicas in threads (torch_xla on CPU): the main thread owns signals
         for sig in (signal.SIGTERM, signal.SIGINT):
             self._old[sig] = signal.signal(sig, self._handle)
 

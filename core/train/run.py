@@ -118,6 +118,8 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         preset.train.max_steps = req.max_steps
     if resume_dir is not None:
         run_dir = resume_dir
+    elif os.environ.get("TUNER_RUN_DIR"):  # created by a launcher (core.xla_launch) for all processes
+        run_dir = Path(os.environ["TUNER_RUN_DIR"])
     elif world > 1:
         run_dir = _shared_run_dir(preset, req.runs_root, main)
     else:
@@ -244,15 +246,15 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     progress.step = _resume_step(resume_from)
     step_ref["progress"] = progress
     stop = StopCallback(progress, parse_duration(tcfg.time_budget) if tcfg.time_budget else None)
-    callbacks = [
-        EventsCallback(emit, progress, collator, device, world),
-        NonFiniteCallback(emit, progress, tcfg.nonfinite_patience),
-        stop,
-    ]
-    if device == "xla":
-        callbacks.remove(callbacks[1])  # the non-finite check syncs the host every step: not on XLA
-    if rank == 0 and prep.style != "text" and (preset.eval.exact_match_rows or preset.eval.sample_prompts):
-        callbacks.append(SamplesCallback(emit, progress, tokenizer, style, preset.data.system_prompt, prep.em_rows,
+    callbacks = [EventsCallback(emit, progress, collator, device, world), stop]
+    if device != "xla":  # the non-finite check syncs the host every step: not on XLA
+        callbacks.insert(1, NonFiniteCallback(emit, progress, tcfg.nonfinite_patience))
+    if device == "xla" and prep.style != "text":
+        emit(ev.WarningEvent(message="sample generations and exact match are off on XLA: generation has dynamic "
+                             "shapes (a recompilation per token); run `tuner eval` after training", kind="xla"))
+    elif rank == 0 and prep.style != "text" and (preset.eval.exact_match_rows or preset.eval.sample_prompts):
+        # before EventsCallback: its exact match goes into the eval event
+        callbacks.insert(0, SamplesCallback(emit, progress, tokenizer, style, preset.data.system_prompt, prep.em_rows,
                                          preset.eval.sample_prompts, preset.eval.sample_every, preset.eval.max_new_tokens))
     trainer = TunerTrainer(
         model=model, args=args, train_dataset=prep.train_dataset, eval_dataset=prep.eval_dataset,

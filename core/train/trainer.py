@@ -26,6 +26,12 @@ class TunerTrainer(Trainer):
     eval_collator: Any = None  # eval batches must not count as training throughput
     progress: Any = None  # core.train.callbacks.Progress: eval time is excluded from tokens/s
 
+    def training_step(self, *args: Any, **kwargs: Any):
+        consume = getattr(self.data_collator, "consume", None)
+        if consume is not None:
+            consume()  # count this micro-batch's tokens now, not when the loader prefetched it
+        return super().training_step(*args, **kwargs)
+
     def get_eval_dataloader(self, eval_dataset: Any = None):
         train_collator = self.data_collator
         if self.eval_collator is not None:
