@@ -1,0 +1,261 @@
+"""Benchmark tuner-tui in a real terminal: first paint, and key latency while a run is training hard.
+
+Usage: .venv/bin/python bench/tui_latency.py [--rate 500] [--keys 60] [--size 100x30] [--mode tmux|pilot]
+
+tmux mode (default when tmux is installed) starts `tuner-tui` in a detached tmux session, the
+way a user over SSH sees it, and reads the screen with `tmux capture-pane`:
+
+- first paint: process start → the tab bar is on screen (median of --starts launches);
+- key latency: `tmux send-keys` → the screen shows the result, for pane switches (1–5) and
+  for paging a 100K-row table, while a fake trainer appends --rate events/s (plus as many
+  log lines) to a run the monitor is following. Each sample includes tmux's own round trips
+  (one `send-keys`, then `capture-pane` every ~2 ms), so the figures are upper bounds.
+
+pilot mode measures first paint only (process start → first refresh, headless).
+Prints a markdown table; nothing is left running.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PY = sys.executable
+TUI = [PY, "-m", "tuner_tui.app"]
+
+# A fake trainer: its own pid in run_started (so the run is "running"), then steps as fast as asked.
+WRITER = r"""
+import json, os, sys, time
+run, rate = sys.argv[1], float(sys.argv[2])
+os.makedirs(run, exist_ok=True)
+open(os.path.join(run, "preset.toml"), "w").write('name = "bench"\n')
+ev = open(os.path.join(run, "events.jsonl"), "a", buffering=1)
+log = open(os.path.join(run, "train.log"), "a", buffering=1)
+def emit(rec):
+    ev.write(json.dumps({"v": 1, "time": time.time(), **rec}) + "\n")
+emit({"type": "run_started", "run": os.path.basename(run), "run_dir": run, "preset": "bench", "model": "m",
+      "device": "cpu", "dtype": "float32", "adapter": "lora", "trainable_params": 1, "total_params": 2,
+      "train_rows": 1, "val_rows": 1, "dropped_too_long": 0, "max_steps": 10**9, "epochs": 1.0,
+      "micro_batch_size": 8, "grad_accum": 1, "max_seq_len": 256, "batching": "length_grouped", "pid": os.getpid()})
+step, t0 = 0, time.time()
+while True:
+    step += 1
+    emit({"type": "step", "step": step, "max_steps": 10**9, "epoch": 0.0, "loss": 2 + 1 / step ** 0.5,
+          "lr": 1e-3, "tokens": 1000, "tokens_per_s": 180.0 + step % 7, "samples_per_s": 3.0,
+          "elapsed_s": time.time() - t0, "eta_s": 1e6, "nonfinite_skipped": 0,
+          "memory": {"rss_bytes": 2e9 + step, "sys_used_bytes": 3e9, "sys_total_bytes": 2.5e10}})
+    log.write(f"step {step} loss {2 + 1 / step ** 0.5:.4f}\n")
+    if step % 100 == 0:
+        emit({"type": "eval", "step": step, "val_loss": 2.3, "perplexity": 10.0})
+        emit({"type": "sample", "step": step, "samples": [{"prompt": "list files", "output": "ls -la",
+              "command": "ls -la", "dangerous": None}]})
+    time.sleep(max(0.0, t0 + step / rate - time.time()))
+"""
+
+MARKERS = {
+    "1": "or a data file path",
+    "2": "LoRA targets",
+    "3": "tokens/s",
+    "4": "nothing generated is ever executed",
+    "5": "best val",
+}
+
+
+SOCKET = f"tuner-bench-{os.getpid()}"  # a private tmux server: other sessions are never touched
+
+
+def tmux(*args: str, check: bool = True) -> str:
+    for attempt in range(3):
+        out = subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True)
+        if out.returncode == 0 or "server exited unexpectedly" not in out.stderr:
+            break
+        time.sleep(0.2)  # the previous session's server was still shutting down
+    if check and out.returncode != 0:
+        raise RuntimeError(f"tmux {' '.join(args)}: {out.stderr.strip()}")
+    return out.stdout
+
+
+def capture(session: str) -> str:
+    return tmux("capture-pane", "-t", session, "-p", check=False)
+
+
+def wait_screen(session: str, predicate, timeout: float = 10.0, every: float = 0.002) -> float | None:
+    """Seconds until predicate(screen) holds (None on timeout)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if predicate(capture(session)):
+            return time.perf_counter() - t0
+        time.sleep(every)
+    return None
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(p / 100 * len(s) + 0.5) - 1))]
+
+
+def synthetic_data_dir(root: Path, n: int) -> Path:
+    """A built data directory with n train rows (what `tuner data build` writes)."""
+    d = root / f"synthetic-{n}"
+    d.mkdir(parents=True)
+    with open(d / "train.jsonl", "w") as f:
+        for i in range(n):
+            f.write(json.dumps({"instruction": f"list the files of project {i} sorted by size",
+                                "command": f"ls -lS /srv/project{i}", "source": "synthetic",
+                                "row_id": f"s:{i}", "category": "files"}) + "\n")
+    for split in ("val", "test"):
+        (d / f"{split}.jsonl").write_text("")
+    (d / "rejected.jsonl").write_text("")
+    (d / "report.json").write_text(json.dumps({"sources": {"synthetic": {"loaded": n, "train": n}},
+                                               "steps_removed": {}, "splits": {"train": n}}))
+    (d / "manifest.json").write_text(json.dumps({"data_hash": "x", "input_key": "x", "preset": "synthetic",
+                                                 "counts": {"train": n, "val": 0, "test": 0, "rejected": 0}}))
+    return d
+
+
+def bench_tmux(args: argparse.Namespace) -> None:
+    w, h = args.size.split("x")
+    work = Path(tempfile.mkdtemp(prefix="tuner-tui-bench-"))
+    runs = work / "runs"
+    run = runs / "bench-20261121-000000"
+    env = {"TUNER_RUNS_DIR": str(runs), "TUNER_PRESETS_DIR": str(work / "presets"),
+           "TUNER_HISTORY_FILE": str(work / "history.jsonl"), "TUNER_DATA_DIR": str(work / "data")}
+    env_prefix = " ".join(f"{k}={v}" for k, v in env.items())
+    data = synthetic_data_dir(work / "data", args.rows)
+    writer = subprocess.Popen([PY, "-c", WRITER, str(run), str(args.rate)], stdin=subprocess.DEVNULL)
+    session = f"tuner-bench-{os.getpid()}"
+    results: dict[str, list[float]] = {}
+    try:
+        time.sleep(1.0)
+        # ---- first paint
+        paints = []
+        for _ in range(args.starts):
+            tmux("kill-session", "-t", session, check=False)
+            t0 = time.perf_counter()
+            tmux("new-session", "-d", "-s", session, "-x", w, "-y", h,
+                 f"cd {ROOT} && env {env_prefix} {' '.join(TUI)} --data {data}")
+            took = wait_screen(session, lambda s: "1 Data" in s and "5 Runs" in s, timeout=30)
+            # tmux holds an Escape for `escape-time` (500 ms) to pair it with the next key (Alt+key)
+            tmux("set-option", "-s", "escape-time", "0")
+            if took is not None:
+                paints.append(took)
+            time.sleep(0.5)
+        results["first paint (process start → tab bar)"] = paints
+        # ---- key latency, while the fake run writes events
+        wait_screen(session, lambda s: "synthetic" in s and "rows" in s, timeout=30)
+        time.sleep(2.0)
+        switches: list[float] = []
+        per_pane: dict[str, list[float]] = {}
+        sequence = "3" + "".join("12345"[i % 5] for i in range(args.keys))
+        current = "1"
+        for key in sequence:
+            if key == current:
+                continue
+            marker = MARKERS[key]
+            if current == "4":  # the playground's prompt has the focus: Escape first, as a user would
+                tmux("send-keys", "-t", session, "Escape")
+                time.sleep(0.3)  # Textual pairs an Escape with a key that follows within ESCDELAY (100 ms)
+            tmux("send-keys", "-t", session, key)
+            t0 = time.perf_counter()
+            took = wait_screen(session, lambda s: marker in s, timeout=5)
+            if took is None and os.environ.get("BENCH_DEBUG"):
+                print(f"--- no {marker!r} after key {key!r}:\n{capture(session)}")
+            switches.append(took if took is not None else 5.0)
+            per_pane.setdefault(key, []).append(switches[-1])
+            current = key
+            time.sleep(0.05)
+        results["pane switch (1–5)"] = switches
+        for key, values in sorted(per_pane.items()):
+            results[f"  → {key} {'Data Presets Monitor Playground Runs'.split()[int(key) - 1]}"] = values
+        # paging the 100K-row table
+        tmux("send-keys", "-t", session, "1")
+        wait_screen(session, lambda s: MARKERS["1"] in s)
+        time.sleep(0.3)
+        pages: list[float] = []
+        for _ in range(args.keys):
+            before = capture(session)
+            tmux("send-keys", "-t", session, "PageDown")
+            took = wait_screen(session, lambda s: s != before and "project" in s, timeout=5)
+            pages.append(took if took is not None else 5.0)
+            time.sleep(0.03)
+        results[f"page down in a {args.rows:,}-row table"] = pages
+        # is the monitor still following? (the step shown keeps moving)
+        tmux("send-keys", "-t", session, "3")
+        time.sleep(1.0)
+        s1 = capture(session)
+        time.sleep(1.5)
+        s2 = capture(session)
+        following = s1 != s2
+        with open(run / "events.jsonl", "rb") as f:
+            events = sum(1 for _ in f)
+    finally:
+        tmux("kill-server", check=False)  # our private server only (-L)
+        writer.terminate()
+        writer.wait()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"\ntuner-tui latency — tmux {args.size}, fake run writing {args.rate:g} events/s "
+          f"(+{args.rate:g} log lines/s), {os.cpu_count()} CPUs\n")
+    print("| measure | n | p50 | p95 | max |\n|---|---|---|---|---|")
+    for name, values in results.items():
+        if values:
+            print(f"| {name} | {len(values)} | {statistics.median(values) * 1000:.0f} ms | "
+                  f"{pct(values, 95) * 1000:.0f} ms | {max(values) * 1000:.0f} ms |")
+    print(f"\nmonitor kept following the run: {'yes' if following else 'NO'} ({events:,} events written)")
+    print("(each key sample includes a tmux send-keys and capture-pane round trips: ~5–10 ms here)")
+
+
+CHILD = r"""
+import time, psutil, os
+start = psutil.Process().create_time()
+from tuner_tui.app import TunerApp
+class Bench(TunerApp):
+    painted = False
+    def _display(self, screen, renderable):  # every screen update goes through here to the driver
+        super()._display(screen, renderable)
+        if not self.painted and renderable is not None:
+            self.painted = True
+            print(f"FIRST_PAINT {time.time() - start:.4f}", flush=True)
+            self.set_timer(0.5, self.exit)
+import asyncio
+async def main():
+    async with Bench().run_test(size=(100, 30)) as pilot:
+        await pilot.pause(2)
+asyncio.run(main())
+"""
+
+
+def bench_pilot(args: argparse.Namespace) -> None:
+    values = []
+    for _ in range(args.starts):
+        out = subprocess.run([PY, "-c", CHILD], capture_output=True, text=True, cwd=ROOT, timeout=120)
+        for line in out.stdout.splitlines():
+            if line.startswith("FIRST_PAINT"):
+                values.append(float(line.split()[1]))
+    print("| measure | n | p50 | max |\n|---|---|---|---|")
+    print(f"| first paint, headless (process start → first screen update) | {len(values)} | "
+          f"{statistics.median(values) * 1000:.0f} ms | {max(values) * 1000:.0f} ms |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mode", choices=["tmux", "pilot"], default="tmux" if shutil.which("tmux") else "pilot")
+    ap.add_argument("--rate", type=float, default=500.0, help="events per second written by the fake run")
+    ap.add_argument("--keys", type=int, default=40, help="key presses per measure")
+    ap.add_argument("--starts", type=int, default=5, help="launches for the first-paint median")
+    ap.add_argument("--rows", type=int, default=100_000, help="rows in the data pane's table")
+    ap.add_argument("--size", default="100x30", help="terminal size, WxH")
+    args = ap.parse_args()
+    (bench_tmux if args.mode == "tmux" else bench_pilot)(args)
+
+
+if __name__ == "__main__":
+    main()

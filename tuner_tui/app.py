@@ -1,0 +1,378 @@
+"""tuner-tui: the Textual workbench — Data, Presets, Monitor, Playground and Runs panes.
+
+Start-up stays light (no torch/transformers/datasets; they load in worker threads when the
+playground or the token counter needs them). Training runs are detached processes started by
+tuner_tui.launcher; the monitor follows them through their run directories (tuner_tui.watch),
+so closing this app never stops a run, and reopening it re-attaches to running ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from contextlib import asynccontextmanager
+import sys
+import time
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.lazy import Lazy
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from core.runs import RunInfo, runs_root
+from tuner_tui.launcher import Launch
+from tuner_tui.panes.data import DataPane
+from tuner_tui.panes.monitor import MonitorPane
+from tuner_tui.panes.playground import PlaygroundPane
+from tuner_tui.panes.presets import PresetsPane
+from tuner_tui.panes.runs import RunsPane
+from tuner_tui.watch import RunView
+from tuner_tui.widgets.dialogs import ConfirmScreen
+
+PANES = (
+    ("data", "1", "Data"),
+    ("presets", "2", "Presets"),
+    ("monitor", "3", "Monitor"),
+    ("playground", "4", "Playground"),
+    ("runs", "5", "Runs"),
+)
+
+
+class TunerApp(App[None]):
+    """The workbench. `clock` is injectable so tests render stable "x ago" text."""
+
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere still find it
+    TITLE = "tuner"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    BINDINGS = [
+        # The tabs show the numbers already: keep the footer for the pane's own keys.
+        *(Binding(key, f"pane('{pane}')", label, show=False) for pane, key, label in PANES),
+        Binding("escape", "leave_input", "Leave field", show=False),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        runs_dir: str | os.PathLike[str] | None = None,
+        clock: Callable[[], float] | None = None,
+        poll_interval: float = 0.5,
+        runs_interval: float = 3.0,
+        start_pane: str | None = None,
+        open_run: str | None = None,
+        open_data: str | None = None,
+        attach_running: bool = True,
+    ) -> None:
+        super().__init__()
+        self.runs_root = Path(runs_dir if runs_dir is not None else runs_root()).expanduser().absolute()
+        self.clock = clock or time.time
+        self.poll_interval = poll_interval
+        self.runs_interval = runs_interval
+        self.start_pane = start_pane or "runs"
+        self.open_run_ref = open_run
+        self.open_data_ref = open_data
+        self.attach_running = attach_running and open_run is None
+        self.launches: list[Launch] = []
+        self._first_listing = True
+        self._user_switched = False
+        self._started = False
+        self._focused_for: str | None = None
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        # Panes are kept as attributes: App.query_one searches the active screen, which is a
+        # dialog while one is open.
+        self.data = DataPane(id="data-pane")
+        self.presets = PresetsPane(id="presets-pane")
+        self.monitor = MonitorPane(id="monitor-pane")
+        self.playground = PlaygroundPane(id="playground-pane")
+        self.runs_pane = RunsPane(id="runs-pane")
+        self.tabs = TabbedContent(initial=self.start_pane, id="panes")
+        panes = self._panes()
+        with self.tabs:
+            for pane, key, label in PANES:
+                with TabPane(f"{key} {label}", id=pane):
+                    # Hidden panes mount after the first paint (calls into them are queued).
+                    yield panes[pane] if pane == self.start_pane else Lazy(panes[pane])
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.sixteen_colours():
+            self.theme = "ansi-dark"  # 16 colours: the terminal's own palette reads best
+        self.set_interval(self.runs_interval, self._refresh_runs_if_visible)
+        if self.open_run_ref:
+            self._open_ref(self.open_run_ref)
+        if self.open_data_ref:
+            self.data.open_ref(self.open_data_ref)
+        # The runs are listed once the tabs have activated their initial pane (its TabActivated
+        # arrives asynchronously; re-attaching must switch panes after it, not before).
+        self._started = False
+        self.set_timer(1.0, self._startup)
+
+    def exit(self, result: Any = None, return_code: int = 0, message: Any = None) -> None:
+        """Exit — once the lazily mounted panes are in (quitting mid-mount trips Textual widgets)."""
+        pending = [p for p in self._panes().values() if not p.is_mounted]
+        waited = getattr(self, "_exit_waits", 0)
+        if pending and waited < 20 and self.is_running:
+            self._exit_waits = waited + 1
+            self.set_timer(0.05, lambda: self.exit(result, return_code, message))
+            return
+        super().exit(result, return_code, message)
+
+    @asynccontextmanager
+    async def run_test(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        """App.run_test, which also lets the lazy panes finish mounting before it shuts the app down."""
+        async with super().run_test(*args, **kwargs) as pilot:
+            try:
+                yield pilot
+            finally:
+                for _ in range(40):
+                    if all(p.is_mounted for p in self._panes().values()):
+                        break
+                    await pilot.pause(0.05)
+
+    def sixteen_colours(self) -> bool:
+        """True on a 16-colour terminal (TEXTUAL_COLOR_SYSTEM=standard, or what the console detected)."""
+        forced = os.environ.get("TEXTUAL_COLOR_SYSTEM", "").lower()
+        if forced in ("standard", "windows"):
+            return True
+        if forced in ("256", "truecolor"):
+            return False
+        return not self.is_headless and self.console.color_system in ("standard", "windows")
+
+    def _startup(self) -> None:
+        """After the first paint: focus the start pane, list the runs (and re-attach)."""
+        if self._started:
+            return
+        self._started = True
+        import gc
+
+        gc.freeze()  # the objects built at start-up live as long as the app: keep them out of GC passes
+        self._focus_pane(self.active_pane)
+        self.runs_pane.refresh_runs()
+
+    def _panes(self) -> dict[str, Any]:
+        return {"data": self.data, "presets": self.presets, "monitor": self.monitor,
+                "playground": self.playground, "runs": self.runs_pane}
+
+    @property
+    def active_pane(self) -> str:
+        return self.tabs.active
+
+    # ------------------------------------------------------------------ navigation
+
+    def action_pane(self, pane: str) -> None:
+        """Show a pane (number keys, tabs) and put the focus in it."""
+        self._user_switched = True
+        tabs = self.tabs
+        if tabs.active != pane:
+            self._focused_for = pane  # focused here: the TabActivated that follows must not refocus
+            tabs.active = pane
+        self._focus_pane(pane)
+
+    def _focus_pane(self, pane: str) -> None:
+        widget = self._panes()[pane]
+        # Only the visible pane: focusing a widget in a hidden pane would switch to it.
+        if self.screen is self.screen_stack[0] and self.tabs.active == pane:
+            try:
+                widget.focus_default()
+            except Exception:  # noqa: BLE001 - not mounted yet
+                pass
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.tabbed_content.id != "panes":
+            return  # a pane's own tabs
+        if not self._started:
+            self.call_after_refresh(self._startup)
+            return
+        pane = event.pane.id or ""
+        if pane == "runs":
+            self.runs_pane.refresh_runs()
+        if self._focused_for == pane:
+            self._focused_for = None
+        else:  # a click on the tab: put the focus in the pane once it is shown
+            self.call_after_refresh(self._focus_pane, pane)
+        shown = getattr(self._panes().get(pane), "on_shown", None)
+        if shown is not None:
+            shown()
+
+    def action_leave_input(self) -> None:
+        """Escape: leave a text field for the tab bar, where the number keys (and ←/→) switch panes."""
+        from textual.widgets import Tabs
+
+        if self.screen is self.screen_stack[0]:
+            self.tabs.query_one(Tabs).focus()
+
+    # ------------------------------------------------------------------ runs
+
+    def _refresh_runs_if_visible(self) -> None:
+        if self.active_pane == "runs" or self._first_listing:
+            self.runs_pane.refresh_runs()
+
+    def runs_updated(self, infos: list[RunInfo]) -> None:
+        """Called by the runs pane after every listing: re-attach on start, running count in the tab."""
+        running = [r for r in infos if r.status == "running"]
+        self._set_tab_label("runs", f"5 Runs ▶{len(running)}" if running else "5 Runs")
+        if self._first_listing:
+            self._first_listing = False
+            if self.attach_running and self.monitor.watch is None and infos:
+                if running:
+                    self.monitor.attach(running[0].path, self._launch_for(running[0].path))
+                    if not self._user_switched:
+                        self.action_pane("monitor")
+                        self._user_switched = False
+                    self.notify(f"re-attached to running run {running[0].name}")
+                else:
+                    self.monitor.attach(infos[0].path)
+        self.playground.runs_updated(infos)
+
+    def monitor_updated(self, view: RunView) -> None:
+        label = {"running": "3 Monitor ▶", "starting": "3 Monitor …"}.get(view.status, "3 Monitor")
+        self._set_tab_label("monitor", label)
+
+    def _set_tab_label(self, pane: str, label: str) -> None:
+        tab = self.tabs.get_tab(pane)
+        if tab.label_text != label:  # a label change re-lays out the tab bar: only when it changes
+            tab.label = label
+
+    def _launch_for(self, run_dir: Path) -> Launch | None:
+        for launch in reversed(self.launches):
+            if launch.run_dir is not None and Path(launch.run_dir) == Path(run_dir):
+                return launch
+        return None
+
+    @work(thread=True, group="open-run", exit_on_error=False)
+    def _open_ref(self, ref: str) -> None:
+        """`tuner-tui RUN`: resolve the name in a worker ("latest" reads every run's events)."""
+        from core.errors import TunerError
+        from core.runs import resolve_run
+
+        try:
+            path = resolve_run(ref, self.runs_root)
+        except TunerError as e:
+            self.call_from_thread(self.notify, str(e), severity="error")
+            return
+        self.call_from_thread(self.open_run, path)
+
+    def open_run(self, run_dir: Path) -> None:
+        """Show a run in the monitor."""
+        self.monitor.attach(Path(run_dir), self._launch_for(Path(run_dir)))
+        self.action_pane("monitor")
+
+    def open_playground(self, run_dir: Path) -> None:
+        self.playground.select_run(Path(run_dir))
+        self.action_pane("playground")
+
+    # ------------------------------------------------------------------ launching
+
+    def launch_run(self, target: str, *, overrides: list[str] | None = None, smoke: bool = False,
+                   cwd: str | None = None) -> None:
+        """Start `tuner run` detached and follow it in the monitor."""
+        self._launch(target, overrides or [], smoke, cwd)
+
+    @work(thread=True, group="launch", exit_on_error=False)
+    def _launch(self, target: str, overrides: list[str], smoke: bool, cwd: str | None) -> None:
+        from tuner_tui import launcher
+
+        try:
+            launch = launcher.launch(target, overrides=overrides, smoke=smoke, root=self.runs_root, cwd=cwd)
+        except Exception as e:  # noqa: BLE001
+            self.call_from_thread(self.notify, f"launch failed: {e}", severity="error")
+            return
+        self.call_from_thread(self._launched, launch)
+
+    def _launched(self, launch: Launch) -> None:
+        self.launches.append(launch)
+        kind = "smoke test" if launch.kind == "smoke" else "run"
+        self.notify(f"started {kind} of {launch.label} (pid {launch.pid}); it keeps running if you quit")
+        self.monitor.attach(launch.run_dir, launch)
+        self.action_pane("monitor")
+
+    def resume_run(self, run_dir: Path) -> None:
+        self._resume(Path(run_dir))
+
+    @work(thread=True, group="launch", exit_on_error=False)
+    def _resume(self, run_dir: Path) -> None:
+        from tuner_tui import launcher
+
+        try:
+            launch = launcher.resume(run_dir, root=self.runs_root)
+        except launcher.StopError as e:
+            self.call_from_thread(self.notify, str(e), severity="warning")
+            return
+        except Exception as e:  # noqa: BLE001
+            self.call_from_thread(self.notify, f"resume failed: {e}", severity="error")
+            return
+        self.call_from_thread(self._resumed, launch, run_dir)
+
+    def _resumed(self, launch: Launch, run_dir: Path) -> None:
+        launch.run_dir = run_dir
+        self.launches.append(launch)
+        self.notify(f"resuming {run_dir.name} (pid {launch.pid})")
+        self.monitor.attach(run_dir, launch)
+        self.action_pane("monitor")
+
+    def confirm_stop(self, run_dir: Path) -> None:
+        """Ask, then SIGTERM the trainer (it saves a checkpoint and ends 'interrupted')."""
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._stop(run_dir)
+
+        self.push_screen(
+            ConfirmScreen("Stop run", f"Stop {run_dir.name}?\n\nThe trainer finishes its step, saves a checkpoint "
+                          "and ends as 'interrupted'; resume it later with r.", yes="Stop"),
+            done,
+        )
+
+    @work(thread=True, group="stop", exit_on_error=False)
+    def _stop(self, run_dir: Path) -> None:
+        from tuner_tui import launcher
+
+        try:
+            pid = launcher.stop_run(run_dir)
+        except launcher.StopError as e:
+            self.call_from_thread(self.notify, str(e), severity="warning")
+            return
+        except OSError as e:
+            self.call_from_thread(self.notify, f"cannot signal the trainer: {e}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"sent SIGTERM to {pid}: checkpointing and stopping…")
+
+    def confirm_stop_launch(self, launch: Launch) -> None:
+        def done(yes: bool | None) -> None:
+            if yes:
+                from tuner_tui.launcher import stop_launch
+
+                try:
+                    stop_launch(launch)
+                    self.notify(f"sent SIGTERM to {launch.pid}")
+                except OSError as e:
+                    self.notify(f"cannot signal {launch.pid}: {e}", severity="error")
+
+        self.push_screen(ConfirmScreen("Stop launch", f"{launch.label} is still loading (pid {launch.pid}). "
+                                       "Stop it? Nothing has been trained yet.", yes="Stop"), done)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `tuner-tui`."""
+    p = argparse.ArgumentParser(prog="tuner-tui", description="Terminal workbench for tuner: data, presets, "
+                                "monitor, playground, runs.")
+    p.add_argument("run", nargs="?", help="open this run in the monitor (path, name, prefix or 'latest')")
+    p.add_argument("--runs-dir", help="runs folder (default $TUNER_RUNS_DIR or ./runs)")
+    p.add_argument("--data", metavar="PRESET_OR_DIR",
+                   help="open this preset's data (or a built data directory, or a data file) in the Data pane")
+    p.add_argument("--pane", choices=[name for name, _, _ in PANES], help="pane to start on")
+    args = p.parse_args(argv)
+    start = args.pane or ("monitor" if args.run else "data" if args.data else None)
+    app = TunerApp(runs_dir=args.runs_dir, start_pane=start, open_run=args.run, open_data=args.data)
+    app.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

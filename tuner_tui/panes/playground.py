@@ -1,0 +1,310 @@
+"""Playground pane: ask a model for a command and watch the answer stream; A/B two models.
+
+Models load in worker threads (torch/transformers are imported there, on first use only);
+generated pieces are posted to the UI with call_from_thread. The extracted command is checked
+with core.data.safety (through core.generate.answer_from_text) and flagged — never executed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Input, Label, Select, Static
+
+from tuner_tui.backend import LoadedModel, ModelChoice
+from tuner_tui.panes import Pane, when_mounted
+from tuner_tui.fmt import short_model
+from tuner_tui.history import PromptHistory
+
+NO_SELECTION = Select.NULL if hasattr(Select, "NULL") else Select.BLANK  # textual ≥ 8 / older
+
+if TYPE_CHECKING:
+    from core.runs import RunInfo
+    from tuner_tui.app import TunerApp
+
+NONE = "none"
+MAX_LOADED = 3  # models kept in memory at once
+
+
+def _has_weights(folder: Path) -> bool:
+    """A folder with a PEFT adapter or a full model (what core.inference can load)."""
+    return (folder / "adapter_config.json").is_file() or (folder / "config.json").is_file()
+
+
+class PromptInput(Input):
+    """The prompt line: ↑/↓ walk the history."""
+
+    BINDINGS = [
+        Binding("up", "history(-1)", "Previous prompt", show=False),
+        Binding("down", "history(1)", "Next prompt", show=False),
+    ]
+
+    history: PromptHistory | None = None
+
+    def action_history(self, direction: int) -> None:
+        if self.history is None:
+            return
+        value = self.history.previous(self.value) if direction < 0 else self.history.next()
+        if value is not None:
+            self.value = value
+            self.cursor_position = len(value)
+
+
+class AnswerPanel(Vertical):
+    """One side of the comparison: status, streamed text, extracted command and its risk."""
+
+    def __init__(self, side: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.side = side
+        self.text = ""
+        self.started = 0.0
+        self.pieces = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="answer-status")
+        with VerticalScroll(classes="answer-scroll"):
+            yield Static("", classes="answer-text")
+        yield Static("", classes="answer-command")
+
+    def on_mount(self) -> None:
+        self.border_title = f"{self.side}"
+
+    def reset(self, label: str, status: str) -> None:
+        self.border_title = f"{self.side}: {label}"
+        self.text = ""
+        self.pieces = 0
+        self.started = time.monotonic()
+        self.query_one(".answer-text", Static).update("")
+        self.query_one(".answer-command", Static).update("")
+        self.set_status(status)
+
+    def set_status(self, status: str, style: str = "dim") -> None:
+        self.query_one(".answer-status", Static).update(Text(status, style=style))
+
+    def append(self, piece: str) -> None:
+        self.text += piece
+        self.pieces += 1
+        self.query_one(".answer-text", Static).update(Text(self.text))
+        self.query_one(".answer-scroll", VerticalScroll).scroll_end(animate=False)
+
+    def finish(self, answer: Any) -> None:
+        took = time.monotonic() - self.started
+        self.set_status(f"done in {took:.1f} s ({self.pieces} pieces)")
+        t = Text()
+        if answer.command:
+            t.append("$ ", style="dim")
+            t.append(answer.command, style="bold")
+            if answer.dangerous:
+                t.append(f"\n⚠ DANGEROUS: {answer.dangerous}", style="bold red")
+            else:
+                t.append("\n✓ no destructive pattern found", style="green")
+        else:
+            t.append("no command found in the answer", style="yellow")
+        self.query_one(".answer-command", Static).update(t)
+
+    def fail(self, message: str) -> None:
+        self.set_status(message, style="red")
+
+
+class PlaygroundPane(Pane, Vertical):
+    """Pick model A (and optionally B), type a prompt, Enter."""
+
+    BINDINGS = [
+        Binding("ctrl+g", "generate", "Generate"),
+        Binding("ctrl+o", "swap", "Swap A/B"),
+    ]
+
+    app: "TunerApp"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choices: dict[str, ModelChoice] = {}
+        self.models: OrderedDict[tuple[Any, ...], LoadedModel] = OrderedDict()
+        self.history = PromptHistory()
+        self._pending_run: Path | None = None
+        self._options_sig: tuple[Any, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="controls", id="pg-models"):
+            yield Label("A", classes="side-label")
+            yield Select([], prompt="model A: a run's adapter or a base model", id="pg-a", compact=True)
+            yield Label("B", classes="side-label")
+            yield Select([("— none —", NONE)], value=NONE, allow_blank=False, id="pg-b", compact=True)
+        with Horizontal(classes="controls", id="pg-prompt-row"):
+            prompt = PromptInput(placeholder="describe a shell task · Enter: generate · ↑↓: history · Esc: leave", id="pg-prompt",
+                                 compact=True)
+            prompt.history = self.history
+            yield prompt
+            yield Button("Go", id="pg-go", compact=True, variant="primary")
+        with Horizontal(id="pg-answers"):
+            yield AnswerPanel("A", id="pg-out-a", classes="answer")
+            yield AnswerPanel("B", id="pg-out-b", classes="answer")
+        yield Static(Text("nothing generated is ever executed; commands are only checked for danger", style="dim"),
+                     id="pg-note")
+
+    def on_mount(self) -> None:
+        self.query_one("#pg-out-b").display = False
+
+    def focus_default(self) -> None:
+        self.query_one("#pg-prompt", Input).focus()
+
+    # ------------------------------------------------------------------ model choices
+
+    def runs_updated(self, infos: list["RunInfo"]) -> None:
+        self._options(infos)
+
+    @work(thread=True, group="pg-options", exclusive=True, exit_on_error=False)
+    def _options(self, infos: list["RunInfo"]) -> None:
+        from core.runs import complete_checkpoints
+
+        options: list[tuple[str, ModelChoice]] = []
+        bases: dict[str, ModelChoice] = {}
+        for r in infos:
+            path = Path(r.path)
+            if _has_weights(path / "adapter"):
+                options.append((f"{r.name} · adapter", ModelChoice(f"{r.name} · adapter", str(path))))
+            for ck in [c for c in complete_checkpoints(path) if _has_weights(c)][-2:]:
+                label = f"{r.name} · {ck.name}"
+                options.append((label, ModelChoice(label, str(path), checkpoint=str(ck))))
+            if r.model and r.model not in bases and (path / "preset.toml").is_file():
+                label = f"base · {short_model(r.model)}"
+                bases[r.model] = ModelChoice(label, str(path), base=True)
+        if not bases:
+            bases["quickstart"] = ModelChoice("base · quickstart preset model", None, base=True, preset="quickstart")
+        options += [(c.label, c) for c in bases.values()]
+        self.app.call_from_thread(self._set_options, options)
+
+    @when_mounted
+    def _set_options(self, options: list[tuple[str, ModelChoice]]) -> None:
+        sig = tuple(label for label, _ in options)
+        self.choices = {f"m{i}": c for i, (_, c) in enumerate(options)}
+        if sig == self._options_sig:
+            self.choices = {k: c for k, c in self.choices.items()}
+            return
+        self._options_sig = sig
+        a, b = self.query_one("#pg-a", Select), self.query_one("#pg-b", Select)
+        old_a = self._choice_of(a.value)
+        old_b = self._choice_of(b.value)
+        items = [(c.label, key) for key, c in self.choices.items()]
+        a.set_options(items)
+        b.set_options([("— none —", NONE), *items])
+        self._select(a, old_a)
+        self._select(b, old_b, default=NONE)
+        if self._pending_run is not None:
+            self.select_run(self._pending_run)
+
+    def _choice_of(self, value: Any) -> ModelChoice | None:
+        return self.choices.get(value) if isinstance(value, str) else None
+
+    def _select(self, select: Select, choice: ModelChoice | None, default: Any = None) -> None:
+        if choice is not None:
+            for key, c in self.choices.items():
+                if c.key == choice.key:
+                    select.value = key
+                    return
+        if default is not None:
+            select.value = default
+        elif self.choices and select.value is NO_SELECTION:
+            select.value = next(iter(self.choices))
+
+    @when_mounted
+    def select_run(self, run_dir: Path) -> None:
+        """A = the run's adapter (or newest checkpoint), B = its base model: the A/B that matters."""
+        run_dir = Path(run_dir)
+        mine = [(k, c) for k, c in self.choices.items() if c.run_dir and Path(c.run_dir) == run_dir and not c.base]
+        if not mine:
+            self._pending_run = run_dir
+            self.app.runs_pane.refresh_runs()
+            return
+        self._pending_run = None
+        adapter = next((k for k, c in mine if c.checkpoint is None), mine[-1][0])
+        self.query_one("#pg-a", Select).value = adapter
+        base = next((k for k, c in self.choices.items() if c.base), None)
+        if base is not None:
+            self.query_one("#pg-b", Select).value = base
+
+    @on(Select.Changed, "#pg-b")
+    def _b_changed(self, event: Select.Changed) -> None:
+        self.query_one("#pg-out-b").display = event.value not in (NONE, NO_SELECTION)
+
+    def action_swap(self) -> None:
+        a, b = self.query_one("#pg-a", Select), self.query_one("#pg-b", Select)
+        if b.value in (NONE, NO_SELECTION) or a.value is NO_SELECTION:
+            return
+        a.value, b.value = b.value, a.value
+
+    # ------------------------------------------------------------------ generation
+
+    @on(Input.Submitted, "#pg-prompt")
+    @on(Button.Pressed, "#pg-go")
+    def _submit(self) -> None:
+        self.action_generate()
+
+    def action_generate(self) -> None:
+        prompt = self.query_one("#pg-prompt", Input).value.strip()
+        if not prompt:
+            self.app.notify("type a prompt first", severity="warning")
+            return
+        a = self._choice_of(self.query_one("#pg-a", Select).value)
+        if a is None:
+            self.app.notify("pick model A first (runs with an adapter, or a base model)", severity="warning")
+            return
+        self.history.add(prompt)
+        b = self._choice_of(self.query_one("#pg-b", Select).value)
+        self._run_side(self.query_one("#pg-out-a", AnswerPanel), a, prompt)
+        if b is not None:
+            self._run_side(self.query_one("#pg-out-b", AnswerPanel), b, prompt)
+
+    def _run_side(self, panel: AnswerPanel, choice: ModelChoice, prompt: str) -> None:
+        loaded = choice.key in self.models
+        panel.reset(choice.label, "generating…" if loaded else "loading the model (the first load imports torch)…")
+        self._generate(panel, choice, prompt)
+
+    @work(thread=True, exit_on_error=False)
+    def _generate(self, panel: AnswerPanel, choice: ModelChoice, prompt: str) -> None:
+        from textual.worker import get_current_worker
+
+        from core.generate import answer_from_text
+        from tuner_tui import backend
+
+        worker = get_current_worker()
+        call = self.app.call_from_thread
+        try:
+            model = self._model(choice)
+        except Exception as e:  # noqa: BLE001 - missing adapter, offline hub model, …
+            call(panel.fail, f"cannot load {choice.label}: {e}")
+            return
+        call(panel.set_status, "generating…")
+        text = ""
+        try:
+            for piece in backend.stream(model, prompt):
+                if worker.is_cancelled:
+                    return
+                text += piece
+                call(panel.append, piece)
+        except Exception as e:  # noqa: BLE001
+            call(panel.fail, f"generation failed: {type(e).__name__}: {e}")
+            return
+        call(panel.finish, answer_from_text(prompt, text.strip()))
+
+    def _model(self, choice: ModelChoice) -> LoadedModel:
+        """(worker) A loaded model from the cache, or load it (at most MAX_LOADED kept)."""
+        from tuner_tui import backend
+
+        key = choice.key
+        if key in self.models:
+            self.models.move_to_end(key)
+            return self.models[key]
+        model = backend.load_model(choice)
+        self.models[key] = model
+        while len(self.models) > MAX_LOADED:
+            self.models.popitem(last=False)
+        return model

@@ -1,0 +1,526 @@
+"""Following runs through their directories: the ONE tailing mechanism of the TUI.
+
+Every run is followed with `core.events.EventTail` (byte offset, partial last line buffered,
+restart on truncation). `RunWatch.poll()` is meant to run in a worker thread on a timer: it
+reads whatever arrived since the last poll (a burst of hundreds of events included), folds it
+into a `RunState`, and returns one `RunView` snapshot, so the UI applies a burst in a single
+update. Nothing here imports textual (it is plain, testable Python).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.events import EventTail
+from core.runs import EVENTS_FILE, LOG_FILE, PRESET_FILE, PROVENANCE_FILE, pid_alive
+
+if TYPE_CHECKING:
+    from core.runs import RunInfo
+    from tuner_tui.launcher import Launch
+
+Series = list[tuple[float, float]]
+
+# How much of an existing log file is read when a run is first opened.
+LOG_BACKLOG_BYTES = 64 * 1024
+MAX_WARNINGS = 50
+
+
+class LogTail:
+    """New complete lines of a growing text file (train.log, a launch log); starts near the end."""
+
+    def __init__(self, path: str | os.PathLike[str], backlog: int = LOG_BACKLOG_BYTES) -> None:
+        self.path = Path(path)
+        self.backlog = backlog
+        self.offset: int | None = None  # None: not read yet
+        self._partial = b""
+        self._ident: tuple[int, int] | None = None
+        self.resets = 0
+
+    def poll(self) -> list[str]:
+        """Lines completed since the last poll (one stat when nothing changed)."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return []
+        ident = (st.st_dev, st.st_ino)
+        skip_first = False
+        if self.offset is None:
+            self.offset = max(0, st.st_size - self.backlog)
+            skip_first = self.offset > 0  # we start mid-line
+        elif (self._ident is not None and ident != self._ident) or st.st_size < self.offset:
+            self.offset, self._partial = 0, b""
+            self.resets += 1
+        self._ident = ident
+        if st.st_size == self.offset:
+            return []
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read(max(0, st.st_size - self.offset))
+        except OSError:
+            return []
+        self.offset += len(data)
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        if skip_first and lines:
+            lines = lines[1:]
+        return [ln.decode("utf-8", "replace").rstrip("\r") for ln in lines]
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _checkpoint_step(path: str | None) -> int | None:
+    if not path:
+        return None
+    tail = Path(path).name.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+MAX_POINTS = 2000  # per series; older points are thinned (a chart is at most ~300 dots wide)
+
+
+def _append(series: Series, point: tuple[float, float]) -> None:
+    """Append, thinning the older half when the series is full: recent points stay dense."""
+    series.append(point)
+    if len(series) > MAX_POINTS:
+        half = len(series) // 2
+        series[:half] = series[:half:2]
+
+
+class RunState:
+    """Everything the monitor shows, folded from events (pure: no IO, no clock).
+
+    With `series=False` only the summary is kept (the runs list follows every run this way).
+    """
+
+    def __init__(self, series: bool = True) -> None:
+        self.keep_series = series
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (the event file was replaced or truncated)."""
+        self.started: dict[str, Any] | None = None
+        self.final: dict[str, Any] | None = None
+        self.last_step: dict[str, Any] | None = None
+        self.step: int | None = None  # like core.runs.run_info: the last event's `step`
+        self.max_steps: int | None = None
+        self.last_loss: float | None = None
+        self.train_loss: Series = []
+        self.val_loss: Series = []
+        self.lr: Series = []
+        self.tokens_per_s: Series = []
+        self.rss: Series = []
+        self.accel: Series = []
+        self.exact_match: Series = []
+        self.samples: dict[str, Any] | None = None
+        self.warnings: list[dict[str, Any]] = []
+        self.checkpoints: list[dict[str, Any]] = []
+        self.best_val: float | None = None
+        self.best_step: int | None = None
+        self.last_val: dict[str, Any] | None = None
+        self.events = 0
+        self.last_event_time: float | None = None
+        self.pid: int | None = None
+
+    def apply(self, records: list[dict[str, Any]]) -> None:
+        """Fold a batch of event records (any number) into the state."""
+        for rec in records:
+            self._apply(rec)
+
+    def _series(self, series: Series, step: int, value: Any) -> None:
+        v = _num(value)
+        if v is not None and self.keep_series:
+            _append(series, (step, v))
+
+    def _apply(self, rec: dict[str, Any]) -> None:
+        kind = rec.get("type")
+        self.events += 1
+        t = _num(rec.get("time"))
+        if t is not None:
+            self.last_event_time = t
+        if isinstance(rec.get("step"), int):
+            self.step = rec["step"]
+        if kind == "run_started":
+            resumed = _checkpoint_step(rec.get("resumed_from"))
+            if resumed is not None:  # steps after the checkpoint are trained again: drop the old ones
+                for series in (self.train_loss, self.val_loss, self.lr, self.tokens_per_s, self.rss, self.accel,
+                               self.exact_match):
+                    series[:] = [p for p in series if p[0] <= resumed]
+            self.started = rec
+            self.final = None
+            self.pid = rec.get("pid") if isinstance(rec.get("pid"), int) else self.pid
+            self.max_steps = rec.get("max_steps", self.max_steps)
+        elif kind == "step":
+            step = rec.get("step")
+            if not isinstance(step, int):
+                return
+            self.last_step = rec
+            self.max_steps = rec.get("max_steps", self.max_steps)
+            self.last_loss = _num(rec.get("loss"))
+            self._series(self.train_loss, step, rec.get("loss"))
+            self._series(self.lr, step, rec.get("lr"))
+            self._series(self.tokens_per_s, step, rec.get("tokens_per_s"))
+            mem = rec.get("memory") or {}
+            self._series(self.rss, step, mem.get("rss_bytes"))
+            self._series(self.accel, step, mem.get("accel_allocated_bytes"))
+        elif kind == "eval":
+            step = rec.get("step")
+            vl = _num(rec.get("val_loss"))
+            if isinstance(step, int):
+                self.last_val = rec
+                self._series(self.val_loss, step, vl)
+                self._series(self.exact_match, step, rec.get("exact_match"))
+                if vl is not None and (self.best_val is None or vl < self.best_val):
+                    self.best_val, self.best_step = vl, step
+        elif kind == "sample":
+            self.samples = rec
+        elif kind == "checkpoint":
+            self.checkpoints.append(rec)
+            del self.checkpoints[:-MAX_WARNINGS]
+        elif kind == "warning":
+            self.warnings.append(rec)
+            del self.warnings[:-MAX_WARNINGS]
+        elif kind in ("finished", "failed"):
+            self.final = rec
+            if kind == "finished" and self.best_val is None and _num(rec.get("best_val_loss")) is not None:
+                self.best_val = rec["best_val_loss"]
+
+    def final_status(self) -> str | None:
+        """finished / interrupted / failed from the last final event (None while none)."""
+        if self.final is None:
+            return None
+        if self.final.get("type") == "failed":
+            return "failed"
+        return "interrupted" if self.final.get("status") == "interrupted" else "finished"
+
+
+@dataclass
+class RunView:
+    """An immutable-by-convention snapshot of one run for the UI thread."""
+
+    run_dir: Path | None
+    name: str
+    status: str
+    started: dict[str, Any] | None
+    final: dict[str, Any] | None
+    last_step: dict[str, Any] | None
+    step: int | None
+    max_steps: int | None
+    train_loss: Series
+    val_loss: Series
+    lr: Series
+    tokens_per_s: Series
+    rss: Series
+    accel: Series
+    exact_match: Series
+    samples: dict[str, Any] | None
+    warnings: list[dict[str, Any]]
+    checkpoints: list[dict[str, Any]]
+    best_val: float | None
+    best_step: int | None
+    last_val: dict[str, Any] | None
+    events: int
+    last_event_time: float | None
+    pid: int | None
+    preset: str | None = None
+    model: str | None = None
+    launch_pid: int | None = None
+    launch_returncode: int | None = None
+    log_source: str = ""
+
+
+@dataclass
+class WatchUpdate:
+    """What one poll found: the snapshot, new log lines, and whether the UI must start over."""
+
+    view: RunView
+    log_lines: list[str] = field(default_factory=list)
+    reset: bool = False  # the event file or log restarted: clear what was shown
+    new_events: int = 0
+
+
+class RunWatch:
+    """Follow one run directory (or a launch whose run directory does not exist yet).
+
+    `poll()` is called from one worker thread at a time (guarded by a lock): it does all file
+    IO and returns a WatchUpdate, or None when nothing changed.
+    """
+
+    PID_CHECK_EVERY = 2.0  # seconds between liveness checks of a running trainer
+
+    def __init__(self, run_dir: str | os.PathLike[str] | None, launch: "Launch | None" = None, *,
+                 series: bool = True, log: bool = True) -> None:
+        self.launch = launch
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.state = RunState(series)
+        self.follow_log = log
+        self._lock = threading.Lock()
+        self._tail: EventTail | None = None
+        self._log: LogTail | None = None
+        self._log_source = ""
+        self._resets = 0
+        self._status: str | None = None
+        self._pid_checked = -1e9
+        self._alive = False
+        self._preset: tuple[str | None, str | None] | None = None
+        self._prov_pid: int | None = None
+        self._last_sig: tuple[Any, ...] | None = None
+        self._exit_reported = False
+        if self.run_dir is not None:
+            self._open(self.run_dir)
+        elif launch is not None and log:
+            self._log = LogTail(launch.log_path)
+            self._log_source = "launch"
+
+    @property
+    def name(self) -> str:
+        if self.run_dir is not None:
+            return self.run_dir.name
+        if self.launch is not None:
+            return f"{self.launch.label} (starting)"
+        return "–"
+
+    def _open(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self._tail = EventTail(run_dir / EVENTS_FILE)
+        if self._log_source == "launch":
+            return  # keep showing tuner's own output until train.log has something (see _switch_log)
+        self._log = LogTail(run_dir / LOG_FILE) if self.follow_log else None
+        self._log_source = "train.log" if self.follow_log else ""
+
+    def _switch_log(self) -> bool:
+        """From the launch output to train.log, once train.log has content (True when switched)."""
+        if self._log_source != "launch" or self.run_dir is None:
+            return False
+        try:
+            if (self.run_dir / LOG_FILE).stat().st_size == 0:
+                return False
+        except OSError:
+            return False
+        self._log = LogTail(self.run_dir / LOG_FILE)
+        self._log_source = "train.log"
+        return True
+
+    def _provenance_pid(self) -> int | None:
+        if self._prov_pid is None and self.run_dir is not None:
+            import json
+
+            try:
+                data = json.loads((self.run_dir / PROVENANCE_FILE).read_text(encoding="utf-8"))
+                self._prov_pid = data.get("pid") if isinstance(data, dict) else None
+            except (OSError, ValueError):
+                pass
+        return self._prov_pid
+
+    def _preset_summary(self) -> tuple[str | None, str | None]:
+        if self._preset is None and self.run_dir is not None and (self.run_dir / PRESET_FILE).is_file():
+            import tomllib
+
+            try:
+                data = tomllib.loads((self.run_dir / PRESET_FILE).read_text(encoding="utf-8"))
+                model = data.get("model", {})
+                self._preset = (data.get("name"), model.get("id") if isinstance(model, dict) else None)
+            except (OSError, ValueError):
+                self._preset = (None, None)
+        return self._preset or (None, None)
+
+    def _derive_status(self, now: float) -> str:
+        """The run_info rules (final event, else pid liveness), plus "starting" for our own launches."""
+        launch_alive = False
+        if self.launch is not None:
+            self.launch.poll()
+            launch_alive = self.launch.returncode is None
+            newest = max((rec.get("time") or 0.0) for rec in (self.state.started or {}, self.state.final or {}))
+            if launch_alive and newest < self.launch.started:
+                return "starting"  # launched (or resumed) by us, still loading data and model
+        final = self.state.final_status()
+        if final is not None:
+            return final
+        pid = self.state.pid or self._provenance_pid()
+        if pid is None:
+            if self.launch is not None:
+                return "starting" if launch_alive else "failed"
+            return "unknown"
+        tick = time.monotonic()  # not `now`: tests freeze the clock, liveness must still be re-checked
+        if tick - self._pid_checked >= self.PID_CHECK_EVERY or self._status is None:
+            started = self.state.started.get("time") if self.state.started else None
+            self._alive = pid_alive(pid, started)
+            self._pid_checked = tick
+        if self._alive:
+            return "running" if self.state.started else "starting"
+        return "interrupted"
+
+    def _launch_exit_lines(self) -> list[str]:
+        """When our launch ended with an error, the end of its output (the error is there)."""
+        launch = self.launch
+        if launch is None or launch.returncode in (None, 0) or self._exit_reported:
+            return []
+        self._exit_reported = True
+        if self._log_source == "launch":
+            return [f"── tuner exited with code {launch.returncode} ──"]
+        try:
+            tail = launch.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-20:]
+        except OSError:
+            tail = []
+        return [f"── tuner exited with code {launch.returncode}; its output: ──"] + ["» " + ln for ln in tail]
+
+    def set_launch(self, launch: "Launch") -> None:
+        """Follow a new process for this run (a resume)."""
+        with self._lock:
+            self.launch = launch
+            self._exit_reported = False
+            self._pid_checked = -1e9
+
+    def poll(self, now: float | None = None) -> WatchUpdate | None:
+        """Read what arrived since the last poll; None when nothing changed."""
+        now = time.time() if now is None else now
+        with self._lock:
+            reset = False
+            if self.run_dir is None and self.launch is not None:
+                from tuner_tui.launcher import find_run_dir
+
+                found = find_run_dir(self.launch)
+                if found is not None:
+                    self._open(found)
+            if self._switch_log():
+                reset = True  # the log pane goes from tuner's output to train.log
+            records: list[dict[str, Any]] = []
+            if self._tail is not None:
+                records = self._tail.poll()
+                if self._tail.resets != self._resets:
+                    self._resets = self._tail.resets
+                    self.state.reset()
+                    reset = True
+                self.state.apply(records)
+            lines = self._log.poll() if self._log is not None else []
+            status = self._derive_status(now)
+            lines += self._launch_exit_lines()
+            if self._log is not None and self._log.resets:
+                self._log.resets = 0
+                reset = True
+            sig = (status, self.state.events, self.run_dir)
+            changed = reset or bool(records) or bool(lines) or sig != self._last_sig
+            self._status = status
+            self._last_sig = sig
+            if not changed:
+                return None
+            return WatchUpdate(self.view(), lines, reset, len(records))
+
+    def view(self) -> RunView:
+        """A snapshot (list copies) of the current state."""
+        s = self.state
+        preset, model = (s.started.get("preset"), s.started.get("model")) if s.started else self._preset_summary()
+        return RunView(
+            run_dir=self.run_dir,
+            name=self.name,
+            status=self._status or "unknown",
+            started=s.started,
+            final=s.final,
+            last_step=s.last_step,
+            step=s.step,
+            max_steps=s.max_steps,
+            train_loss=list(s.train_loss),
+            val_loss=list(s.val_loss),
+            lr=list(s.lr),
+            tokens_per_s=list(s.tokens_per_s),
+            rss=list(s.rss),
+            accel=list(s.accel),
+            exact_match=list(s.exact_match),
+            samples=s.samples,
+            warnings=list(s.warnings),
+            checkpoints=list(s.checkpoints),
+            best_val=s.best_val,
+            best_step=s.best_step,
+            last_val=s.last_val,
+            events=s.events,
+            last_event_time=s.last_event_time,
+            pid=s.pid or self._provenance_pid() or (self.launch.pid if self.launch else None),
+            preset=preset,
+            model=model,
+            launch_pid=self.launch.pid if self.launch else None,
+            launch_returncode=self.launch.returncode if self.launch else None,
+            log_source=self._log_source,
+        )
+
+    def info(self) -> "RunInfo":
+        """The runs-list summary, by the same rules as core.runs.run_info (call after poll())."""
+        from core.runs import RunInfo
+
+        s = self.state
+        assert self.run_dir is not None
+        preset, model = self._preset_summary()
+        if s.started:
+            preset, model = s.started.get("preset") or preset, s.started.get("model") or model
+        started = s.started.get("time") if s.started else None
+        if started is None:
+            started = self._provenance_created() or _mtime(self.run_dir / PRESET_FILE) or _mtime(self.run_dir)
+        return RunInfo(
+            name=self.run_dir.name,
+            path=self.run_dir,
+            preset=preset,
+            model=model,
+            status=self._status or "unknown",
+            step=s.step,
+            max_steps=s.max_steps,
+            best_val_loss=s.best_val,
+            last_loss=s.last_loss,
+            started=started,
+            updated=_mtime(self.run_dir / EVENTS_FILE),
+            pid=s.pid or self._provenance_pid(),
+        )
+
+    def _provenance_created(self) -> float | None:
+        import json
+
+        if self.run_dir is None:
+            return None
+        try:
+            data = json.loads((self.run_dir / PROVENANCE_FILE).read_text(encoding="utf-8"))
+            created = data.get("created") if isinstance(data, dict) else None
+            return float(created) if isinstance(created, (int, float)) else None
+        except (OSError, ValueError):
+            return None
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+class RunsScanner:
+    """The runs list, followed incrementally: one summary-only RunWatch (EventTail) per run directory.
+
+    `scan()` costs one stat per unchanged run (plus a pid check per running run every few
+    seconds) instead of re-reading every events file: a long run's file can be tens of MB.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.watches: dict[Path, RunWatch] = {}
+
+    def scan(self, now: float | None = None) -> list["RunInfo"]:
+        from core.runs import is_run_dir
+
+        try:
+            dirs = [p for p in self.root.iterdir() if not p.name.startswith(".") and is_run_dir(p)]
+        except OSError:
+            dirs = []
+        infos = []
+        for path in dirs:
+            watch = self.watches.get(path)
+            if watch is None:
+                watch = self.watches[path] = RunWatch(path, series=False, log=False)
+            watch.poll(now=now)
+            infos.append(watch.info())
+        for gone in set(self.watches) - set(dirs):
+            del self.watches[gone]
+        return sorted(infos, key=lambda r: (r.started or 0.0, r.name), reverse=True)
