@@ -97,6 +97,7 @@ class Eval(Event):
     perplexity: float | None
     exact_match: float | None = None
     exact_match_rows: int = 0
+    syntax_valid: float | None = None  # share of those generations that are a non-empty, valid bash command
 
 
 @dataclass(kw_only=True)

@@ -169,21 +169,19 @@ class MemoryBudget:
 
 
 def memory_budget(preset: Any) -> MemoryBudget:
-    """Estimated memory of a preset against the detected device (core.estimate, when present)."""
+    """Estimated memory of a preset, compared with this machine only when it is the preset's device kind."""
+    from core.estimate import detected_kind, detected_memory, estimate_or_reason
+
     try:
-        from core.estimate import detected_memory, estimate  # type: ignore[import-not-found]
-    except ImportError:
-        return MemoryBudget(reason="memory estimate unavailable: core.estimate is not in this build yet")
-    try:
-        est = estimate(preset)
-    except TunerError as e:
-        return MemoryBudget(reason=f"no estimate: {e}")
+        est = estimate_or_reason(preset)
     except Exception as e:  # noqa: BLE001 - an estimate must never break the presets pane
         return MemoryBudget(reason=f"no estimate: {type(e).__name__}: {e}")
+    if isinstance(est, str):
+        return MemoryBudget(reason=est)
     try:
-        dev = detected_memory()
+        kind = detected_kind()
+        same = kind == est.device or (est.device == "cpu" and kind == "mps")
+        dev = detected_memory() if same else None  # a 7B CUDA estimate says nothing about this laptop's RAM
     except Exception:  # noqa: BLE001
         dev = None
-    if est is None:
-        return MemoryBudget(device=dev, reason="no estimate for this model (unknown size)")
     return MemoryBudget(estimate=est, device=dev)

@@ -29,7 +29,7 @@ class Progress:
         self.save_seconds = 0.0
         self.paused_s = 0.0  # evaluation and sampling time, excluded from throughput
         self.step = 0  # last completed optimizer step (for failure events)
-        self.exact_match: tuple[float, int] | None = None  # (rate, rows) of the evaluation in progress
+        self.exact_match: tuple[float, int, float] | None = None  # (rate, rows, syntax-valid rate) of this evaluation
 
 
 class EventsCallback(TrainerCallback):
@@ -60,10 +60,11 @@ class EventsCallback(TrainerCallback):
     def on_evaluate(self, args, state, control, metrics=None, **kw):
         loss = (metrics or {}).get("eval_loss")
         finite = loss is not None and math.isfinite(loss)
-        em, rows = self.progress.exact_match or (None, 0)
+        em, rows, valid = self.progress.exact_match or (None, 0, None)
         self.progress.exact_match = None
         self.emit(ev.Eval(step=state.global_step, val_loss=loss if finite else None,
-                          perplexity=math.exp(min(loss, 50)) if finite else None, exact_match=em, exact_match_rows=rows))
+                          perplexity=math.exp(min(loss, 50)) if finite else None, exact_match=em, exact_match_rows=rows,
+                          syntax_valid=valid))
 
     def on_log(self, args, state, control, logs=None, **kw):
         from core.sysinfo import memory_snapshot
@@ -117,8 +118,12 @@ class SamplesCallback(TrainerCallback):
         if self.val_rows and model is not None:
             answers = generate_batch(model, self.tokenizer, [r.instruction for r in self.val_rows], style=self.style,
                                      system_prompt=self.system_prompt, max_new_tokens=self.max_new_tokens)
+            from core.data.syntax import bash_syntax_error
+
+            n = len(self.val_rows)
             hits = sum(commands_match(a.command, r.command) for a, r in zip(answers, self.val_rows))
-            self.progress.exact_match = (hits / len(self.val_rows), len(self.val_rows))
+            valid = sum(bool(a.command) and bash_syntax_error(a.command) is None for a in answers)
+            self.progress.exact_match = (hits / n, n, valid / n)
         if state.global_step == 0:
             self._samples(model, state.global_step)  # what the base model answers, for comparison
 

@@ -46,6 +46,8 @@ def event_line(rec: dict[str, Any]) -> str | None:
                 f"rss {fmt_bytes(mem.get('rss_bytes'))}{accel}")
     if t == "eval":
         em = f" exact match {rec['exact_match']:.1%} ({rec['exact_match_rows']} rows)" if rec.get("exact_match") is not None else ""
+        if rec.get("syntax_valid") is not None:
+            em += f", valid bash {rec['syntax_valid']:.1%}"
         vl = f"{rec['val_loss']:.4f}" if rec.get("val_loss") is not None else "nan"
         return f"eval @ {rec['step']}: val loss {vl}{em}"
     if t == "sample":
@@ -76,6 +78,8 @@ def before_after(evals: list[dict[str, Any]]) -> str | None:
         parts.append(f"val loss {a['val_loss']:.3f} → {b['val_loss']:.3f}")
     if a.get("exact_match") is not None and b.get("exact_match") is not None:
         parts.append(f"exact match {a['exact_match']:.1%} → {b['exact_match']:.1%} ({b['exact_match_rows']} val rows)")
+    if a.get("syntax_valid") is not None and b.get("syntax_valid") is not None:
+        parts.append(f"valid bash commands {a['syntax_valid']:.1%} → {b['syntax_valid']:.1%}")
     return f"step {a['step']} → {b['step']}: " + ", ".join(parts) if parts else None
 
 

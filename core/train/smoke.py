@@ -1,7 +1,8 @@
 """`tuner run PRESET --smoke`: the preset's own code path for ~10 steps on a tiny model of its family.
 
 Kept from the preset: quantization, adapter and LoRA targets, optimizer, batching, dtype,
-gradient checkpointing, task. Changed, so it runs offline on a CPU in seconds: the model is a
+gradient checkpointing, task. Changed, so it runs offline on a CPU in seconds: batches (at most
+4 rows × 2 accumulation, 128 tokens), and the model is a
 random-initialized tiny model of the same family (Qwen2 / GPT-NeoX / Llama / GPT-2) saved to disk
 and loaded through the same loader; Hub data sources become the bundled set; steps, evaluation
 and sample sizes shrink. The tokenizer is the embedded SmolLM2 one (the real one needs the Hub).
@@ -86,6 +87,9 @@ def smoke_preset(preset: Preset, device_available: str = "cpu") -> Preset:
     t = p.train
     t.max_steps, t.save_every, t.save_limit, t.time_budget = 10, 5, 2, None
     t.max_seq_len = min(t.max_seq_len, 128)
+    # Smaller batches than the preset's: the code path is the same, and a tiny model with a
+    # 49K vocabulary spends its time on logits (rows × length × vocab).
+    t.micro_batch_size, t.grad_accum = min(t.micro_batch_size, 4), min(t.grad_accum, 2)
     t.steps_per_epoch = None
     if t.max_tokens_per_batch:
         t.max_tokens_per_batch = max(t.max_tokens_per_batch, t.max_seq_len)
