@@ -141,3 +141,11 @@ def test_out_of_memory_suggests_the_fixes(tiny_preset, tmp_path, monkeypatch, ca
     err = capsys.readouterr().err
     assert "out of memory" in err and "micro_batch_size" in err and "Traceback" not in err
     assert read_events(only_run(tmp_path) / "events.jsonl")[-1]["kind"] == "oom"
+
+
+def test_unknown_hub_model_offline_is_one_sentence(tiny_preset, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["run", str(tiny_preset()), "--set", "model.id=someone/not-cached-model"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "someone/not-cached-model" in err[0] and "cannot be reached" in err[0]
+    assert read_events(only_run(tmp_path) / "events.jsonl")[-1]["kind"] == "offline"

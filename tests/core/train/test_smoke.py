@@ -37,10 +37,28 @@ def test_smoke_run(name, tmp_path, monkeypatch):
     assert main(["run", name, "--smoke"]) == 0
     (run,) = (tmp_path / "runs").iterdir()
     evs = read_events(run / "events.jsonl")
-    started, finished = evs[0], evs[-1]
-    assert started["type"] == "run_started" and finished["type"] == "finished" and finished["step"] == 10
+    (started,) = [e for e in evs if e["type"] == "run_started"]  # a trained-tokenizer warning may come first
+    finished = evs[-1]
+    assert finished["type"] == "finished" and finished["step"] == 10
     expected = {"qwen-qlora": "qlora", "tpu-lora": "lora", "pythia": "lora", "mps-scratch": "full"}[name]
     assert started["adapter"] == expected
     losses = [e["loss"] for e in evs if e["type"] == "step"]
     assert len(losses) == 10 and all(l is not None for l in losses)
     assert (run / "adapter").is_dir()
+
+
+@pytest.mark.slow
+def test_stage_two_continues_from_stage_one_and_refuses_an_architecture_switch(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TUNER_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("TUNER_DATA_DIR", str(tmp_path / "data"))
+    assert main(["run", "mps-scratch", "--smoke", "--max-steps", "4"]) == 0
+    (stage1,) = (tmp_path / "runs").iterdir()
+    assert (stage1 / "tokenizer" / "tokenizer.json").is_file(), "a BPE tokenizer was trained on the corpus"
+    code = main(["run", "mps-scratch", "--smoke", "--max-steps", "2", "--set", f"model.init_from={stage1}",
+                 "--set", "model.scratch.architecture=llama", "--set", f"model.scratch.tokenizer={stage1 / 'tokenizer'}"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "architecture" in err and "'gpt2'" in err and "Traceback" not in err
+    code = main(["run", "mps-scratch", "--smoke", "--max-steps", "2", "--set", f"model.init_from={stage1}",
+                 "--set", f"model.scratch.tokenizer={stage1 / 'tokenizer'}"])
+    assert code == 0
