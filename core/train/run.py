@@ -126,6 +126,11 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         run_dir = create_run_dir(preset, req.runs_root)
     writer = ev.EventWriter(run_dir / EVENTS_FILE, enabled=main)
     handler = _setup_log(run_dir, main)
+    if main and resume_dir is None:
+        # A first provenance with our pid right away: clients see "running" while the model and
+        # data load (minutes for a 7B); it is rewritten with the data hash and device later.
+        write_provenance(run_dir, data_hash=None, base_model=preset.model.id, base_model_file_sha256=None,
+                         device="pending", extra={"stage": "loading"})
 
     def emit(event: ev.Event) -> None:
         writer.write(event)
