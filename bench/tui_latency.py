@@ -140,7 +140,6 @@ def bench_tmux(args: argparse.Namespace) -> None:
         paints = []
         for _ in range(args.starts):
             tmux("kill-session", "-t", session, check=False)
-            t0 = time.perf_counter()
             tmux("new-session", "-d", "-s", session, "-x", w, "-y", h,
                  f"cd {ROOT} && env {env_prefix} {' '.join(TUI)} --data {data}")
             took = wait_screen(session, lambda s: "1 Data" in s and "5 Runs" in s, timeout=30)
@@ -165,7 +164,6 @@ def bench_tmux(args: argparse.Namespace) -> None:
                 tmux("send-keys", "-t", session, "Escape")
                 time.sleep(0.3)  # Textual pairs an Escape with a key that follows within ESCDELAY (100 ms)
             tmux("send-keys", "-t", session, key)
-            t0 = time.perf_counter()
             took = wait_screen(session, lambda s: marker in s, timeout=5)
             if took is None and os.environ.get("BENCH_DEBUG"):
                 print(f"--- no {marker!r} after key {key!r}:\n{capture(session)}")

@@ -254,17 +254,19 @@ def _ends_with_newline(path: Path) -> bool:
         return f.read(1) == b"\n"
 
 
-class EventTail:
-    """Incremental reader: each poll() returns the events of the lines completed since the last one.
+class LineTail:
+    """New complete lines of a growing file: the one tailing mechanism (events, train.log, launch logs).
 
-    Keeps a byte offset and buffers a partial last line. A missing file yields nothing; a file
-    that shrank or was replaced is read again from the start (`resets` counts how often, so a
-    client can clear what it showed).
+    Keeps a byte offset and buffers a partial last line; a poll when nothing changed is one stat,
+    no read. A missing file yields nothing; a file that shrank or was replaced is read again from
+    the start (`resets` counts how often, so a client can clear what it showed). With `backlog`,
+    the first read starts that many bytes before the end (and drops the cut first line).
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], backlog: int | None = None) -> None:
         self.path = Path(path)
-        self.offset = 0  # bytes consumed, including the buffered partial line
+        self.backlog = backlog
+        self.offset: int | None = None if backlog is not None else 0  # bytes consumed (None: not read yet)
         self.resets = 0
         self._partial = b""
         self._ident: tuple[int, int] | None = None
@@ -275,8 +277,8 @@ class EventTail:
         self.offset = 0
         self._partial = b""
 
-    def poll(self) -> list[dict[str, Any]]:
-        """New complete events since the last poll ([] when nothing changed: one stat, no read)."""
+    def poll(self) -> list[bytes]:
+        """Lines completed since the last poll, without their newline."""
         try:
             st = os.stat(self.path)
         except OSError:
@@ -284,7 +286,11 @@ class EventTail:
             self._ident = None
             return []
         ident = (st.st_dev, st.st_ino)
-        if (self._ident is not None and ident != self._ident) or st.st_size < self.offset:
+        skip_first = False
+        if self.offset is None:
+            self.offset = max(0, st.st_size - (self.backlog or 0))
+            skip_first = self.offset > 0  # started mid-line
+        elif (self._ident is not None and ident != self._ident) or st.st_size < self.offset:
             self._reset()  # replaced or truncated: start over
         self._ident = ident
         if st.st_size == self.offset:
@@ -292,14 +298,22 @@ class EventTail:
         try:
             with open(self.path, "rb") as f:
                 f.seek(self.offset)
-                data = f.read()
+                data = f.read(max(0, st.st_size - self.offset))
         except OSError:
             return []
         self.offset += len(data)
         lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()  # b"" when the data ended with a newline
+        return lines[1:] if skip_first else lines
+
+
+class EventTail(LineTail):
+    """Incremental event reader: each poll() returns the events of the lines completed since the last one."""
+
+    def poll(self) -> list[dict[str, Any]]:  # type: ignore[override]
+        """New complete events since the last poll; torn and newer-version lines are skipped."""
         events = []
-        for line in lines:
+        for line in super().poll():
             if line.strip():
                 record = _parse_line(line)
                 if record is not None:

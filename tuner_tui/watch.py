@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.events import EventTail
+from core.events import EventTail, LineTail
 from core.runs import EVENTS_FILE, LOG_FILE, PRESET_FILE, PROVENANCE_FILE, pid_alive
 
 if TYPE_CHECKING:
@@ -30,46 +30,15 @@ LOG_BACKLOG_BYTES = 64 * 1024
 MAX_WARNINGS = 50
 
 
-class LogTail:
+class LogTail(LineTail):
     """New complete lines of a growing text file (train.log, a launch log); starts near the end."""
 
     def __init__(self, path: str | os.PathLike[str], backlog: int = LOG_BACKLOG_BYTES) -> None:
-        self.path = Path(path)
-        self.backlog = backlog
-        self.offset: int | None = None  # None: not read yet
-        self._partial = b""
-        self._ident: tuple[int, int] | None = None
-        self.resets = 0
+        super().__init__(path, backlog=backlog)
 
-    def poll(self) -> list[str]:
+    def poll(self) -> list[str]:  # type: ignore[override]
         """Lines completed since the last poll (one stat when nothing changed)."""
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return []
-        ident = (st.st_dev, st.st_ino)
-        skip_first = False
-        if self.offset is None:
-            self.offset = max(0, st.st_size - self.backlog)
-            skip_first = self.offset > 0  # we start mid-line
-        elif (self._ident is not None and ident != self._ident) or st.st_size < self.offset:
-            self.offset, self._partial = 0, b""
-            self.resets += 1
-        self._ident = ident
-        if st.st_size == self.offset:
-            return []
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read(max(0, st.st_size - self.offset))
-        except OSError:
-            return []
-        self.offset += len(data)
-        lines = (self._partial + data).split(b"\n")
-        self._partial = lines.pop()
-        if skip_first and lines:
-            lines = lines[1:]
-        return [ln.decode("utf-8", "replace").rstrip("\r") for ln in lines]
+        return [ln.decode("utf-8", "replace").rstrip("\r") for ln in super().poll()]
 
 
 def _num(v: Any) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +17,11 @@ ROOT = Path(__file__).resolve().parents[3]
 def test_two_processes_over_gloo(tiny_preset, tmp_path):
     preset = tiny_preset("[train]\nmax_steps = 4\nsave_every = 2\n[eval]\nevery = 2\nsample_every = 100\n")
     env = dict(os.environ, PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="")
+    with socket.socket() as s:  # a free port: the default 29500 may be taken by another launch
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(port),
            "-m", "core.cli", "run", str(preset)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
