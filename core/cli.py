@@ -129,7 +129,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
         con.print("no runs yet: start one with `tuner run`")
         return 0
     colors = {"running": "cyan", "finished": "green", "failed": "red", "interrupted": "yellow"}
-    table = Table("run", "status", "steps", "last loss", "best val", "model", "updated", box=None)
+    table = Table(box=None)
+    # The run name is what people type for --resume / chat / eval: never cut it; the model may wrap.
+    table.add_column("run", no_wrap=True, min_width=max(len(r.name) for r in runs))
+    for col, width in (("status", 11), ("steps", 7), ("loss", 6), ("best val", 8)):
+        table.add_column(col, no_wrap=True, min_width=width)
+    table.add_column("updated", no_wrap=True, min_width=10)
+    table.add_column("model", no_wrap=True, overflow="ellipsis")  # the column that gives way when narrow
     import time
 
     for r in runs:
@@ -137,9 +143,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         loss = f"{r.last_loss:.4f}" if r.last_loss is not None else "–"
         best = f"{r.best_val_loss:.4f}" if r.best_val_loss is not None else "–"
         ago = fmt_seconds(time.time() - r.updated) + " ago" if r.updated else "–"
-        table.add_row(escape(r.name), f"[{colors.get(r.status, 'white')}]{r.status}[/]", steps, loss, best,
-                      escape(r.model or "–"), ago)
-    con.print(table)
+        table.add_row(escape(r.name), f"[{colors.get(r.status, 'white')}]{r.status}[/]", steps, loss, best, ago,
+                      escape(r.model or "–"))
+    con.print(table, soft_wrap=False)
     return 0
 
 
