@@ -38,7 +38,8 @@ test-fast: setup
 	$(PY) -m pytest -m "not slow"
 
 # The TPU path for real: torch_xla 2.9 (needs torch 2.9 exactly) in its own environment,
-# on the CPU through PJRT_DEVICE=CPU (~7 GB, a few minutes the first time).
+# on the CPU through PJRT_DEVICE=CPU (~7 GB, a few minutes the first time): the tpu-lora smoke run
+# on one XLA core and on two driven by SPMD, as a v3-8 drives its eight.
 XLA_VENV ?= .venv-xla
 XPY := $(XLA_VENV)/bin/python
 

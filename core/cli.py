@@ -93,27 +93,87 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """tuner run [PRESET] [--set k=v] [--max-steps N] [--resume RUN|latest] [--run-dir DIR]"""
     _quiet_libraries()
-    from core.train.display import RunDisplay
-    from core.train.run import RunRequest, run_training
-
     if args.preset and args.resume:
         raise TunerError("give a preset or --resume, not both", kind="config", hint="a resumed run uses its own preset")
+    if args.seeds:
+        return _run_seeds(args)
+    return _run_once(args, args.set).exit_code
+
+
+def _run_once(args: argparse.Namespace, overrides: list[str]):
+    """One training run with a live display; reports its error and directory (rank 0 only)."""
+    from core.train.display import RunDisplay
+    from core.train.run import RunRequest, dist_info, run_training
+
     display = RunDisplay(_console())
     try:
         outcome = run_training(
-            RunRequest(args.preset, args.set, args.max_steps, args.resume, Path(args.run_dir) if args.run_dir else None,
+            RunRequest(args.preset, overrides, args.max_steps, args.resume, Path(args.run_dir) if args.run_dir else None,
                        smoke=args.smoke),
             on_event=display,
         )
     finally:
         display.close()
-    if os.environ.get("RANK", "0") != "0":
-        return outcome.exit_code  # under a multi-process launch, rank 0 reports
+    if dist_info()[0] != 0:
+        return outcome  # under a multi-process launch, rank 0 reports
     if outcome.error:
         _console(stderr=True).print(f"[bold red]error:[/] {escape(outcome.error)}")
     if outcome.run_dir is not None:
         _console().print(f"run directory: {outcome.run_dir}")
-    return outcome.exit_code
+    return outcome
+
+
+def parse_seeds(text: str) -> list[int]:
+    """"1,2,3" or "1-5" (or a mix) → seeds in order, without repeats."""
+    seeds: list[int] = []
+    try:
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            lo, _, hi = part.partition("-")
+            seeds.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
+    except ValueError:
+        raise TunerError(f"--seeds {text!r} is not a list of integers", kind="config", hint="e.g. --seeds 1,2,3 or --seeds 1-5") from None
+    if not seeds:
+        raise TunerError("--seeds is empty", kind="config", hint="e.g. --seeds 1,2,3")
+    return list(dict.fromkeys(seeds))
+
+
+def _run_seeds(args: argparse.Namespace) -> int:
+    """One run per seed, in sequence, each its own run directory; then best val loss per seed and its spread."""
+    import statistics
+
+    from rich.table import Table
+
+    from core.config.loader import load_preset
+    from core.runs import run_info
+
+    if args.resume:
+        raise TunerError("--seeds starts new runs; it cannot be combined with --resume", kind="config",
+                         hint="resume each seed's run on its own: tuner run --resume RUN")
+    seeds = parse_seeds(args.seeds)
+    preset, _ = load_preset(args.preset or "quickstart", args.set)  # a config error stops before any run
+    base = preset.log.run_name or preset.name
+    results: list[tuple[int, Path | None, str, float | None]] = []
+    code = 0
+    for i, seed in enumerate(seeds, 1):
+        _console().print(f"[bold]seed {seed}[/] ({i}/{len(seeds)})")
+        outcome = _run_once(args, [*args.set, f"train.seed={seed}", f"log.run_name={base}-seed{seed}"])
+        code = outcome.exit_code
+        info = run_info(outcome.run_dir) if outcome.run_dir else None
+        results.append((seed, outcome.run_dir, info.status if info else outcome.status,
+                        info.best_val_loss if info else None))
+        if code:
+            break  # a failure is not seed-dependent often enough to burn the rest of a quota on it
+    table = Table(title=f"{base}: {len(results)} of {len(seeds)} seeds")
+    for col in ("seed", "status", "best val loss", "run"):
+        table.add_column(col)
+    for seed, run, status, best in results:
+        table.add_row(str(seed), status, f"{best:.4f}" if best is not None else "–", run.name if run else "–")
+    _console().print(table)
+    losses = [best for _, _, status, best in results if best is not None and status == "finished"]
+    if len(losses) > 1:
+        _console().print(f"best val loss over {len(losses)} seeds: mean {statistics.mean(losses):.4f}, "
+                         f"std {statistics.stdev(losses):.4f}, min {min(losses):.4f}, max {max(losses):.4f}")
+    return code
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -208,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     ru.add_argument("--max-steps", type=int)
     ru.add_argument("--resume", metavar="RUN", help="a run directory, name, or 'latest'")
     ru.add_argument("--run-dir", help="parent folder of run directories (default ./runs or TUNER_RUNS_DIR)")
+    ru.add_argument("--seeds", metavar="LIST", help="one run per seed, in sequence: 1,2,3 or 1-5; then a summary")
     ru.add_argument("--smoke", action="store_true",
                     help="the preset's code path for ~10 steps on a tiny model of its family, offline, on the CPU")
     ru.set_defaults(func=cmd_run)

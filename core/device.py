@@ -16,6 +16,24 @@ def xla_available() -> bool:
     return importlib.util.find_spec("torch_xla") is not None and bool(os.environ.get("PJRT_DEVICE"))
 
 
+def xla_spmd_cores(device: str) -> int:
+    """XLA cores this process drives; with more than one, torch_xla is switched to SPMD first.
+
+    SPMD is torch_xla's supported multi-core path for transformers (FSDPv2): one process, the
+    batch sharded over the cores and the compiler placing the collectives. The per-core
+    replicas of xmp.spawn also run on a TPU, but their collectives never run on XLA:CPU
+    (pytorch/xla#5005), so that path could not be proven anywhere but on a TPU.
+    """
+    if device != "xla":
+        return 1
+    import torch_xla.runtime as xr
+
+    n = xr.global_runtime_device_count()
+    if n > 1 and not xr.is_spmd():
+        xr.use_spmd()  # before any tensor reaches the device
+    return n
+
+
 def select_device(preference: str = "auto") -> str:
     """cuda > mps > xla > cpu for "auto"; an explicit choice is checked, not silently replaced."""
     import torch

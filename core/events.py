@@ -65,6 +65,7 @@ class RunStarted(Event):
     pid: int
     resumed_from: str | None = None
     world_size: int = 1
+    xla_cores: int = 1  # cores one process drives through XLA SPMD (the batch is sharded over them)
 
 
 @dataclass(kw_only=True)

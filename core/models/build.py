@@ -145,8 +145,8 @@ def param_counts(model: Any) -> tuple[int, int]:
 
 
 def build_model(preset: Preset, device: str, dtype: Any, device_map: Any = None,
-                tokenizer: Any = None) -> tuple[Any, ModelInfo]:
-    """Base model + adapter, ready for the Trainer."""
+                tokenizer: Any = None, xla_spmd: bool = False) -> tuple[Any, ModelInfo]:
+    """Base model + adapter, ready for the Trainer (under XLA SPMD, its FSDPv2 wrapper checkpoints the layers)."""
     model, src = load_base_model(preset, device, dtype, device_map, tokenizer)
     # No KV cache while training: it is useless there, and with a cache transformers ignores
     # position_ids-based packing (rows would attend across their boundaries).
@@ -156,7 +156,7 @@ def build_model(preset: Preset, device: str, dtype: Any, device_map: Any = None,
     model = attach_adapter(model, preset)
     if preset.train.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
         model.enable_input_require_grads()  # LoRA + checkpointing needs grads flowing from the embeddings
-    if preset.train.gradient_checkpointing and device == "xla":
+    if preset.train.gradient_checkpointing and device == "xla" and not xla_spmd:
         _xla_gradient_checkpointing(model)
     trainable, total = param_counts(model)
     adapter = "full" if preset.train.adapter == "full" else ("qlora" if preset.quant.bits == 4 else "lora")

@@ -19,8 +19,13 @@ def report_to(preset: Preset) -> list[str]:
     return []
 
 
-def training_arguments(preset: Preset, output_dir: Path, device: str, dtype: Any, max_steps: int, *, has_eval: bool):
-    """TrainingArguments for a preset; batches are pre-built, so the DataLoader batch size is 1."""
+def training_arguments(preset: Preset, output_dir: Path, device: str, dtype: Any, max_steps: int, *, has_eval: bool,
+                       xla_spmd: bool = False):
+    """TrainingArguments for a preset; batches are pre-built, so the DataLoader batch size is 1.
+
+    `xla_spmd`: several XLA cores in one process: the Trainer's FSDPv2 shards the weights and each
+    batch over them (its own layer checkpointing replaces ours there).
+    """
     import torch
     from transformers import TrainingArguments
 
@@ -66,4 +71,6 @@ def training_arguments(preset: Preset, output_dir: Path, device: str, dtype: Any
         remove_unused_columns=False,
         disable_tqdm=True,
         include_num_input_tokens_seen="no",
+        fsdp="full_shard" if xla_spmd else "",
+        fsdp_config={"xla": True, "xla_fsdp_v2": True, "xla_fsdp_grad_ckpt": t.gradient_checkpointing} if xla_spmd else None,
     )

@@ -35,8 +35,12 @@ class Prepared:
     extra: dict[str, Any] = field(default_factory=dict)  # for provenance
 
 
-def prepare_instruct(preset: Preset, base_dir: Path | None, emit: Callable[[ev.Event], None], world: int) -> Prepared:
-    """Pairs → cleaned splits → tokenized rows → token-bounded micro-batches."""
+def prepare_instruct(preset: Preset, base_dir: Path | None, emit: Callable[[ev.Event], None], world: int,
+                     cores: int = 1) -> Prepared:
+    """Pairs → cleaned splits → tokenized rows → token-bounded micro-batches.
+
+    `cores` > 1 (XLA SPMD): one batch feeds every core, so it holds micro_batch_size rows per core.
+    """
     from core.data.build import build_data
     from core.data.formatting import resolve_style
     from core.models.loader import load_tokenizer
@@ -57,19 +61,19 @@ def prepare_instruct(preset: Preset, base_dir: Path | None, emit: Callable[[ev.E
     if not train_tok.rows:
         raise TunerError(f"no training row fits in max_seq_len = {max_len} tokens", kind="data",
                          hint="raise train.max_seq_len")
+    rows = t.micro_batch_size * cores
+    max_tokens = t.max_tokens_per_batch * cores if t.max_tokens_per_batch else None
     batches = make_batches([len(r.input_ids) for r in train_tok.rows], strategy=t.batching,
-                           micro_batch_size=t.micro_batch_size, max_tokens=t.max_tokens_per_batch, max_len=max_len,
-                           seed=t.seed)
+                           micro_batch_size=rows, max_tokens=max_tokens, max_len=max_len, seed=t.seed)
     val_batches = make_batches([len(r.input_ids) for r in val_tok.rows], strategy=t.batching,
-                               micro_batch_size=t.micro_batch_size, max_tokens=t.max_tokens_per_batch,
-                               max_len=max_len, seed=t.seed, shuffle=False)
+                               micro_batch_size=rows, max_tokens=max_tokens, max_len=max_len, seed=t.seed, shuffle=False)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (tokenizer.eos_token_id or 0)
     return Prepared(
         tokenizer=tokenizer, style=style,
         train_dataset=BatchDataset(train_tok.rows, batches),
         eval_dataset=BatchDataset(val_tok.rows, val_batches) if val_tok.rows else None,
-        collator=Collator(pad_id, t.batching, max_len, rows=t.micro_batch_size),
-        eval_collator=Collator(pad_id, t.batching, max_len, rows=t.micro_batch_size),
+        collator=Collator(pad_id, t.batching, max_len, rows=rows),
+        eval_collator=Collator(pad_id, t.batching, max_len, rows=rows),
         train_rows=len(train_tok.rows), val_rows=len(val_tok.rows), dropped_too_long=train_tok.dropped_too_long,
         data_hash=data.data_hash, steps_per_epoch=max(1, math.ceil(len(batches) / (t.grad_accum * world))),
         em_rows=val_rows[: preset.eval.exact_match_rows],

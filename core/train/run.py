@@ -58,8 +58,8 @@ class RunOutcome:
     error: str | None = None  # one line for a failed run: message (hint)
 
 
-def _dist() -> tuple[int, int, int]:
-    """(rank, local_rank, world_size) from the launcher's environment (accelerate/torchrun)."""
+def dist_info() -> tuple[int, int, int]:
+    """(rank, local_rank, world_size) from the launcher's environment (accelerate/torchrun); XLA cores are one process."""
     return int(os.environ.get("RANK", 0)), int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
@@ -105,7 +105,7 @@ def prepare_preset(req: RunRequest) -> tuple[Preset, Path | None, Path | None]:
 def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | None = None) -> RunOutcome:
     """Run (or resume) one training run; returns how it ended."""
     started = time.time()
-    rank, local_rank, world = _dist()
+    rank, local_rank, world = dist_info()
     main = rank == 0
     preset, preset_path, resume_dir = prepare_preset(req)  # config errors raise before a run dir exists
     smoke = req.smoke or preset.name.endswith("-smoke")
@@ -118,8 +118,6 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         preset.train.max_steps = req.max_steps
     if resume_dir is not None:
         run_dir = resume_dir
-    elif os.environ.get("TUNER_RUN_DIR"):  # created by a launcher (core.xla_launch) for all processes
-        run_dir = Path(os.environ["TUNER_RUN_DIR"])
     elif world > 1:
         run_dir = _shared_run_dir(preset, req.runs_root, main)
     else:
@@ -204,7 +202,7 @@ def _shared_run_dir(preset: Preset, root: Path | None, main: bool) -> Path:
 
 def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bool, emit, step_ref, started: float,
            dist_info: tuple[int, int, int], smoke: bool = False) -> str:
-    from core.device import check_preset_for_device, resolve_dtype, select_device
+    from core.device import check_preset_for_device, resolve_dtype, select_device, xla_spmd_cores
     from core.models.build import build_model
     from core.train.data_prep import prepare_instruct, prepare_text
 
@@ -212,6 +210,10 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     device = select_device(preset.model.device)
     check_preset_for_device(preset, device)
     dtype = resolve_dtype(preset.model.dtype, device)
+    cores = xla_spmd_cores(device)
+    if cores > 1 and (preset.data.task == "text" or preset.train.batching != "pad_to_max"):
+        raise TunerError(f"{cores} XLA cores (SPMD) need instruction data with train.batching = \"pad_to_max\"",
+                         kind="config", hint="--set train.batching=pad_to_max, or use one core (TPU_NUM_DEVICES=1)")
     resume_from = None
     if resuming:
         for bad in incomplete_checkpoints(run_dir):
@@ -226,7 +228,7 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     if preset.data.task == "text":
         prep = prepare_text(preset, base_dir, run_dir, emit)
     else:
-        prep = prepare_instruct(preset, base_dir, emit, world)
+        prep = prepare_instruct(preset, base_dir, emit, world, cores)
     tcfg = preset.train
     tokenizer, style, collator = prep.tokenizer, prep.style, prep.collator
 
@@ -234,7 +236,7 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     from transformers import set_seed
 
     set_seed(tcfg.seed)  # the adapter's initial weights depend on the seed, not on what ran before
-    model, info = build_model(preset, device, dtype, device_map, tokenizer=tokenizer)
+    model, info = build_model(preset, device, dtype, device_map, tokenizer=tokenizer, xla_spmd=cores > 1)
     steps_per_epoch = prep.steps_per_epoch
     if tcfg.steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch or tcfg.steps_per_epoch, tcfg.steps_per_epoch)
@@ -246,7 +248,8 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     from core.train.callbacks import EventsCallback, NonFiniteCallback, Progress, SamplesCallback, StopCallback
     from core.train.trainer import TunerTrainer
 
-    args = training_arguments(preset, run_dir / CHECKPOINTS_DIR, device, dtype, max_steps, has_eval=prep.eval_dataset is not None)
+    args = training_arguments(preset, run_dir / CHECKPOINTS_DIR, device, dtype, max_steps,
+                              has_eval=prep.eval_dataset is not None, xla_spmd=cores > 1)
     progress = Progress(max_steps, started)
     progress.step = _resume_step(resume_from)
     step_ref["progress"] = progress
@@ -292,6 +295,7 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
         dropped_too_long=prep.dropped_too_long, max_steps=max_steps, epochs=tcfg.epochs,
         micro_batch_size=tcfg.micro_batch_size, grad_accum=tcfg.grad_accum, max_seq_len=tcfg.max_seq_len,
         batching=tcfg.batching, pid=os.getpid(), resumed_from=resume_from, world_size=world,
+        xla_cores=cores,
     ))
     stop.install()
     try:

@@ -32,6 +32,50 @@ class TunerTrainer(Trainer):
             consume()  # count this micro-batch's tokens now, not when the loader prefetched it
         return super().training_step(*args, **kwargs)
 
+    def create_scheduler(self, num_training_steps: int, optimizer: Any = None):
+        if optimizer is None and self.optimizer is None:
+            # transformers 5.23 delays the optimizer when an XLA FSDP wrapper replaces the model, then
+            # never creates it. The wrapper shards the same Parameter objects, so build it over them.
+            self.create_optimizer()
+            self.optimizer = self.accelerator.prepare(self.optimizer)
+        return super().create_scheduler(num_training_steps, optimizer)
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        if not getattr(self, "is_fsdp_xla_v2_enabled", False):
+            return super().save_model(output_dir, _internal_call)
+        # Under XLA SPMD the Trainer would pickle the FSDPv2 wrapper's whole state dict (no adapter
+        # config, keys with the wrapper's `_orig_module`). Save the wrapped model as itself: its
+        # Parameters are the sharded ones, gathered to the host here.
+        import torch
+        import torch_xla.core.xla_model as xm
+
+        output_dir = output_dir or self.args.output_dir
+        inner = self.model
+        while hasattr(inner, "_orig_module"):
+            inner = inner._orig_module
+        xm.mark_step()
+        state = xm._maybe_convert_to_cpu(inner.state_dict())
+        if not self.args.should_save:
+            return
+        os.makedirs(output_dir, exist_ok=True)
+
+        def unwrap(sd: dict) -> dict:
+            return {k.replace("._orig_module", ""): v.contiguous() for k, v in sd.items()}
+
+        if hasattr(inner, "peft_config"):
+            from peft import get_peft_model_state_dict
+            from safetensors.torch import save_file
+
+            # PEFT finds adapter weights by module path (which includes the wrapper): select, then rename
+            adapter = unwrap(get_peft_model_state_dict(inner, state_dict=state))
+            inner.peft_config[inner.active_adapter].save_pretrained(output_dir)
+            save_file(adapter, os.path.join(output_dir, "adapter_model.safetensors"), metadata={"format": "pt"})
+        else:
+            inner.save_pretrained(output_dir, state_dict=unwrap(state))
+        torch.save(self.args, os.path.join(output_dir, "training_args.bin"))
+        if self.processing_class is not None:
+            self.processing_class.save_pretrained(output_dir)
+
     def get_eval_dataloader(self, eval_dataset: Any = None):
         train_collator = self.data_collator
         if self.eval_collator is not None:

@@ -149,3 +149,34 @@ def test_unknown_hub_model_offline_is_one_sentence(tiny_preset, tmp_path, monkey
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "someone/not-cached-model" in err[0] and "cannot be reached" in err[0]
     assert read_events(only_run(tmp_path) / "events.jsonl")[-1]["kind"] == "offline"
+
+
+def test_seeds_run_once_per_seed_and_summarise(tiny_preset, tmp_path, capsys):
+    """--seeds: one run directory per seed (its seed in its preset), different adapters, a summary with the spread."""
+    from safetensors.torch import load_file
+
+    from core.config.loader import read_toml
+
+    assert main(["run", str(tiny_preset()), "--seeds", "1-2", "--max-steps", "2"]) == 0
+    runs = sorted(p for p in (tmp_path / "runs").iterdir() if p.is_dir())
+    assert [r.name.split("-2")[0] for r in runs] == ["tiny-seed1", "tiny-seed2"]
+    assert [read_toml(r / "preset.toml")["train"]["seed"] for r in runs] == [1, 2]
+    a, b = (load_file(r / "adapter" / "adapter_model.safetensors") for r in runs)
+    key = next(k for k in a if "lora_A" in k)
+    assert not (a[key] == b[key]).all()  # the seed reached the adapter's initialisation
+    out = capsys.readouterr().out
+    assert "2 of 2 seeds" in out and "best val loss over 2 seeds: mean" in out
+
+
+@pytest.mark.parametrize(("text", "seeds"), [("1,2,3", [1, 2, 3]), ("1-3", [1, 2, 3]), ("5, 1-2, 5", [5, 1, 2])])
+def test_parse_seeds(text, seeds):
+    from core.cli import parse_seeds
+
+    assert parse_seeds(text) == seeds
+
+
+def test_bad_seeds_are_one_line(tiny_preset, tmp_path, capsys):
+    assert main(["run", str(tiny_preset()), "--seeds", "one,two"]) == 2
+    err = capsys.readouterr().err
+    assert "--seeds 'one,two' is not a list of integers" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
