@@ -1,6 +1,8 @@
 """Benchmark tuner-tui in a real terminal: first paint, and key latency while a run is training hard.
 
 Usage: .venv/bin/python bench/tui_latency.py [--rate 500] [--keys 60] [--size 100x30] [--mode tmux|pilot]
+       .venv/bin/python bench/tui_latency.py --real-run quickstart   (keys while a real run trains;
+       TUNER_TRAINER_NICE=0 to launch it un-niced)
 
 tmux mode (default when tmux is installed) starts `tuner-tui` in a detached tmux session, the
 way a user over SSH sees it, and reads the screen with `tmux capture-pane`:
@@ -131,7 +133,15 @@ def bench_tmux(args: argparse.Namespace) -> None:
            "TUNER_HISTORY_FILE": str(work / "history.jsonl"), "TUNER_DATA_DIR": str(work / "data")}
     env_prefix = " ".join(f"{k}={v}" for k, v in env.items())
     data = synthetic_data_dir(work / "data", args.rows)
-    writer = subprocess.Popen([PY, "-c", WRITER, str(run), str(args.rate)], stdin=subprocess.DEVNULL)
+    if args.real_run:
+        # A real run, started exactly as the Presets pane starts one (detached, niced).
+        from tuner_tui import launcher
+
+        launch = launcher.launch(args.real_run, root=runs)
+        writer = launch.popen
+        run = _wait_for_training(launch, launcher)
+    else:
+        writer = subprocess.Popen([PY, "-c", WRITER, str(run), str(args.rate)], stdin=subprocess.DEVNULL)
     session = f"tuner-bench-{os.getpid()}"
     results: dict[str, list[float]] = {}
     try:
@@ -164,7 +174,7 @@ def bench_tmux(args: argparse.Namespace) -> None:
                 tmux("send-keys", "-t", session, "Escape")
                 time.sleep(0.3)  # Textual pairs an Escape with a key that follows within ESCDELAY (100 ms)
             tmux("send-keys", "-t", session, key)
-            took = wait_screen(session, lambda s: marker in s, timeout=5)
+            took = wait_screen(session, lambda s: marker in s, timeout=5, every=args.poll_ms / 1000)
             if took is None and os.environ.get("BENCH_DEBUG"):
                 print(f"--- no {marker!r} after key {key!r}:\n{capture(session)}")
             switches.append(took if took is not None else 5.0)
@@ -182,7 +192,7 @@ def bench_tmux(args: argparse.Namespace) -> None:
         for _ in range(args.keys):
             before = capture(session)
             tmux("send-keys", "-t", session, "PageDown")
-            took = wait_screen(session, lambda s: s != before and "project" in s, timeout=5)
+            took = wait_screen(session, lambda s: s != before and "project" in s, timeout=5, every=args.poll_ms / 1000)
             pages.append(took if took is not None else 5.0)
             time.sleep(0.03)
         results[f"page down in a {args.rows:,}-row table"] = pages
@@ -198,10 +208,11 @@ def bench_tmux(args: argparse.Namespace) -> None:
     finally:
         tmux("kill-server", check=False)  # our private server only (-L)
         writer.terminate()
-        writer.wait()
+        writer.wait(timeout=120)
         shutil.rmtree(work, ignore_errors=True)
-    print(f"\ntuner-tui latency — tmux {args.size}, fake run writing {args.rate:g} events/s "
-          f"(+{args.rate:g} log lines/s), {os.cpu_count()} CPUs\n")
+    what = (f"a real `{args.real_run}` run training (launched as the TUI launches, nice {_nice()})" if args.real_run
+            else f"fake run writing {args.rate:g} events/s (+{args.rate:g} log lines/s)")
+    print(f"\ntuner-tui latency — tmux {args.size}, {what}, {os.cpu_count()} CPUs\n")
     print("| measure | n | p50 | p95 | max |\n|---|---|---|---|---|")
     for name, values in results.items():
         if values:
@@ -209,6 +220,25 @@ def bench_tmux(args: argparse.Namespace) -> None:
                   f"{pct(values, 95) * 1000:.0f} ms | {max(values) * 1000:.0f} ms |")
     print(f"\nmonitor kept following the run: {'yes' if following else 'NO'} ({events:,} events written)")
     print("(each key sample includes a tmux send-keys and capture-pane round trips: ~5–10 ms here)")
+
+
+def _nice() -> int:
+    from tuner_tui.launcher import TRAINER_NICE
+
+    return TRAINER_NICE
+
+
+def _wait_for_training(launch, launcher, timeout: float = 600.0) -> Path:
+    """The launched run's directory, once its first optimizer step is logged."""
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        run = launcher.find_run_dir(launch)
+        if run is not None and (run / "events.jsonl").is_file() and '"type": "step"' in (run / "events.jsonl").read_text():
+            return run
+        if launch.poll() is not None:
+            raise SystemExit(f"the run ended before training: see {launch.log_path}")
+        time.sleep(1.0)
+    raise SystemExit(f"no training step after {timeout:.0f} s: see {launch.log_path}")
 
 
 CHILD = r"""
@@ -251,6 +281,10 @@ def main() -> None:
     ap.add_argument("--starts", type=int, default=5, help="launches for the first-paint median")
     ap.add_argument("--rows", type=int, default=100_000, help="rows in the data pane's table")
     ap.add_argument("--size", default="100x30", help="terminal size, WxH")
+    ap.add_argument("--poll-ms", type=float, default=2.0,
+                    help="screen polling interval (each poll forks a tmux client: on a busy CPU it competes with the TUI)")
+    ap.add_argument("--real-run", metavar="PRESET",
+                    help="measure while this preset really trains (e.g. quickstart), instead of the fake run")
     args = ap.parse_args()
     (bench_tmux if args.mode == "tmux" else bench_pilot)(args)
 

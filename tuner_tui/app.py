@@ -20,7 +20,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.lazy import Lazy
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from core.runs import RunInfo, runs_root
 from tuner_tui.launcher import Launch
@@ -31,6 +31,7 @@ from tuner_tui.panes.presets import PresetsPane
 from tuner_tui.panes.runs import RunsPane
 from tuner_tui.watch import RunView
 from tuner_tui.widgets.dialogs import ConfirmScreen
+from tuner_tui.widgets.keybar import KeyBar
 
 PANES = (
     ("data", "1", "Data"),
@@ -98,7 +99,7 @@ class TunerApp(App[None]):
                 with TabPane(f"{key} {label}", id=pane):
                     # Hidden panes mount after the first paint (calls into them are queued).
                     yield panes[pane] if pane == self.start_pane else Lazy(panes[pane])
-        yield Footer()
+        yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
         if self.sixteen_colours():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -112,6 +113,18 @@ def build_argv(
     return argv
 
 
+# Runs start at this niceness: on a busy CPU (a CPU run takes every core) the TUI then still gets
+# the few milliseconds a key needs; training loses only what the TUI actually uses. GPU work is
+# unaffected. 0 turns it off.
+TRAINER_NICE = int(os.environ.get("TUNER_TRAINER_NICE", "10"))
+
+
+def _niced(argv: list[str], nice: int) -> list[str]:
+    """argv under `nice -n N` (nice execs: the pid stays the trainer's)."""
+    tool = shutil.which("nice") if nice else None
+    return [tool, "-n", str(nice), *argv] if tool else argv
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
 
@@ -149,7 +162,7 @@ def launch(
         out.write(f"$ {' '.join(argv)}\n".encode())
         out.flush()
         popen = subprocess.Popen(
-            argv,
+            _niced(argv, TRAINER_NICE),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -69,6 +69,30 @@ async def test_number_keys_mouse_tabs_and_escape(runs_dir):
         assert app.active_pane == "monitor"
 
 
+async def test_key_bar_follows_the_focus_and_its_keys_click(runs_dir):
+    """The key bar shows the focused pane's keys, repaints only when they change, and a click runs a key."""
+    from tuner_tui.widgets.keybar import KeyBar
+
+    app = TunerApp(clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.runs_pane.loaded, what="runs listed")
+        bar = app.query_one(KeyBar)
+        await pilot.press("3")
+        await wait_until(pilot, lambda: "Stop run" in plain(bar), what="monitor keys")
+        assert "Quit" in plain(bar) and "Build" not in plain(bar)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: "Build" in plain(bar), what="data keys")
+        line = bar._line
+        app.data.focus_default()  # the same keys again: the very same line, no update
+        await pilot.pause()
+        assert bar._line is line
+        assert not {"1", "2", "3", "4", "5"} & {key for _, _, key in bar._cells}  # the tabs show those
+        start, _end, _key = next(c for c in bar._cells if c[2] == "q")
+        await pilot.click(KeyBar, offset=(start + 1, 0))
+        await pilot.pause()
+        assert not app.is_running  # the click ran `q`
+
+
 async def test_runs_pane_lists_runs_and_enter_opens_the_monitor(runs_dir):
     app = TunerApp(clock=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:

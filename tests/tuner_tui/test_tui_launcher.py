@@ -91,6 +91,9 @@ def test_detached_launch_is_its_own_session_and_stops_on_sigterm(tmp_path):
         assert os.readlink(f"/proc/{launch.pid}/fd/0") == "/dev/null"
         run_dir = wait_for(lambda: launcher.find_run_dir(launch))
         assert run_dir == root / "fake-20261121-000000"
+        # niced, so a CPU-bound run leaves the TUI its keystrokes; `nice` execs, the pid is the trainer's
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, launch.pid) == min(19, ours + launcher.TRAINER_NICE)
         watch = RunWatch(run_dir, launch)
         wait_for(lambda: (watch.poll() or True) and watch.state.step and watch.state.step >= 3)
         assert run_info(run_dir).status == "running"
