@@ -63,6 +63,9 @@ def dist_info() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
+LOGGERS = ("tuner", "transformers", "peft", "accelerate")  # what train.log collects
+
+
 def _setup_log(run_dir: Path, enabled: bool) -> logging.Handler | None:
     if not enabled:
         return None
@@ -84,9 +87,16 @@ def _setup_log(run_dir: Path, enabled: bool) -> logging.Handler | None:
     except ImportError:
         pass
     logging.getLogger("tuner").setLevel(logging.INFO)
-    for name in ("tuner", "transformers", "peft", "accelerate"):
+    for name in LOGGERS:
         logging.getLogger(name).addHandler(handler)
     return handler
+
+
+def _close_log(handler: logging.Handler) -> None:
+    """Detach and close: a closed FileHandler left attached would reopen this run's log for the next run."""
+    for name in LOGGERS:
+        logging.getLogger(name).removeHandler(handler)
+    handler.close()
 
 
 def prepare_preset(req: RunRequest) -> tuple[Preset, Path | None, Path | None]:
@@ -130,10 +140,18 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         write_provenance(run_dir, data_hash=None, base_model=preset.model.id, base_model_file_sha256=None,
                          device="pending", extra={"stage": "loading"})
 
+    from core.train.display import event_line
+
     def emit(event: ev.Event) -> None:
         writer.write(event)
-        if main and on_event is not None:
-            on_event(ev.to_record(event))
+        if not main:
+            return
+        record = ev.to_record(event)
+        line = event_line(record)
+        if line:  # train.log reads like the terminal did: a run opened later still has its story
+            log.info(line)
+        if on_event is not None:
+            on_event(record)
 
     step_ref: dict[str, Any] = {}
     try:
@@ -158,7 +176,7 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
     finally:
         writer.close()
         if handler is not None:
-            handler.close()
+            _close_log(handler)
 
 
 def _current_step(step_ref: dict[str, Any]) -> int | None:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FAILED_RUN, FINISHED_RUN, fixed_clock, step_event, write_events
+from tui_support import FAILED_RUN, FINISHED_RUN, fixed_clock, step_event, write_events
 
 from tuner_tui.app import TunerApp
 from tuner_tui.widgets.chart import LineChart
@@ -297,7 +297,7 @@ async def test_data_pane_rows_search_rejects_stats_augmentation(data_dir, empty_
 
 
 async def test_data_file_build_with_progress(empty_runs, tmp_path, monkeypatch):
-    from conftest import FIXTURES
+    from tui_support import FIXTURES
 
     monkeypatch.setenv("TUNER_DATA_DIR", str(tmp_path / "built"))
     app = TunerApp()
@@ -392,7 +392,10 @@ async def test_playground_streams_flags_danger_ab_and_history(runs_dir, monkeypa
                                    label=choice.label)
 
     def fake_stream(loaded, prompt, max_new_tokens=128):
-        text = "```bash\nrm -rf /\n```" if "adapter" in loaded.model else "ls -la"
+        if prompt == "apologise":
+            text = "I'm sorry for any confusion."
+        else:
+            text = "```bash\nrm -rf /\n```" if "adapter" in loaded.model else "ls -la"
         for i in range(0, len(text), 3):
             yield text[i:i + 3]
 
@@ -416,7 +419,12 @@ async def test_playground_streams_flags_danger_ab_and_history(runs_dir, monkeypa
         app.query_one("#pg-prompt").value = ""
         await pilot.press("up")
         assert app.query_one("#pg-prompt").value == "delete everything"
-    assert PromptHistory().entries[-1] == "delete everything"
+        # prose is not dressed up as a command: it is shown as not valid bash, with no "safe" verdict
+        app.query_one("#pg-prompt").value = "apologise"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "not valid bash" in text_of(b, ".answer-command"))
+        assert "no destructive" not in text_of(b, ".answer-command")
+    assert PromptHistory().entries[-1] == "apologise"
 
 
 # ---------------------------------------------------------------------------------- terminal

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import FAILED_RUN, FINISHED_RUN, fixed_clock
+from tui_support import FAILED_RUN, FINISHED_RUN, fixed_clock
 
 from tuner_tui.app import TunerApp
 

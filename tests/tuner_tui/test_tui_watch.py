@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from conftest import FAILED_RUN, FINISHED_RUN, FIXED_NOW, run_started, step_event, write_events
+from tui_support import FAILED_RUN, FINISHED_RUN, FIXED_NOW, run_started, step_event, write_events
 
 from tuner_tui.history import PromptHistory
 from tuner_tui.watch import LogTail, RunState, RunWatch

@@ -95,16 +95,19 @@ class AnswerPanel(Vertical):
         self.query_one(".answer-text", Static).update(Text(self.text))
         self.query_one(".answer-scroll", VerticalScroll).scroll_end(animate=False)
 
-    def finish(self, answer: Any) -> None:
+    def finish(self, answer: Any, syntax_error: str | None = None) -> None:
+        """Show the extracted command, whether it parses as bash, and its risk."""
         took = time.monotonic() - self.started
         self.set_status(f"done in {took:.1f} s ({self.pieces} pieces)")
         t = Text()
         if answer.command:
             t.append("$ ", style="dim")
-            t.append(answer.command, style="bold")
+            t.append(answer.command, style="dim" if syntax_error else "bold")
+            if syntax_error:  # prose or broken code: say so rather than dress it up as a command
+                t.append(f"\n✗ not valid bash ({syntax_error})", style="yellow")
             if answer.dangerous:
                 t.append(f"\n⚠ DANGEROUS: {answer.dangerous}", style="bold red")
-            else:
+            elif not syntax_error:
                 t.append("\n✓ no destructive pattern found", style="green")
         else:
             t.append("no command found in the answer", style="yellow")
@@ -293,7 +296,10 @@ class PlaygroundPane(Pane, Vertical):
         except Exception as e:  # noqa: BLE001
             call(panel.fail, f"generation failed: {type(e).__name__}: {e}")
             return
-        call(panel.finish, answer_from_text(prompt, text.strip()))
+        answer = answer_from_text(prompt, text.strip())
+        from core.data.syntax import bash_syntax_error  # may run `bash -n`: here, not on the UI thread
+
+        call(panel.finish, answer, bash_syntax_error(answer.command) if answer.command else None)
 
     def _model(self, choice: ModelChoice) -> LoadedModel:
         """(worker) A loaded model from the cache, or load it (at most MAX_LOADED kept)."""

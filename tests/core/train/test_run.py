@@ -38,6 +38,8 @@ def test_run_writes_the_documented_run_directory(tiny_preset, tmp_path, monkeypa
     first = steps[0]
     assert first["tokens"] > 0 and first["tokens_per_s"] > 0 and first["memory"]["rss_bytes"] > 0
     assert evs[-1]["status"] == "finished" and evs[-1]["reason"] == "max_steps"
+    log = (run / "train.log").read_text()  # the terminal's story, for a run opened later
+    assert "step 1/6 loss" in log and "eval @ 0: val loss" in log and "finished at step 6" in log
     # save_limit = 2 keeps the latest and the best; every kept checkpoint is complete
     assert [p.name for p in complete_checkpoints(run)] == ["checkpoint-3", "checkpoint-6"]
     prov = json.loads((run / "provenance.json").read_text())
@@ -165,6 +167,8 @@ def test_seeds_run_once_per_seed_and_summarise(tiny_preset, tmp_path, capsys):
     key = next(k for k in a if "lora_A" in k)
     assert not (a[key] == b[key]).all()  # the seed reached the adapter's initialisation
     out = capsys.readouterr().out
+    logs = [(r / "train.log").read_text() for r in runs]
+    assert [log.count("finished at step") for log in logs] == [1, 1]  # each run's log is its own
     assert "2 of 2 seeds" in out and "best val loss over 2 seeds: mean" in out
 
 
