@@ -68,6 +68,9 @@ class TunerApp(App[None]):
         attach_running: bool = True,
     ) -> None:
         super().__init__()
+        # No animations unless asked for (TEXTUAL_ANIMATIONS): over SSH they are bytes on the wire,
+        # and the tab underline's glide re-rendered the tab bar ~10 times per pane switch.
+        self.animation_level = os.environ.get("TEXTUAL_ANIMATIONS", "none")  # type: ignore[assignment]
         self.runs_root = Path(runs_dir if runs_dir is not None else runs_root()).expanduser().absolute()
         self.clock = clock or time.time
         self.poll_interval = poll_interval

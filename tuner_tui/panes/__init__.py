@@ -30,3 +30,11 @@ class Pane:
         queue = self.__dict__.pop("_deferred_calls", [])
         for method, args, kwargs in queue:
             method(self, *args, **kwargs)
+
+
+def update_if_changed(static: Any, content: Any) -> None:
+    """Static.update, skipped when the content is what is shown already (no repaint, no re-layout)."""
+    if getattr(static, "_tuner_shown", None) == content:
+        return
+    static._tuner_shown = content
+    static.update(content)

@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from core.runs import RunInfo
-from tuner_tui.panes import Pane, when_mounted
+from tuner_tui.panes import Pane, update_if_changed, when_mounted
 from tuner_tui.fmt import STATUS_ICON, STATUS_STYLE, fmt_ago, fmt_num, fmt_time, short_model
 
 if TYPE_CHECKING:
@@ -115,13 +115,13 @@ class RunsPane(Pane, Vertical):
                     break
         running = sum(1 for r in infos if r.status == "running")
         root = self.app.runs_root
-        self.query_one("#runs-title", Static).update(
+        update_if_changed(self.query_one("#runs-title", Static),
             Text.assemble(("runs ", "bold"), (str(root), "dim"),
                           f"  {len(infos)} run{'s' if len(infos) != 1 else ''}",
                           (f", {running} running" if running else "", "cyan"))
         )
         if not infos:
-            self.query_one("#runs-detail", Static).update(
+            update_if_changed(self.query_one("#runs-detail", Static),
                 "no runs yet: launch one from the Presets pane (2), or `tuner run` in a shell")
         else:
             self._show_detail()
@@ -150,7 +150,7 @@ class RunsPane(Pane, Vertical):
             parts.append(f"pid {info.pid}")
         hint = {"running": "s: stop", "interrupted": "r: resume", "failed": "r: resume",
                 "finished": "p: playground"}.get(info.status, "")
-        self.query_one("#runs-detail", Static).update(
+        update_if_changed(self.query_one("#runs-detail", Static),
             Text.assemble(("  ·  ".join(parts), "dim"), ("   " + hint if hint else "", "italic")))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -74,7 +74,7 @@ class KeyBar(Static):
                                           self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None)
         if line != self._line:  # the same keys after a focus move: no repaint at all
             self._line = line
-            self.update(line)
+            self.update(line, layout=False)  # one docked line: its size never changes, skip the re-layout
 
     def on_click(self, event: Any) -> None:
         """A click on a key runs it, as the Footer does."""
