@@ -380,6 +380,18 @@ async def test_token_length_histogram_with_the_real_tokenizer(data_dir, empty_ru
 # ---------------------------------------------------------------------------------- playground
 
 
+async def test_playground_opens_on_the_newest_adapter_against_its_base(runs_dir):
+    app = TunerApp(clock=fixed_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.playground.choices, what="model choices")
+        await pilot.press("4")
+        pg = app.playground
+        a, b = (pg._choice_of(pg.query_one(sel).value) for sel in ("#pg-a", "#pg-b"))
+        assert a is not None and not a.base and a.checkpoint is None  # a run's adapter
+        assert b is not None and b.base and b.run_dir == a.run_dir  # that run's base model
+        assert pg.query_one("#pg-out-b").display
+
+
 async def test_playground_streams_flags_danger_ab_and_history(runs_dir, monkeypatch):
     from tuner_tui import backend
     from tuner_tui.history import PromptHistory

@@ -192,6 +192,7 @@ class PlaygroundPane(Pane, Vertical):
         if sig == self._options_sig:
             self.choices = {k: c for k, c in self.choices.items()}
             return
+        first = self._options_sig is None
         self._options_sig = sig
         a, b = self.query_one("#pg-a", Select), self.query_one("#pg-b", Select)
         old_a = self._choice_of(a.value)
@@ -203,6 +204,8 @@ class PlaygroundPane(Pane, Vertical):
         self._select(b, old_b, default=NONE)
         if self._pending_run is not None:
             self.select_run(self._pending_run)
+        elif first and (newest := self._choice_of(a.value)) is not None and not newest.base and newest.run_dir:
+            self.select_run(Path(newest.run_dir))  # first sight: the newest adapter against its base
 
     def _choice_of(self, value: Any) -> ModelChoice | None:
         return self.choices.get(value) if isinstance(value, str) else None
