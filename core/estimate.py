@@ -564,7 +564,9 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
     mask = act if dev == "cpu" else 1  # CPU dropout keeps a full-size float mask, CUDA a bool one
     # SDPA keeps no seq² matrix on CUDA (flash / memory-efficient kernels, dropout included); with
     # attention dropout elsewhere it falls back to the math path, which does (measured on CPU).
-    eager = preset.model.attn_implementation == "eager" or (arch.attn_dropout > 0 and dev != "cuda")
+    # On XLA tuner loads models with eager attention (core.models.build: no host sync per forward).
+    eager = (preset.model.attn_implementation == "eager" or (dev == "xla" and not preset.model.attn_implementation)
+             or (arch.attn_dropout > 0 and dev != "cuda"))
     per_layer = layer_activation_bytes(arch, tokens, seq, act=act, mask=mask, trained=trained,
                                        lora_dropout=0.0 if full else lo.dropout, lora_r=lo.r, eager_attention=eager)
     extra = tokens * arch.hidden * act  # final norm input
@@ -601,6 +603,8 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
                  f"max_tokens_per_batch {t.max_tokens_per_batch}, batching {t.batching})")
     if not eager:
         notes.append("SDPA / flash attention: no seq² score matrix is kept (set model.attn_implementation = \"eager\" to count it)")
+    elif dev == "xla" and not preset.model.attn_implementation:
+        notes.append("eager attention on XLA (tuner's default there): seq² probabilities per head are kept")
     elif preset.model.attn_implementation != "eager":
         notes.append(f"attention dropout {arch.attn_dropout:g} on {dev}: SDPA's math path keeps seq² probabilities per head")
     if preset.model.dtype == "auto" and not q.bits:

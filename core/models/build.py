@@ -66,6 +66,11 @@ def load_base_model(preset: Preset, device: str, dtype: Any, device_map: Any = N
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": preset.model.trust_remote_code}
     if preset.model.attn_implementation:
         kwargs["attn_implementation"] = preset.model.attn_implementation
+    elif device == "xla":
+        # transformers' SDPA mask path reads the mask's (or position_ids') values on the host to
+        # decide whether it can skip the mask: a device→host sync in every forward on XLA. The
+        # eager path always builds the mask with tensor ops (measured: 22 syncs in 8 steps → 0).
+        kwargs["attn_implementation"] = "eager"
     qcfg = quantization_config(preset)
     if qcfg is not None:
         kwargs["quantization_config"] = qcfg

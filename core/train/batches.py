@@ -9,7 +9,7 @@ Strategies (train.batching):
 - length_grouped: rows sorted by length inside seeded mega-chunks, padded to the batch maximum.
 - padding_free: rows concatenated into one sequence with position_ids restarting per row; no pad.
 - packing: same as padding_free for instruction data (each row keeps its own attention span).
-- pad_to_max: fixed rows, padded on the right to max_seq_len (static shapes for XLA), no attention mask.
+- pad_to_max: fixed rows, padded to max_seq_len (static shapes for XLA).
 """
 
 from __future__ import annotations
@@ -156,10 +156,4 @@ class Collator:
             ids[r, :n] = torch.tensor(e.input_ids)
             labels[r, :n] = torch.tensor(e.labels)
             mask[r, :n] = 1
-        if static:
-            # Padding is on the right, so under causal attention no real token ever sees a pad: the
-            # mask changes nothing the loss reads. Given one, transformers reads its values on the
-            # host every forward (a device sync per step; on several XLA cores, replicas that sync
-            # at different points deadlock in their all-reduce).
-            return {"input_ids": ids, "labels": labels}
         return {"input_ids": ids, "labels": labels, "attention_mask": mask}

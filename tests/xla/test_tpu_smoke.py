@@ -21,19 +21,31 @@ def read(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines() if line.strip()]
 
 
-def run_cli(tmp_path: Path, *args: str, cores: int = 1) -> tuple[Path, list[dict]]:
+def run_cli(tmp_path: Path, *args: str, cores: int = 1) -> tuple[Path, list[dict], str]:
+    # PT_XLA_DEBUG_LEVEL=2: torch_xla explains every graph execution, with the Python frames behind it
     env = dict(os.environ, PJRT_DEVICE="CPU", CPU_NUM_DEVICES=str(cores), TUNER_RUNS_DIR=str(tmp_path / "runs"),
-               TUNER_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT))
+               TUNER_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT), PT_XLA_DEBUG_LEVEL="2")
     proc = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (run,) = (tmp_path / "runs").iterdir()
-    return run, read(run)
+    return run, read(run), proc.stdout + proc.stderr
+
+
+def host_reads(debug_output: str) -> list[list[str]]:
+    """The Python frames of every execution torch_xla attributes to reading a tensor's value on the host."""
+    reads = []
+    for block in debug_output.split("Execution Analysis: " + "=" * 80):
+        if "Execution Cause" in block and "access tensor value" in block:
+            reads.append([ln.split("Execution Analysis:", 1)[1].strip() for ln in block.splitlines()
+                          if "Execution Analysis:   " in ln and "(" in ln])
+    return reads
 
 
 @pytest.mark.parametrize("cores", [1, 2])
 def test_tpu_lora_smoke_on_xla_cores(tmp_path, cores):
     """One core, and two driven by SPMD (FSDPv2) as a v3-8's eight are: the loss falls, the adapter loads."""
-    run, evs = run_cli(tmp_path, "-m", "core.cli", "run", "tpu-lora", "--smoke", "--set", "train.lr=2e-3", cores=cores)
+    run, evs, debug = run_cli(tmp_path, "-m", "core.cli", "run", "tpu-lora", "--smoke", "--set", "train.lr=2e-3",
+                              cores=cores)
     (started,) = [e for e in evs if e["type"] == "run_started"]
     assert started["device"] == "xla" and started["adapter"] == "lora" and started["batching"] == "pad_to_max"
     assert started["xla_cores"] == cores
@@ -41,6 +53,12 @@ def test_tpu_lora_smoke_on_xla_cores(tmp_path, cores):
     assert len(losses) == 10
     assert sum(losses[-3:]) / 3 < sum(losses[:3]) / 3, f"loss should fall on XLA: {losses}"
     assert evs[-1]["type"] == "finished"
+    # No host sync inside a forward (SDPA's mask checks did one per micro-batch): values are read
+    # only where the Trainer logs, evaluates or saves.
+    reads = host_reads(debug)
+    assert reads, "PT_XLA_DEBUG_LEVEL output missing: the check below would be vacuous"
+    in_model = [r for r in reads if any("masking_utils" in f or "modeling_" in f for f in r)]
+    assert not in_model, in_model[0]
 
     # The adapter is a PEFT adapter of the base model (not the SPMD wrapper's state dict): loaded on
     # the CPU, its trained lora_B weights are the saved ones (a key mismatch would leave zeros).
