@@ -126,6 +126,11 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         preset = smoke_preset(preset, "xla" if xla_available() else "cpu")
     if req.max_steps:
         preset.train.max_steps = req.max_steps
+    from core.device import check_preset_for_device, select_device
+
+    # What this device cannot do (4-bit on XLA, MPS off macOS, …) is refused before a run directory
+    # exists or anything loads: a refusal is a config error, not a failed run in the list.
+    check_preset_for_device(preset, select_device(preset.model.device))
     if resume_dir is not None:
         run_dir = resume_dir
     elif world > 1:

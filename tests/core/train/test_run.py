@@ -184,3 +184,11 @@ def test_bad_seeds_are_one_line(tiny_preset, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--seeds 'one,two' is not a list of integers" in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_a_device_refusal_comes_before_any_run_directory(tiny_preset, tmp_path, capsys):
+    """MPS off macOS (like 4-bit on XLA, or CUDA without a GPU): one line, exit 2, nothing created."""
+    assert main(["run", str(tiny_preset()), "--set", "model.device=mps"]) == 2
+    err = capsys.readouterr().err
+    assert "needs macOS" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
