@@ -245,8 +245,10 @@ class PresetsPane(Pane, Horizontal):
         ol = self.query_one("#preset-list", OptionList)
         ol.clear_options()
         for pf in presets:
-            label = Text(pf.name)
-            label.append("  shipped" if pf.shipped else "  user", style="dim" if pf.shipped else "green")
+            # Shipped is the norm: only user presets carry a tag (at 80 columns the list is 19 wide).
+            label = Text(pf.name, no_wrap=True, overflow="ellipsis")
+            if not pf.shipped:
+                label.append("  user", style="green")
             ol.add_option(Option(label, id=pf.name))
         want = select or (self.current.name if self.current else "quickstart")
         names = [pf.name for pf in presets]
