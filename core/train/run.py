@@ -225,13 +225,12 @@ def _shared_run_dir(preset: Preset, root: Path | None, main: bool) -> Path:
 
 def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bool, emit, step_ref, started: float,
            dist_info: tuple[int, int, int], smoke: bool = False) -> str:
-    from core.device import check_preset_for_device, resolve_dtype, select_device, xla_spmd_cores
+    from core.device import resolve_dtype, select_device, xla_spmd_cores
     from core.models.build import build_model
     from core.train.data_prep import prepare_instruct, prepare_text
 
     rank, local_rank, world = dist_info
-    device = select_device(preset.model.device)
-    check_preset_for_device(preset, device)
+    device = select_device(preset.model.device)  # run_training has refused what it cannot do
     dtype = resolve_dtype(preset.model.dtype, device)
     cores = xla_spmd_cores(device)
     if cores > 1 and (preset.data.task == "text" or preset.train.batching != "pad_to_max"):
