@@ -16,13 +16,14 @@ import time
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
-from textual import work
+from textual import events, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.containers import Container
 from textual.lazy import Lazy
-from textual.widgets import TabbedContent, TabPane
 
 from core.runs import RunInfo, runs_root
+from tuner_tui.idle_gc import IdleCollector
 from tuner_tui.launcher import Launch
 from tuner_tui.panes.data import DataPane
 from tuner_tui.panes.monitor import MonitorPane
@@ -32,6 +33,7 @@ from tuner_tui.panes.runs import RunsPane
 from tuner_tui.watch import RunView
 from tuner_tui.widgets.dialogs import ConfirmScreen
 from tuner_tui.widgets.keybar import KeyBar
+from tuner_tui.widgets.panebar import PaneBar
 
 PANES = (
     ("data", "1", "Data"),
@@ -49,7 +51,7 @@ class TunerApp(App[None]):
     TITLE = "tuner"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
-        # The tabs show the numbers already: keep the footer for the pane's own keys.
+        # The pane bar shows the numbers already: keep the key bar for the pane's own keys.
         *(Binding(key, f"pane('{pane}')", label, show=False) for pane, key, label in PANES),
         Binding("escape", "leave_input", "Leave field", show=False),
         Binding("q", "quit", "Quit"),
@@ -83,7 +85,8 @@ class TunerApp(App[None]):
         self._first_listing = True
         self._user_switched = False
         self._started = False
-        self._focused_for: str | None = None
+        self._active = self.start_pane
+        self.idle_gc = IdleCollector()
 
     # ------------------------------------------------------------------ layout
 
@@ -95,27 +98,35 @@ class TunerApp(App[None]):
         self.monitor = MonitorPane(id="monitor-pane")
         self.playground = PlaygroundPane(id="playground-pane")
         self.runs_pane = RunsPane(id="runs-pane")
-        self.tabs = TabbedContent(initial=self.start_pane, id="panes")
-        panes = self._panes()
-        with self.tabs:
-            for pane, key, label in PANES:
-                with TabPane(f"{key} {label}", id=pane):
-                    # Hidden panes mount after the first paint (calls into them are queued).
-                    yield panes[pane] if pane == self.start_pane else Lazy(panes[pane])
+        self.pane_bar = PaneBar([(pane, f"{key} {label}") for pane, key, label in PANES], self.start_pane,
+                                id="pane-bar")
+        yield self.pane_bar
+        with Container(id="panes"):
+            for pane, widget in self._panes().items():
+                widget.display = pane == self.start_pane
+                # Hidden panes mount after the first paint (calls into them are queued).
+                yield widget if pane == self.start_pane else Lazy(widget)
         yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
         if self.sixteen_colours():
             self.theme = "ansi-dark"  # 16 colours: the terminal's own palette reads best
         self.set_interval(self.runs_interval, self._refresh_runs_if_visible)
+        self.idle_gc.start()
+        self.set_interval(0.5, self.idle_gc.tick)
         if self.open_run_ref:
             self._open_ref(self.open_run_ref)
         if self.open_data_ref:
             self.data.open_ref(self.open_data_ref)
-        # The runs are listed once the tabs have activated their initial pane (its TabActivated
-        # arrives asynchronously; re-attaching must switch panes after it, not before).
-        self._started = False
-        self.set_timer(1.0, self._startup)
+        self.call_after_refresh(self._startup)  # after the first paint
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.idle_gc.touched()  # full collections wait until the user pauses
+        await super().on_event(event)
+
+    def on_unmount(self) -> None:
+        self.idle_gc.stop()
 
     def exit(self, result: Any = None, return_code: int = 0, message: Any = None) -> None:
         """Exit — once the lazily mounted panes are in (quitting mid-mount trips Textual widgets)."""
@@ -165,51 +176,44 @@ class TunerApp(App[None]):
 
     @property
     def active_pane(self) -> str:
-        return self.tabs.active
+        return self._active
 
     # ------------------------------------------------------------------ navigation
 
-    def action_pane(self, pane: str) -> None:
-        """Show a pane (number keys, tabs) and put the focus in it."""
+    def action_pane(self, pane: str, focus: bool = True) -> None:
+        """Show a pane (number keys, the pane bar) and put the focus in it (unless focus=False)."""
         self._user_switched = True
-        tabs = self.tabs
-        if tabs.active != pane:
-            self._focused_for = pane  # focused here: the TabActivated that follows must not refocus
-            tabs.active = pane
-        self._focus_pane(pane)
+        panes = self._panes()
+        if pane != self._active:
+            # Only `display` changes: the panes stay mounted, with their state and scroll positions.
+            panes[self._active].display = False
+            panes[pane].display = True
+            self._active = pane
+            self.pane_bar.active = pane
+            if pane == "runs":
+                self.runs_pane.refresh_runs()
+            shown = getattr(panes[pane], "on_shown", None)
+            if shown is not None:
+                shown()
+        if focus:
+            self._focus_pane(pane)
 
     def _focus_pane(self, pane: str) -> None:
         widget = self._panes()[pane]
-        # Only the visible pane: focusing a widget in a hidden pane would switch to it.
-        if self.screen is self.screen_stack[0] and self.tabs.active == pane:
+        # Only the visible pane, and not under a dialog (the dialog keeps the focus).
+        if self.screen is self.screen_stack[0] and self._active == pane:
             try:
                 widget.focus_default()
             except Exception:  # noqa: BLE001 - not mounted yet
                 pass
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        if event.tabbed_content.id != "panes":
-            return  # a pane's own tabs
-        if not self._started:
-            self.call_after_refresh(self._startup)
-            return
-        pane = event.pane.id or ""
-        if pane == "runs":
-            self.runs_pane.refresh_runs()
-        if self._focused_for == pane:
-            self._focused_for = None
-        else:  # a click on the tab: put the focus in the pane once it is shown
-            self.call_after_refresh(self._focus_pane, pane)
-        shown = getattr(self._panes().get(pane), "on_shown", None)
-        if shown is not None:
-            shown()
+    def on_pane_bar_selected(self, event: PaneBar.Selected) -> None:
+        self.action_pane(event.pane, focus=event.focus)
 
     def action_leave_input(self) -> None:
-        """Escape: leave a text field for the tab bar, where the number keys (and ←/→) switch panes."""
-        from textual.widgets import Tabs
-
+        """Escape: leave a text field for the pane bar, where the number keys (and ←/→) switch panes."""
         if self.screen is self.screen_stack[0]:
-            self.tabs.query_one(Tabs).focus()
+            self.pane_bar.focus()
 
     # ------------------------------------------------------------------ runs
 
@@ -239,9 +243,7 @@ class TunerApp(App[None]):
         self._set_tab_label("monitor", label)
 
     def _set_tab_label(self, pane: str, label: str) -> None:
-        tab = self.tabs.get_tab(pane)
-        if tab.label_text != label:  # a label change re-lays out the tab bar: only when it changes
-            tab.label = label
+        self.pane_bar.set_label(pane, label)
 
     def _launch_for(self, run_dir: Path) -> Launch | None:
         for launch in reversed(self.launches):

@@ -13,6 +13,7 @@ from tui_support import FAILED_RUN, FINISHED_RUN, fixed_clock, step_event, write
 
 from tuner_tui.app import TunerApp
 from tuner_tui.widgets.chart import LineChart
+from tuner_tui.widgets.panebar import PaneBar
 from tuner_tui.widgets.table import VirtualTable
 
 SIZE = (80, 24)
@@ -65,8 +66,20 @@ async def test_number_keys_mouse_tabs_and_escape(runs_dir):
         assert app.query_one("#pg-prompt").value == "1"
         await pilot.press("escape", "2")
         assert app.active_pane == "presets"
-        await pilot.click("#--content-tab-monitor")
+        bar = app.pane_bar
+        start, _end, _pane = next(c for c in bar._cells if c[2] == "monitor")
+        await pilot.click(PaneBar, offset=(bar.gutter.left + start + 1, 0))
         assert app.active_pane == "monitor"
+        assert "3 Monitor" in plain(bar)
+        # Escape from a field puts the focus on the bar, where ←/→ switch panes too
+        await pilot.press("2", "escape")
+        assert app.focused is bar
+        await pilot.press("right")
+        assert app.active_pane == "monitor"
+        await pilot.press("left", "left")
+        assert app.active_pane == "data" and app.focused is bar  # the bar keeps the focus while browsing
+        await pilot.press("down")
+        assert app.focused is not bar and app.focused in app.data.query("*")
 
 
 async def test_key_bar_follows_the_focus_and_its_keys_click(runs_dir):
@@ -115,7 +128,7 @@ async def test_reopening_reattaches_to_a_running_run(live_run):
         assert app.monitor.run_dir == live_run
         assert app.monitor.view.status == "running"
         assert app.active_pane == "monitor"
-        assert "▶" in str(app.query_one("#--content-tab-runs").label)
+        assert "▶" in app.pane_bar.label("runs")
 
 
 # ---------------------------------------------------------------------------------- monitor
