@@ -7,11 +7,18 @@ Usage: .venv/bin/python bench/tui_latency.py [--rate 500] [--keys 60] [--size 10
 tmux mode (default when tmux is installed) starts `tuner-tui` in a detached tmux session, the
 way a user over SSH sees it, and reads the screen with `tmux capture-pane`:
 
-- first paint: process start → the tab bar is on screen (median of --starts launches);
-- key latency: `tmux send-keys` → the screen shows the result, for pane switches (1–5) and
-  for paging a 100K-row table, while a fake trainer appends --rate events/s (plus as many
-  log lines) to a run the monitor is following. Each sample includes tmux's own round trips
-  (one `send-keys`, then `capture-pane` every ~2 ms), so the figures are upper bounds.
+- first paint: process start → the pane bar is on screen (median of --starts launches);
+- key latency: `tmux send-keys` → the TUI has written the frame that shows the result, for pane
+  switches (1–5) and for paging a 100K-row table, while a fake trainer appends --rate events/s
+  (plus as many log lines) to a run the monitor is following, or a real run trains (--real-run).
+  --observe output (default) reads the TUI's output as tmux receives it (`pipe-pane` into a
+  FIFO: nothing polls) and stamps the last byte of the burst after which `capture-pane` shows
+  the result; --observe poll runs `capture-pane` every --poll-ms instead (each poll forks a
+  tmux client, which competes with the TUI for the CPU). Both include tmux's own delivery of
+  the key and of the output, so they are upper bounds on the TUI's time.
+- --trace also reports the TUI's own share: key read by the TUI → frame handed to the terminal.
+- --load N adds N busy processes at the launcher's niceness (each a 1-thread torch matmul loop,
+  what a CPU trainer does), to measure on a busy CPU without waiting for a real run to load.
 
 pilot mode measures first paint only (process start → first refresh, headless).
 Prints a markdown table; nothing is left running.
@@ -22,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import shutil
 import statistics
 import subprocess
@@ -63,6 +71,15 @@ while True:
     time.sleep(max(0.0, t0 + step / rate - time.time()))
 """
 
+# A CPU-bound stand-in for a trainer: one thread of fp32 matmuls, forever.
+LOAD = r"""
+import torch
+torch.set_num_threads(1)
+a = torch.randn(512, 512)
+while True:
+    a = torch.tanh(a @ a)
+"""
+
 MARKERS = {
     "1": "or a data file path",
     "2": "LoRA targets",
@@ -98,6 +115,77 @@ def wait_screen(session: str, predicate, timeout: float = 10.0, every: float = 0
             return time.perf_counter() - t0
         time.sleep(every)
     return None
+
+
+class OutputWatch:
+    """The TUI's output as tmux receives it (`pipe-pane` into a FIFO): key → frame, without polling."""
+
+    GAP = 0.008  # a burst ends after this long without output (Textual writes a frame in one go)
+
+    def __init__(self, session: str, work: Path) -> None:
+        self.session = session
+        fifo = work / "pane-output.fifo"
+        os.mkfifo(fifo)
+        self.fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open first: tmux's `cat` then never blocks
+        tmux("pipe-pane", "-t", session, f"cat > {fifo}")
+        self.drain()
+
+    def drain(self) -> None:
+        """Forget output written so far (the previous key's trailing redraws)."""
+        while select.select([self.fd], [], [], 0.0)[0]:
+            try:
+                if not os.read(self.fd, 1 << 16):
+                    return
+            except BlockingIOError:
+                return
+
+    def key(self, key: str, predicate, timeout: float = 5.0) -> float | None:
+        """Send key; seconds until the end of the output burst after which predicate(screen) holds."""
+        self.drain()
+        t0 = time.perf_counter()
+        tmux("send-keys", "-t", self.session, key)
+        last, pending = 0.0, False
+        bursts: list[list[float]] = []  # [start, end, bytes] of each burst of output (for BENCH_DEBUG)
+        while time.perf_counter() - t0 < timeout:
+            if select.select([self.fd], [], [], self.GAP)[0]:
+                try:
+                    chunk = os.read(self.fd, 1 << 16)
+                except BlockingIOError:
+                    continue
+                if chunk:
+                    if not pending:
+                        bursts.append([time.perf_counter() - t0, 0.0, 0])
+                    last, pending = time.perf_counter(), True
+                    bursts[-1][1:] = [last - t0, bursts[-1][2] + len(chunk)]
+                continue
+            if pending:  # a burst just ended: is the result on screen now?
+                pending = False
+                if predicate(capture(self.session)):
+                    if os.environ.get("BENCH_DEBUG"):
+                        print(f"  {key}: " + ", ".join(f"{a * 1000:.0f}–{b * 1000:.0f} ms {n} B" for a, b, n in bursts))
+                    return last - t0
+        return None
+
+    def close(self) -> None:
+        tmux("pipe-pane", "-t", self.session, check=False)  # no command: stop piping
+        os.close(self.fd)
+
+
+def in_tui_latencies(trace_file: Path) -> list[float]:
+    """From a bench/tui_traced.py trace: for each pane switch, the key's arrival → the next frame written."""
+    out: list[float] = []
+    key_t: float | None = None
+    switching = False
+    for line in trace_file.read_text().splitlines():
+        t, what, *_ = line.split()
+        if what == "key":
+            key_t, switching = float(t), False
+        elif what == "pane" and key_t is not None:
+            switching = True
+        elif what == "frame" and switching and key_t is not None:
+            out.append(float(t) - key_t)
+            key_t, switching = None, False
+    return out[1:]  # the first switch is the bench's own "3" before measuring
 
 
 def pct(values: list[float], p: float) -> float:
@@ -142,7 +230,10 @@ def bench_tmux(args: argparse.Namespace) -> None:
         run = _wait_for_training(launch, launcher)
     else:
         writer = subprocess.Popen([PY, "-c", WRITER, str(run), str(args.rate)], stdin=subprocess.DEVNULL)
+    loads = [subprocess.Popen(["nice", "-n", str(_nice()), PY, "-c", LOAD], stdin=subprocess.DEVNULL)
+             for _ in range(args.load)]
     session = f"tuner-bench-{os.getpid()}"
+    trace_file = work / "trace.txt"
     results: dict[str, list[float]] = {}
     try:
         time.sleep(1.0)
@@ -150,18 +241,27 @@ def bench_tmux(args: argparse.Namespace) -> None:
         paints = []
         for _ in range(args.starts):
             tmux("kill-session", "-t", session, check=False)
+            tui = [PY, str(ROOT / "bench" / "tui_traced.py"), str(trace_file)] if args.trace else TUI
             tmux("new-session", "-d", "-s", session, "-x", w, "-y", h,
-                 f"cd {ROOT} && env {env_prefix} {' '.join(TUI)} --data {data}")
+                 f"cd {ROOT} && env {env_prefix} {' '.join(tui)} --data {data}")
             took = wait_screen(session, lambda s: "1 Data" in s and "5 Runs" in s, timeout=30)
             # tmux holds an Escape for `escape-time` (500 ms) to pair it with the next key (Alt+key)
             tmux("set-option", "-s", "escape-time", "0")
             if took is not None:
                 paints.append(took)
             time.sleep(0.5)
-        results["first paint (process start → tab bar)"] = paints
+        results["first paint (process start → pane bar)"] = paints
         # ---- key latency, while the fake run writes events
         wait_screen(session, lambda s: "synthetic" in s and "rows" in s, timeout=30)
         time.sleep(2.0)
+        watch = OutputWatch(session, work) if args.observe == "output" else None
+
+        def press(key: str, predicate) -> float | None:
+            if watch is not None:
+                return watch.key(key, predicate)
+            tmux("send-keys", "-t", session, key)
+            return wait_screen(session, predicate, timeout=5, every=args.poll_ms / 1000)
+
         switches: list[float] = []
         per_pane: dict[str, list[float]] = {}
         sequence = "3" + "".join("12345"[i % 5] for i in range(args.keys))
@@ -173,14 +273,13 @@ def bench_tmux(args: argparse.Namespace) -> None:
             if current == "4":  # the playground's prompt has the focus: Escape first, as a user would
                 tmux("send-keys", "-t", session, "Escape")
                 time.sleep(0.3)  # Textual pairs an Escape with a key that follows within ESCDELAY (100 ms)
-            tmux("send-keys", "-t", session, key)
-            took = wait_screen(session, lambda s: marker in s, timeout=5, every=args.poll_ms / 1000)
+            took = press(key, lambda s: marker in s)
             if took is None and os.environ.get("BENCH_DEBUG"):
                 print(f"--- no {marker!r} after key {key!r}:\n{capture(session)}")
             switches.append(took if took is not None else 5.0)
             per_pane.setdefault(key, []).append(switches[-1])
             current = key
-            time.sleep(0.05)
+            time.sleep(args.gap)
         results["pane switch (1–5)"] = switches
         for key, values in sorted(per_pane.items()):
             results[f"  → {key} {'Data Presets Monitor Playground Runs'.split()[int(key) - 1]}"] = values
@@ -191,11 +290,17 @@ def bench_tmux(args: argparse.Namespace) -> None:
         pages: list[float] = []
         for _ in range(args.keys):
             before = capture(session)
-            tmux("send-keys", "-t", session, "PageDown")
-            took = wait_screen(session, lambda s: s != before and "project" in s, timeout=5, every=args.poll_ms / 1000)
+            took = press("PageDown", lambda s: s != before and "project" in s)
             pages.append(took if took is not None else 5.0)
-            time.sleep(0.03)
+            time.sleep(args.gap)
         results[f"page down in a {args.rows:,}-row table"] = pages
+        if watch is not None:
+            watch.close()
+        if args.trace:  # next to the pane switch rows
+            rows = list(results.items())
+            at = 1 + max(i for i, (name, _) in enumerate(rows) if name.startswith(("pane switch", "  →")))
+            rows.insert(at, ("  in the TUI: key read → frame written", in_tui_latencies(trace_file)))
+            results = dict(rows)
         # is the monitor still following? (the step shown keeps moving)
         tmux("send-keys", "-t", session, "3")
         time.sleep(1.0)
@@ -207,19 +312,24 @@ def bench_tmux(args: argparse.Namespace) -> None:
             events = sum(1 for _ in f)
     finally:
         tmux("kill-server", check=False)  # our private server only (-L)
-        writer.terminate()
-        writer.wait(timeout=120)
+        for proc in (writer, *loads):
+            proc.terminate()
+            proc.wait(timeout=120)
         shutil.rmtree(work, ignore_errors=True)
     what = (f"a real `{args.real_run}` run training (launched as the TUI launches, nice {_nice()})" if args.real_run
             else f"fake run writing {args.rate:g} events/s (+{args.rate:g} log lines/s)")
-    print(f"\ntuner-tui latency — tmux {args.size}, {what}, {os.cpu_count()} CPUs\n")
+    if args.load:
+        what += f", {args.load} busy torch process{'es' if args.load > 1 else ''} at nice {_nice()}"
+    how = ("key → frame read from the pane's output (pipe-pane)" if args.observe == "output"
+           else f"key → screen, capture-pane every {args.poll_ms:g} ms")
+    print(f"\ntuner-tui latency — tmux {args.size}, {what}, {os.cpu_count()} CPUs; {how}\n")
     print("| measure | n | p50 | p95 | max |\n|---|---|---|---|---|")
     for name, values in results.items():
         if values:
             print(f"| {name} | {len(values)} | {statistics.median(values) * 1000:.0f} ms | "
                   f"{pct(values, 95) * 1000:.0f} ms | {max(values) * 1000:.0f} ms |")
     print(f"\nmonitor kept following the run: {'yes' if following else 'NO'} ({events:,} events written)")
-    print("(each key sample includes a tmux send-keys and capture-pane round trips: ~5–10 ms here)")
+    print("(each key sample includes tmux delivering the key and the TUI's output)")
 
 
 def _nice() -> int:
@@ -283,6 +393,14 @@ def main() -> None:
     ap.add_argument("--size", default="100x30", help="terminal size, WxH")
     ap.add_argument("--poll-ms", type=float, default=2.0,
                     help="screen polling interval (each poll forks a tmux client: on a busy CPU it competes with the TUI)")
+    ap.add_argument("--gap", type=float, default=0.05,
+                    help="seconds between a key's result and the next key (0.05: keys as fast as the screen allows)")
+    ap.add_argument("--trace", action="store_true",
+                    help="run the TUI through bench/tui_traced.py and also report its own key → frame time")
+    ap.add_argument("--observe", choices=["output", "poll"], default="output",
+                    help="how a key's result is seen: the pane's output through a FIFO, or capture-pane polling")
+    ap.add_argument("--load", type=int, default=0, metavar="N",
+                    help="N busy 1-thread torch processes at the launcher's niceness, for the whole measurement")
     ap.add_argument("--real-run", metavar="PRESET",
                     help="measure while this preset really trains (e.g. quickstart), instead of the fake run")
     args = ap.parse_args()
