@@ -300,6 +300,8 @@ def bench_tmux(args: argparse.Namespace) -> None:
             rows = list(results.items())
             at = 1 + max(i for i, (name, _) in enumerate(rows) if name.startswith(("pane switch", "  →")))
             rows.insert(at, ("  in the TUI: key read → frame written", in_tui_latencies(trace_file)))
+            if os.environ.get("BENCH_DEBUG"):
+                shutil.copy(trace_file, "/tmp/tui-trace.txt")
             results = dict(rows)
         # is the monitor still following? (the step shown keeps moving)
         tmux("send-keys", "-t", session, "3")

@@ -2,12 +2,13 @@
 
 Writes one line per event to TRACE_FILE (perf_counter seconds): `key NAME` when the terminal
 driver reads a key, `pane NAME` when a pane switch starts, `frame` when a screen update has been
-handed to the driver. bench/tui_latency.py --trace reads it to split a key's latency into the
+handed to the driver, `gc genN SECONDS` for each garbage collection over 1 ms. bench/tui_latency.py --trace reads it to split a key's latency into the
 TUI's own time and the terminal's.
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 
@@ -37,6 +38,13 @@ def main() -> int:
             if renderable is not None:
                 trace.write(f"{time.perf_counter():.6f} frame\n")
 
+    def gc_callback(phase: str, info: dict, started: list[float] = [0.0]) -> None:  # noqa: B006 - state
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif time.perf_counter() - started[0] > 0.001:
+            trace.write(f"{time.perf_counter():.6f} gc gen{info['generation']} {time.perf_counter() - started[0]:.4f}\n")
+
+    gc.callbacks.append(gc_callback)
     tui.TunerApp = TracedApp  # main() builds the app from the module attribute
     return tui.main(sys.argv[2:])
 

@@ -114,10 +114,6 @@ class TunerApp(App[None]):
         self.set_interval(self.runs_interval, self._refresh_runs_if_visible)
         self.idle_gc.start()
         self.set_interval(0.5, self.idle_gc.tick)
-        if self.open_run_ref:
-            self._open_ref(self.open_run_ref)
-        if self.open_data_ref:
-            self.data.open_ref(self.open_data_ref)
         self.call_after_refresh(self._startup)  # after the first paint
 
     async def on_event(self, event: events.Event) -> None:
@@ -168,6 +164,12 @@ class TunerApp(App[None]):
 
         gc.freeze()  # the objects built at start-up live as long as the app: keep them out of GC passes
         self._focus_pane(self.active_pane)
+        # Reading runs and data runs in worker threads, which compete with the first paint for the
+        # GIL: they start after it.
+        if self.open_run_ref:
+            self._open_ref(self.open_run_ref)
+        if self.open_data_ref:
+            self.data.open_ref(self.open_data_ref)
         self.runs_pane.refresh_runs()
 
     def _panes(self) -> dict[str, Any]:
