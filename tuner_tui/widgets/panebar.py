@@ -31,8 +31,8 @@ class PaneBar(Widget, can_focus=True):
     }
     """
     BINDINGS = [
-        Binding("left", "move(-1)", "Previous pane", show=False),
-        Binding("right", "move(1)", "Next pane", show=False),
+        Binding("left", "move(-1)", "Prev", key_display="←"),
+        Binding("right", "move(1)", "Next", key_display="→"),
         Binding("down,enter", "enter", "Go to pane"),
     ]
 
