@@ -128,3 +128,30 @@ def extract_command(text: str) -> str:
         return _from_prose(text)
     except Exception:  # the caller scores whatever comes back: never fail a whole evaluation
         return text.strip()
+
+
+# First words of English sentences that are not commands. Words that are commands or shell
+# keywords (yes, time, which, test, at, do, if, for, …) stay out of the list.
+_PROSE_STARTS = frozenset(
+    """the this that these those it it's its you you'll you're your i i'm i'll we we'll they he she
+    there here to a an of and but so is are was were can could would should will may might must please
+    sorry note unfortunately however also first then now sure certainly okay my our""".split()
+)
+
+
+def prose_reason(command: str) -> str | None:
+    """Why an extracted command reads as an English sentence ("The root directory is /"), else None.
+
+    Such text can still parse as bash (a command named `The`); the playground says so instead of
+    showing it as a checked command.
+    """
+    words = command.strip().split()
+    if len(words) < 3:
+        return None
+    first = words[0].strip(",.:;!?\"'").lower()
+    if first in _PROSE_STARTS:
+        return f"reads as a sentence: starts with {words[0]!r}"
+    sentence = words[0][:1].isupper() and words[0][1:].islower() and command.rstrip()[-1] in ".!?"
+    if sentence and not any(c in command for c in "|&;<>$`=/"):
+        return "reads as a sentence"
+    return None

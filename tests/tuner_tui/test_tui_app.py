@@ -419,6 +419,8 @@ async def test_playground_streams_flags_danger_ab_and_history(runs_dir, monkeypa
     def fake_stream(loaded, prompt, max_new_tokens=128):
         if prompt == "apologise":
             text = "I'm sorry for any confusion."
+        elif prompt == "root":
+            text = "The root directory is /"  # prose that bash would parse (a command named `The`)
         else:
             text = "```bash\nrm -rf /\n```" if "adapter" in loaded.model else "ls -la"
         for i in range(0, len(text), 3):
@@ -444,12 +446,16 @@ async def test_playground_streams_flags_danger_ab_and_history(runs_dir, monkeypa
         app.query_one("#pg-prompt").value = ""
         await pilot.press("up")
         assert app.query_one("#pg-prompt").value == "delete everything"
-        # prose is not dressed up as a command: it is shown as not valid bash, with no "safe" verdict
+        # prose is not dressed up as a command, even when bash would parse it; no "safe" verdict
         app.query_one("#pg-prompt").value = "apologise"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: "not valid bash" in text_of(b, ".answer-command"))
+        await wait_until(pilot, lambda: "not a bash command" in text_of(b, ".answer-command"))
         assert "no destructive" not in text_of(b, ".answer-command")
-    assert PromptHistory().entries[-1] == "apologise"
+        app.query_one("#pg-prompt").value = "root"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "reads as a sentence" in text_of(b, ".answer-command"))
+        assert "no destructive" not in text_of(b, ".answer-command")
+    assert PromptHistory().entries[-2:] == ["apologise", "root"]
 
 
 # ---------------------------------------------------------------------------------- terminal

@@ -104,7 +104,7 @@ class AnswerPanel(Vertical):
             t.append("$ ", style="dim")
             t.append(answer.command, style="dim" if syntax_error else "bold")
             if syntax_error:  # prose or broken code: say so rather than dress it up as a command
-                t.append(f"\n✗ not valid bash ({syntax_error})", style="yellow")
+                t.append(f"\n✗ not a bash command ({syntax_error})", style="yellow")
             if answer.dangerous:
                 t.append(f"\n⚠ DANGEROUS: {answer.dangerous}", style="bold red")
             elif not syntax_error:
@@ -300,9 +300,11 @@ class PlaygroundPane(Pane, Vertical):
             call(panel.fail, f"generation failed: {type(e).__name__}: {e}")
             return
         answer = answer_from_text(prompt, text.strip())
+        from core.data.extract import prose_reason
         from core.data.syntax import bash_syntax_error  # may run `bash -n`: here, not on the UI thread
 
-        call(panel.finish, answer, bash_syntax_error(answer.command) if answer.command else None)
+        problem = (bash_syntax_error(answer.command) or prose_reason(answer.command)) if answer.command else None
+        call(panel.finish, answer, problem)
 
     def _model(self, choice: ModelChoice) -> LoadedModel:
         """(worker) A loaded model from the cache, or load it (at most MAX_LOADED kept)."""

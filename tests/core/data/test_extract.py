@@ -61,3 +61,28 @@ def test_never_raises_and_returns_str(junk):
 
 def test_empty_block_falls_back_to_text_after_it():
     assert extract_command("```bash\n```\nls") == "ls"
+
+
+@pytest.mark.parametrize("text", [
+    "The root directory is /",
+    "You can list them with ls",
+    "we can use the find command for this",
+    "Listing every file is easy.",
+])
+def test_prose_reason_flags_sentences_that_parse_as_bash(text):
+    from core.data.extract import prose_reason
+    from core.data.syntax import bash_syntax_error
+
+    assert bash_syntax_error(text) is None  # bash would accept it: that is why the check exists
+    assert prose_reason(text) is not None
+
+
+@pytest.mark.parametrize("command", [
+    "ls -la", "yes | head -n 3", "find . -name '*.py' -exec wc -l {} +", "time make -j4",
+    "which python3", "Rscript analysis.R --verbose", "test -f a.txt && echo present",
+    "echo The root directory is /.",
+])
+def test_prose_reason_leaves_commands_alone(command):
+    from core.data.extract import prose_reason
+
+    assert prose_reason(command) is None
