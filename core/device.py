@@ -88,6 +88,11 @@ def check_preset_for_device(preset: Preset, device: str) -> None:
     if preset.train.optimizer in ("adamw_bnb_8bit", "paged_adamw_8bit") and device in ("xla", "mps"):
         raise TunerError(f"train.optimizer = {preset.train.optimizer!r} (bitsandbytes) does not run on {device}",
                          kind="device", hint="--set train.optimizer=adamw_torch")
+    if device == "xla":
+        cores = xla_spmd_cores(device)
+        if cores > 1 and (preset.data.task == "text" or preset.train.batching != "pad_to_max"):
+            raise TunerError(f"{cores} XLA cores (SPMD) need instruction data with train.batching = \"pad_to_max\"",
+                             kind="config", hint="--set train.batching=pad_to_max, or use one core (TPU_NUM_DEVICES=1)")
     if preset.quant.bits or preset.train.optimizer in ("adamw_bnb_8bit", "paged_adamw_8bit"):
         import importlib.util
 

@@ -232,10 +232,7 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     rank, local_rank, world = dist_info
     device = select_device(preset.model.device)  # run_training has refused what it cannot do
     dtype = resolve_dtype(preset.model.dtype, device)
-    cores = xla_spmd_cores(device)
-    if cores > 1 and (preset.data.task == "text" or preset.train.batching != "pad_to_max"):
-        raise TunerError(f"{cores} XLA cores (SPMD) need instruction data with train.batching = \"pad_to_max\"",
-                         kind="config", hint="--set train.batching=pad_to_max, or use one core (TPU_NUM_DEVICES=1)")
+    cores = xla_spmd_cores(device)  # what SPMD cannot train was refused with the device checks
     resume_from = None
     if resuming:
         for bad in incomplete_checkpoints(run_dir):

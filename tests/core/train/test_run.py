@@ -192,3 +192,15 @@ def test_a_device_refusal_comes_before_any_run_directory(tiny_preset, tmp_path, 
     err = capsys.readouterr().err
     assert "needs macOS" in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_spmd_refusal_comes_before_any_run_directory(tiny_preset, tmp_path, capsys, monkeypatch):
+    """Several XLA cores with length-grouped batches: refused up front, like the other device limits."""
+    import core.device
+
+    monkeypatch.setattr(core.device, "select_device", lambda preference="auto": "xla")
+    monkeypatch.setattr(core.device, "xla_spmd_cores", lambda device: 4)
+    assert main(["run", str(tiny_preset()), "--set", "train.batching=length_grouped"]) == 2
+    err = capsys.readouterr().err
+    assert "4 XLA cores (SPMD) need instruction data" in err and "pad_to_max" in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
