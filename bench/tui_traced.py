@@ -2,7 +2,8 @@
 
 Writes one line per event to TRACE_FILE (perf_counter seconds): `key NAME` when the terminal
 driver reads a key, `pane NAME` when a pane switch starts, `frame` when a screen update has been
-handed to the driver, `gc genN SECONDS` for each garbage collection over 1 ms. bench/tui_latency.py --trace reads it to split a key's latency into the
+handed to the driver, `gc genN SECONDS` for each garbage collection over 1 ms, `poll WALL CPU`
+for each poll of the monitor's run (in a worker thread). bench/tui_latency.py --trace reads it to split a key's latency into the
 TUI's own time and the terminal's.
 """
 
@@ -45,8 +46,25 @@ def main() -> int:
             trace.write(f"{time.perf_counter():.6f} gc gen{info['generation']} {time.perf_counter() - started[0]:.4f}\n")
 
     gc.callbacks.append(gc_callback)
+    _time_poll(trace)
     tui.TunerApp = TracedApp  # main() builds the app from the module attribute
     return tui.main(sys.argv[2:])
+
+
+def _time_poll(trace) -> None:
+    """`poll WALL CPU` for each of the monitor's run polls (a worker thread, every 0.5 s)."""
+    from tuner_tui.watch import RunWatch
+
+    poll = RunWatch.poll
+
+    def timed_poll(self, *args, **kwargs):
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return poll(self, *args, **kwargs)
+        finally:
+            trace.write(f"{wall:.6f} poll {time.perf_counter() - wall:.4f} {time.thread_time() - cpu:.4f}\n")
+
+    RunWatch.poll = timed_poll
 
 
 if __name__ == "__main__":
