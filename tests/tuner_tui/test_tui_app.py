@@ -307,6 +307,17 @@ async def test_data_pane_rows_search_rejects_stats_augmentation(data_dir, empty_
         stats = text_of(app, "#stats-steps")
         assert stats
         await wait_until(pilot, lambda: "augmented rows in this build" in text_of(app, "#aug-view"))
+        # the views: ] cycles them (one shown at a time), a click on the views' bar picks one
+        await pilot.press("right_square_bracket")
+        assert app.data.view == "data-stats" and app.query_one("#data-stats").display
+        assert not app.query_one("#data-rows").display
+        await pilot.press("right_square_bracket")
+        assert app.data.view == "data-rejected" and app.focused is rej
+        views = app.query_one("#data-views", PaneBar)
+        start, _end, _view = next(c for c in views._cells if c[2] == "data-aug")
+        await pilot.click("#data-views", offset=(views.gutter.left + start + 1, 0))
+        assert app.data.view == "data-aug" and app.query_one("#data-aug").display
+        assert app.active_pane == "data"  # the views' bar does not switch panes
 
 
 async def test_data_file_build_with_progress(empty_runs, tmp_path, monkeypatch):

@@ -57,7 +57,7 @@ def test_runs_80x24(runs_dir, snap_compare):
 
 def _data_ready(data_dir, tab: str | None = None):
     async def ready(pilot):
-        from textual.widgets import Select, TabbedContent
+        from textual.widgets import Select
 
         app = pilot.app
         await pilot.press("1")
@@ -66,7 +66,7 @@ def _data_ready(data_dir, tab: str | None = None):
         select.value = f"built:{data_dir}"
         await _settle(pilot, lambda: app.data.dataset is not None)
         if tab:
-            app.query_one("#data-tabs", TabbedContent).active = tab
+            app.data.show_view(tab, focus=False)
         app.query_one("#data-table").focus()
         await pilot.pause(0.5)
 

@@ -19,12 +19,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Container, Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
-from textual.widgets import Button, Input, ProgressBar, Select, Static, TabbedContent, TabPane
+from textual.widgets import Button, Input, ProgressBar, Select, Static
 
 from tuner_tui.panes import Pane, when_mounted
 from tuner_tui.widgets.chart import Histogram
+from tuner_tui.widgets.panebar import PaneBar
 from tuner_tui.widgets.table import Column, VirtualTable
 
 NO_SELECTION = Select.NULL if hasattr(Select, "NULL") else Select.BLANK  # textual ≥ 8 / older
@@ -96,6 +97,9 @@ class DataPane(Pane, Vertical):
     ]
 
     VIEWS = ("data-rows", "data-stats", "data-rejected", "data-aug")
+    VIEW_LABELS = ("Rows", "Stats", "Rejected", "Augmentation")
+    VIEW_FOCUS = {"data-rows": "#data-table", "data-rejected": "#rej-table", "data-stats": "#stats-scroll",
+                  "data-aug": "#aug-scroll"}
 
     app: "TunerApp"
 
@@ -121,8 +125,11 @@ class DataPane(Pane, Vertical):
             yield Static(Text("choose a preset (or type a data file path) to see its data", style="dim"),
                          id="data-status")
             yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="data-progress")
-        with TabbedContent(id="data-tabs"):
-            with TabPane("Rows", id="data-rows"):
+        # The views share one bar and toggle `display` (see tuner_tui/widgets/panebar.py for why not tabs).
+        yield PaneBar([(view, label) for view, label in zip(self.VIEWS, self.VIEW_LABELS)], self.VIEWS[0],
+                      id="data-views")
+        with Container(id="data-tabs"):
+            with Vertical(id="data-rows", classes="data-view"):
                 with Horizontal(classes="controls"):
                     yield Input(placeholder="search instruction / command", id="data-search", compact=True)
                     yield Select([(s, s) for s in SPLITS], value="train", allow_blank=False, id="data-split",
@@ -134,7 +141,7 @@ class DataPane(Pane, Vertical):
                     empty="no rows",
                 )
                 yield Static("", id="data-detail", classes="detail")
-            with TabPane("Stats", id="data-stats"):
+            with Vertical(id="data-stats", classes="data-view"):
                 with VerticalScroll(id="stats-scroll"):
                     yield Static("", id="stats-path")
                     yield Histogram("token lengths (prompt + response), train", id="data-hist")
@@ -145,7 +152,7 @@ class DataPane(Pane, Vertical):
                         yield Static("", id="stats-sources", classes="box")
                         yield Static("", id="stats-steps", classes="box")
                     yield Static("", id="stats-categories", classes="box")
-            with TabPane("Rejected", id="data-rejected"):
+            with Vertical(id="data-rejected", classes="data-view"):
                 with Horizontal(classes="controls"):
                     yield Input(placeholder="search rejected rows / reasons", id="rej-search", compact=True)
                     yield Static("", id="rej-count")
@@ -160,12 +167,14 @@ class DataPane(Pane, Vertical):
                     empty="no rejected rows",
                 )
                 yield Static("", id="rej-detail", classes="detail")
-            with TabPane("Augmentation", id="data-aug"):
+            with Vertical(id="data-aug", classes="data-view"):
                 with VerticalScroll(id="aug-scroll"):
                     yield Static("", id="aug-view")
 
     def on_mount(self) -> None:
         self.query_one("#data-progress").display = False
+        for view in self.VIEWS[1:]:
+            self.query_one(f"#{view}").display = False
         self.query_one("#stats-sources", Static).border_title = "rows per source"
         self.query_one("#stats-steps", Static).border_title = "cleaning"
         self.query_one("#stats-categories", Static).border_title = "categories (train)"
@@ -182,14 +191,29 @@ class DataPane(Pane, Vertical):
         else:
             self.query_one("#data-table", VirtualTable).focus()
 
+    @property
+    def view(self) -> str:
+        """The view shown: one of VIEWS."""
+        return self.query_one("#data-views", PaneBar).active
+
+    def show_view(self, view: str, focus: bool = True) -> None:
+        """Show Rows, Stats, Rejected or Augmentation (and focus its table or scroller)."""
+        bar = self.query_one("#data-views", PaneBar)
+        if view != bar.active:
+            self.query_one(f"#{bar.active}").display = False
+            self.query_one(f"#{view}").display = True
+            bar.active = view
+        if focus:
+            self.query_one(self.VIEW_FOCUS[view]).focus()
+
+    def on_pane_bar_selected(self, event: PaneBar.Selected) -> None:
+        event.stop()  # the views' bar, not the app's
+        self.show_view(event.pane, focus=event.focus)
+
     def action_view(self, step: int) -> None:
         """Cycle Rows → Stats → Rejected → Augmentation with ] and [."""
-        tabs = self.query_one("#data-tabs", TabbedContent)
-        i = self.VIEWS.index(tabs.active) if tabs.active in self.VIEWS else 0
-        tabs.active = self.VIEWS[(i + step) % len(self.VIEWS)]
-        focus = {"data-rows": "#data-table", "data-rejected": "#rej-table", "data-stats": "#stats-scroll",
-                 "data-aug": "#aug-scroll"}[tabs.active]
-        self.query_one(focus).focus()
+        i = self.VIEWS.index(self.view) if self.view in self.VIEWS else 0
+        self.show_view(self.VIEWS[(i + step) % len(self.VIEWS)])
 
     # ------------------------------------------------------------------ choosing a source
 
@@ -482,11 +506,10 @@ class DataPane(Pane, Vertical):
     # ------------------------------------------------------------------ search
 
     def action_search(self) -> None:
-        tabs = self.query_one("#data-tabs", TabbedContent)
-        if tabs.active == "data-rejected":
+        if self.view == "data-rejected":
             self.query_one("#rej-search", Input).focus()
         else:
-            tabs.active = "data-rows"
+            self.show_view("data-rows", focus=False)
             self.query_one("#data-search", Input).focus()
 
     @on(Input.Changed, "#data-search")
@@ -587,7 +610,7 @@ class DataPane(Pane, Vertical):
             from core.config.schema import Preset
 
             preset = Preset(name="default")
-        self.query_one("#data-tabs", TabbedContent).active = "data-stats"
+        self.show_view("data-stats", focus=False)
         self.query_one("#data-hist", Histogram).set_data([], empty="loading the tokenizer…")
         self._tokens(ds, preset)
 
