@@ -7,7 +7,8 @@ Usage: .venv/bin/python bench/tui_latency.py [--rate 500] [--keys 60] [--size 10
 tmux mode (default when tmux is installed) starts `tuner-tui` in a detached tmux session, the
 way a user over SSH sees it, and reads the screen with `tmux capture-pane`:
 
-- first paint: process start → the pane bar is on screen (median of --starts launches);
+- first paint: process start → the pane bar is on screen, --starts launches each of `tuner-tui`
+  and of `tuner-tui --data DIR` (which opens on the Data pane and loads a 100K-row table);
 - key latency: `tmux send-keys` → the TUI has written the frame that shows the result, for pane
   switches (1–5) and for paging a 100K-row table, while a fake trainer appends --rate events/s
   (plus as many log lines) to a run the monitor is following, or a real run trains (--real-run).
@@ -124,7 +125,7 @@ class OutputWatch:
 
     def __init__(self, session: str, work: Path) -> None:
         self.session = session
-        fifo = work / "pane-output.fifo"
+        fifo = Path(tempfile.mktemp(prefix="pane-output-", suffix=".fifo", dir=work))
         os.mkfifo(fifo)
         self.fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open first: tmux's `cat` then never blocks
         tmux("pipe-pane", "-t", session, f"cat > {fifo}")
@@ -141,9 +142,13 @@ class OutputWatch:
 
     def key(self, key: str, predicate, timeout: float = 5.0) -> float | None:
         """Send key; seconds until the end of the output burst after which predicate(screen) holds."""
+        return self.until(lambda: tmux("send-keys", "-t", self.session, key), predicate, timeout, key)
+
+    def until(self, trigger, predicate, timeout: float = 5.0, what: str = "") -> float | None:
+        """Call trigger(); seconds until the end of the output burst after which predicate(screen) holds."""
         self.drain()
         t0 = time.perf_counter()
-        tmux("send-keys", "-t", self.session, key)
+        trigger()
         last, pending = 0.0, False
         bursts: list[list[float]] = []  # [start, end, bytes] of each burst of output (for BENCH_DEBUG)
         while time.perf_counter() - t0 < timeout:
@@ -162,7 +167,7 @@ class OutputWatch:
                 pending = False
                 if predicate(capture(self.session)):
                     if os.environ.get("BENCH_DEBUG"):
-                        print(f"  {key}: " + ", ".join(f"{a * 1000:.0f}–{b * 1000:.0f} ms {n} B" for a, b, n in bursts))
+                        print(f"  {what}: " + ", ".join(f"{a * 1000:.0f}–{b * 1000:.0f} ms {n} B" for a, b, n in bursts))
                     return last - t0
         return None
 
@@ -238,19 +243,27 @@ def bench_tmux(args: argparse.Namespace) -> None:
     try:
         time.sleep(1.0)
         # ---- first paint
-        paints = []
-        for _ in range(args.starts):
-            tmux("kill-session", "-t", session, check=False)
-            tui = [PY, str(ROOT / "bench" / "tui_traced.py"), str(trace_file)] if args.trace else TUI
-            tmux("new-session", "-d", "-s", session, "-x", w, "-y", h,
-                 f"cd {ROOT} && env {env_prefix} {' '.join(tui)} --data {data}")
-            took = wait_screen(session, lambda s: "1 Data" in s and "5 Runs" in s, timeout=30)
-            # tmux holds an Escape for `escape-time` (500 ms) to pair it with the next key (Alt+key)
-            tmux("set-option", "-s", "escape-time", "0")
-            if took is not None:
-                paints.append(took)
-            time.sleep(0.5)
-        results["first paint (process start → pane bar)"] = paints
+        # Each launch waits on a FIFO until the pane's output is piped to us: the clock starts when
+        # the shell is released to exec the TUI, and nothing polls the screen meanwhile.
+        go = work / "go.fifo"
+        os.mkfifo(go)
+        for extra, label in (("", "`tuner-tui`"), (f" --data {data}", "`tuner-tui --data` (a 100K-row table)")):
+            paints = []
+            for _ in range(args.starts):
+                tmux("kill-session", "-t", session, check=False)
+                tui = [PY, str(ROOT / "bench" / "tui_traced.py"), str(trace_file)] if args.trace else TUI
+                tmux("new-session", "-d", "-s", session, "-x", w, "-y", h,
+                     f"read _ < {go}; cd {ROOT} && exec env {env_prefix} {' '.join(tui)}{extra}")
+                # tmux holds an Escape for `escape-time` (500 ms) to pair it with the next key (Alt+key)
+                tmux("set-option", "-s", "escape-time", "0")
+                starting = OutputWatch(session, work)
+                took = starting.until(lambda: go.write_text("go\n"), lambda s: "1 Data" in s and "5 Runs" in s,
+                                      timeout=30, what="start")
+                starting.close()
+                if took is not None:
+                    paints.append(took)
+                time.sleep(0.5)
+            results[f"first paint: {label}, process start → pane bar"] = paints
         # ---- key latency, while the fake run writes events
         wait_screen(session, lambda s: "synthetic" in s and "rows" in s, timeout=30)
         time.sleep(2.0)
