@@ -122,13 +122,18 @@ async def test_runs_pane_lists_runs_and_enter_opens_the_monitor(runs_dir):
 
 
 async def test_reopening_reattaches_to_a_running_run(live_run):
-    app = TunerApp(runs_dir=live_run.parent)
+    app = TunerApp(runs_dir=live_run.parent, runs_interval=0.2)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.monitor.view is not None, what="monitor attached")
         assert app.monitor.run_dir == live_run
         assert app.monitor.view.status == "running"
         assert app.active_pane == "monitor"
         assert "▶" in app.pane_bar.label("runs")
+        # the run ends while the Monitor is shown: the Runs tab drops its running count by itself
+        write_events(live_run / "events.jsonl", [{"v": 1, "type": "finished", "time": time.time(), "step": 0,
+                                                   "status": "finished", "adapter_dir": ""}])
+        await wait_until(pilot, lambda: app.pane_bar.label("runs") == "5 Runs", what="running count cleared")
+        assert app.active_pane == "monitor"
 
 
 # ---------------------------------------------------------------------------------- monitor
