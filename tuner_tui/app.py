@@ -112,7 +112,7 @@ class TunerApp(App[None]):
     def on_mount(self) -> None:
         if self.sixteen_colours():
             self.theme = "ansi-dark"  # 16 colours: the terminal's own palette reads best
-        self.set_interval(self.runs_interval, self._refresh_runs_if_visible)
+        self.set_interval(self.runs_interval, self._refresh_runs_if_needed)
         self.idle_gc.start()
         self.set_interval(0.5, self.idle_gc.tick)
         self.call_after_refresh(self._startup)  # after the first paint
@@ -220,7 +220,7 @@ class TunerApp(App[None]):
 
     # ------------------------------------------------------------------ runs
 
-    def _refresh_runs_if_visible(self) -> None:
+    def _refresh_runs_if_needed(self) -> None:
         # While a listed run is running, keep listing (a scan costs ~0.3 ms): the bar's "5 Runs ▶N"
         # must drop the run when it ends, whichever pane is shown.
         if self.active_pane == "runs" or self._first_listing or self._running_listed:
