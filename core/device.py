@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import platform
+from dataclasses import dataclass
+from typing import Any
 
 from core.config.schema import Preset
 from core.errors import TunerError
@@ -28,10 +30,33 @@ def xla_spmd_cores(device: str) -> int:
         return 1
     import torch_xla.runtime as xr
 
+    _xla_compile_cache(xr)
     n = xr.global_runtime_device_count()
     if n > 1 and not xr.is_spmd():
         xr.use_spmd()  # before any tensor reaches the device
     return n
+
+
+_XLA_CACHE: list[str] = []
+
+
+def _xla_compile_cache(xr: Any) -> None:
+    """torch_xla's persistent compile cache under tuner's cache, so a second Kaggle session does not recompile.
+
+    Must run before the first computation; TUNER_XLA_CACHE overrides the folder (e.g. /kaggle/working,
+    which outlives the session).
+    """
+    import os
+    from pathlib import Path
+
+    if _XLA_CACHE:
+        return
+    from core.models.embedded import cache_root
+
+    folder = Path(os.environ.get("TUNER_XLA_CACHE") or cache_root() / "xla")
+    folder.mkdir(parents=True, exist_ok=True)
+    xr.initialize_cache(str(folder), readonly=False)
+    _XLA_CACHE.append(str(folder))
 
 
 def select_device(preference: str = "auto") -> str:
@@ -62,26 +87,115 @@ def select_device(preference: str = "auto") -> str:
     return preference
 
 
-def resolve_dtype(preference: str, device: str):
-    """bf16 where the device supports it, fp32 on CPU unless asked; fp16 on GPUs without bf16."""
+BF16_MIN_CAPABILITY = (8, 0)  # Ampere: bf16 tensor cores; T4 (7.5) and V100 (7.0) only emulate it
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How a run holds its weights and computes: `weights` is the load dtype, `autocast` the mixed precision."""
+
+    weights: Any  # torch dtype of the loaded (frozen or master) weights
+    autocast: Any = None  # torch dtype for the Trainer's bf16/fp16 autocast; None: none
+
+    @property
+    def compute(self) -> Any:
+        """The dtype the matmuls run in (4-bit compute dtype, generation)."""
+        return self.autocast or self.weights
+
+
+def precision_policy(preference: str, device: str, *, capability: tuple[int, int] | None = None,
+                     full_finetune: bool = False, mps_bf16: bool = False) -> Precision:
+    """Pure rule from (dtype preference, device, GPU compute capability, adapter) to a Precision.
+
+    CUDA: bf16 only from compute capability 8.0 (`torch.cuda.is_bf16_supported()` also says yes on
+    a T4, where bf16 is emulated: no tensor cores, no fused attention), fp16 below. Full fine-tuning
+    in fp16 keeps fp32 master weights (GradScaler cannot unscale fp16 gradients). MPS trains fp32
+    weights under autocast. XLA: bf16 weights and no `bf16=True` (accelerate would set the deprecated
+    XLA_USE_BF16, which also stores LoRA weights and Adam states in bf16).
+    """
     import torch
 
     table = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-    if preference != "auto":
-        dtype = table[preference]
-        if device == "cuda" and dtype == torch.bfloat16 and not torch.cuda.is_bf16_supported():
-            raise TunerError("model.dtype = \"bfloat16\" but this GPU has no bf16 support (pre-Ampere)", kind="device",
-                             hint="--set model.dtype=float16 (or auto)")
-        return dtype
     if device == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        bf16_ok = capability is None or tuple(capability) >= BF16_MIN_CAPABILITY
+        if preference == "auto":
+            half = torch.bfloat16 if bf16_ok else torch.float16
+        elif preference == "bfloat16" and not bf16_ok:
+            major, minor = capability or (0, 0)
+            raise TunerError(f"model.dtype = \"bfloat16\" but this GPU (compute capability {major}.{minor}) only emulates "
+                             "bf16", kind="device", hint="--set model.dtype=auto (fp16 here) or float16")
+        else:
+            half = table[preference]
+        if half == torch.float32:
+            return Precision(torch.float32)
+        if half == torch.float16 and full_finetune:
+            return Precision(torch.float32, torch.float16)
+        return Precision(half, half)
+    if device == "mps":
+        if preference in ("auto", "float16", "bfloat16"):
+            half = torch.bfloat16 if (preference == "bfloat16" or (preference == "auto" and mps_bf16)) else torch.float16
+            return Precision(torch.float32, half)
+        return Precision(torch.float32)
     if device == "xla":
-        return torch.bfloat16
-    return torch.float32
+        return Precision(torch.bfloat16 if preference == "auto" else table[preference])
+    return Precision(torch.float32 if preference == "auto" else table[preference])
 
 
-def check_preset_for_device(preset: Preset, device: str) -> None:
+def cuda_capability(index: int = 0) -> tuple[int, int] | None:
+    """The GPU's compute capability, or None without CUDA."""
+    import torch
+
+    return tuple(torch.cuda.get_device_capability(index)) if torch.cuda.is_available() else None  # type: ignore[return-value]
+
+
+def mps_bf16_available() -> bool:
+    """bf16 autocast on MPS: PyTorch ≥ 2.6 (accelerate's check) on macOS ≥ 14."""
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    newer = getattr(mps, "is_macos_or_newer", None)
+    version = tuple(int(x) for x in torch.__version__.split("+")[0].split(".")[:2])
+    return bool(newer and newer(14, 0)) and version >= (2, 6)
+
+
+def device_precision(preference: str, device: str, *, full_finetune: bool = False) -> Precision:
+    """precision_policy for the device this process runs on."""
+    cap = cuda_capability(torch_cuda_index()) if device == "cuda" else None
+    mps_bf16 = device == "mps" and mps_bf16_available()
+    return precision_policy(preference, device, capability=cap, full_finetune=full_finetune, mps_bf16=mps_bf16)
+
+
+def torch_cuda_index() -> int:
+    """This process's GPU: its local rank under a multi-GPU launch."""
+    import os
+
+    return int(os.environ.get("LOCAL_RANK", 0))
+
+
+def resolve_dtype(preference: str, device: str):
+    """The dtype to load weights in for inference and estimates (see precision_policy)."""
+    return device_precision(preference, device).compute
+
+
+def fsdp_requested() -> bool:
+    """True when the launcher asked for FSDP (`accelerate launch` with an FSDP config sets ACCELERATE_USE_FSDP)."""
+    import os
+
+    return os.environ.get("ACCELERATE_USE_FSDP", "false").lower() in ("1", "true", "yes")
+
+
+def check_preset_for_device(preset: Preset, device: str, world_size: int = 1) -> None:
     """Refuse, before loading anything, a preset asking for something this device cannot do."""
+    device_precision(preset.model.dtype, device, full_finetune=preset.train.adapter == "full")  # bf16 on a T4, …
+    if fsdp_requested() and preset.quant.bits:
+        # QLoRA under FSDP needs the 4-bit storage dtype to match every other parameter, no device
+        # map, and collective saves of quantized shards; none of it has run on GPUs here yet.
+        raise TunerError(f"FSDP with a {preset.quant.bits}-bit base (QLoRA) is not supported", kind="config",
+                         hint="use DDP (accelerate launch --multi_gpu, or torchrun): each GPU holds its own 4-bit copy "
+                         "(a 7B fits in 24 GB), or --set quant.bits=0 for LoRA under FSDP")
+    if fsdp_requested() and device != "cuda":
+        raise TunerError(f"FSDP needs CUDA GPUs, not {device}", kind="config",
+                         hint="drop the FSDP config: several CPU processes train with DDP over gloo")
     if preset.quant.bits and device in ("xla", "mps"):
         raise TunerError(f"quant.bits = {preset.quant.bits} (bitsandbytes) does not run on {device}", kind="device",
                          hint="--set quant.bits=0 (train LoRA on the unquantized model)")

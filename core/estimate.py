@@ -7,8 +7,8 @@ Every component is computed separately and shown with a note (see docs/memory.md
 formulas and a CPU validation against measured peaks):
 
 - base weights by dtype / quantization (bitsandbytes quantizes Linear layers only; the
-  embeddings, lm_head and norms stay unquantized and peft's prepare_model_for_kbit_training,
-  which tuner calls for quantized bases, casts them to fp32);
+  embeddings, lm_head and norms stay unquantized, in the weights' dtype: tuner does not upcast
+  them to fp32 the way peft's prepare_model_for_kbit_training would);
 - LoRA parameters, their gradients and the optimizer's states;
 - activations kept for backward, per layer, counted tensor by tensor in the style of
   Korthikanti et al. 2022 ("Reducing Activation Recomputation in Large Transformer Models"),
@@ -512,10 +512,10 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
             rows_out = arch.layers * sum(lin.out for lin in arch.linears())
             comps.append(Component("base Linear weights (int8)", n_lin + 4 * rows_out,
                                    f"{n_lin / 1e9:.2f}B params × 1 B + fp32 row scales"))
-        comps.append(Component("embeddings, lm_head, norms (fp32)", n_other * 4,
-                               f"{n_other / 1e6:.0f}M params not quantized; prepare_model_for_kbit_training casts them to fp32"))
+        comps.append(Component(f"embeddings, lm_head, norms ({wdtype})", n_other * wbytes,
+                               f"{n_other / 1e6:.0f}M params not quantized, kept in {wdtype} (frozen)"))
         notes.append("bitsandbytes quantizes the blocks' Linear layers only; embeddings, lm_head, norms and biases stay "
-                     "unquantized (tuner's peft prepare_model_for_kbit_training then casts them to fp32)")
+                     f"unquantized, in {wdtype} (core.models.build.prepare_kbit does not upcast them to fp32)")
     else:
         emb = arch.embedding_params()
         comps.append(Component(f"base weights ({wdtype})", arch.total_params() * wbytes,
@@ -552,15 +552,10 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
 
     # --- activations ----------------------------------------------------------------------------
     mixed = dev != "cpu" and wbytes == 2
-    if q.bits:
-        # prepare_model_for_kbit_training's fp32 embeddings and norms make the residual stream fp32,
-        # and Linear4bit casts its output back to its input's dtype: the saved tensors are fp32
-        # (measured on CPU; under CUDA autocast only SDPA's and LoRA's inputs become bf16 copies).
-        act = resid = 4
-        notes.append("QLoRA activations counted in fp32: fp32 residual stream after prepare_model_for_kbit_training")
-    else:
-        act = 2 if mixed else 4
-        resid = act
+    # The residual stream is in the weights' dtype (embeddings are not upcast for QLoRA either) and
+    # Linear4bit casts its output back to its input's dtype.
+    act = 2 if mixed else 4
+    resid = act
     mask = act if dev == "cpu" else 1  # CPU dropout keeps a full-size float mask, CUDA a bool one
     # SDPA keeps no seq² matrix on CUDA (flash / memory-efficient kernels, dropout included); with
     # attention dropout elsewhere it falls back to the math path, which does (measured on CPU).

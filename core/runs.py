@@ -196,6 +196,7 @@ def write_provenance(
         "cpu_count": os.cpu_count(),
         "argv": scrub_argv(list(sys.argv)),
         "env": {k: os.environ[k] for k in ENV_RECORDED if k in os.environ},
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),  # a requeued job finds its own run by it
         "extra": extra or {},
     }
     info = _scrub_obj(info)
@@ -372,6 +373,17 @@ def resolve_run(ref: str | os.PathLike[str], root: Path | None = None) -> Path:
         names = ", ".join(p.name for p in matches[:5]) + (", …" if len(matches) > 5 else "")
         raise TunerError(f"{ref_s!r} matches several runs in {root}: {names}", kind="config", hint=hint)
     raise TunerError(f"no run matches {ref_s!r} in {root}", kind="config", hint=hint)
+
+
+def find_job_run(job_id: str, preset: str, root: Path | None = None) -> Path | None:
+    """The newest interrupted run of `preset` started by SLURM job `job_id` that has a checkpoint to resume."""
+    for run_dir in sorted(_run_dirs(root or runs_root()), key=lambda p: p.name, reverse=True):
+        if str(_read_json(run_dir / PROVENANCE_FILE).get("slurm_job_id")) != str(job_id):
+            continue
+        info = run_info(run_dir)
+        if info.preset == preset and info.status == "interrupted" and complete_checkpoints(run_dir):
+            return run_dir
+    return None
 
 
 def _checkpoint_step(path: Path) -> int | None:

@@ -33,8 +33,12 @@ def linear_module_names(model: Any) -> list[str]:
     return sorted(names)
 
 
-def quantization_config(preset: Preset) -> Any:
-    """bitsandbytes settings for quant.bits = 4 / 8 (None when unquantized)."""
+def quantization_config(preset: Preset, compute_dtype: Any = None) -> Any:
+    """bitsandbytes settings for quant.bits = 4 / 8 (None when unquantized).
+
+    quant.compute_dtype = "auto" computes in the run's own dtype (`compute_dtype`, from
+    core.device.precision_policy): bf16 on Ampere and newer, fp16 on a T4/V100, fp32 on the CPU.
+    """
     if not preset.quant.bits:
         return None
     import torch
@@ -42,16 +46,18 @@ def quantization_config(preset: Preset) -> Any:
 
     if preset.quant.bits == 8:
         return BitsAndBytesConfig(load_in_8bit=True)
+    if preset.quant.compute_dtype != "auto":
+        compute_dtype = getattr(torch, preset.quant.compute_dtype)
     return BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type=preset.quant.quant_type,
         bnb_4bit_use_double_quant=preset.quant.double_quant,
-        bnb_4bit_compute_dtype=getattr(torch, preset.quant.compute_dtype),
+        bnb_4bit_compute_dtype=compute_dtype or torch.float32,
     )
 
 
 def load_base_model(preset: Preset, device: str, dtype: Any, device_map: Any = None,
-                    tokenizer: Any = None) -> tuple[Any, ModelSource]:
+                    tokenizer: Any = None, compute_dtype: Any = None) -> tuple[Any, ModelSource]:
     """Load the base causal LM (or build it from a config for from-scratch presets)."""
     from transformers import AutoModelForCausalLM
 
@@ -71,7 +77,7 @@ def load_base_model(preset: Preset, device: str, dtype: Any, device_map: Any = N
         # decide whether it can skip the mask: a device→host sync in every forward on XLA. The
         # eager path always builds the mask with tensor ops (measured: 22 syncs in 8 steps → 0).
         kwargs["attn_implementation"] = "eager"
-    qcfg = quantization_config(preset)
+    qcfg = quantization_config(preset, compute_dtype or dtype)
     if qcfg is not None:
         kwargs["quantization_config"] = qcfg
         kwargs["device_map"] = device_map or {"": "cpu" if device == "cpu" else 0}
@@ -85,7 +91,7 @@ def attach_adapter(model: Any, preset: Preset) -> Any:
         for p in model.parameters():
             p.requires_grad_(True)
         return model
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from peft import LoraConfig, get_peft_model
 
     targets = preset.lora.target_modules
     if targets != "all-linear":
@@ -98,7 +104,7 @@ def attach_adapter(model: Any, preset: Preset) -> Any:
                 hint=f"its linear modules are: {', '.join(available)}",
             )
     if preset.quant.bits:
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=preset.train.gradient_checkpointing)
+        prepare_kbit(model)
     cfg = LoraConfig(
         r=preset.lora.r,
         lora_alpha=preset.lora.alpha,
@@ -108,6 +114,21 @@ def attach_adapter(model: Any, preset: Preset) -> Any:
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, cfg)
+
+
+def prepare_kbit(model: Any) -> None:
+    """Freeze a k-bit base for LoRA, keeping its unquantized weights in the dtype they were loaded in.
+
+    PEFT's prepare_model_for_kbit_training also casts every unquantized weight to fp32: for a 7B
+    that is +2.2 GB of embeddings and lm_head, an fp32 residual stream (twice the activations),
+    and under autocast a fresh half-precision copy of the fp32 lm_head in every forward. Those
+    weights are frozen and autocast runs their matmuls in half precision anyway, the norms compute
+    in fp32 inside the layer, the loss upcasts the logits, and the LoRA weights PEFT adds are fp32:
+    nothing trained is held in half precision. (Its other jobs happen elsewhere: the Trainer turns
+    gradient checkpointing on and build_model makes the inputs require grads.)
+    """
+    for param in model.parameters():
+        param.requires_grad_(False)
 
 
 def _xla_gradient_checkpointing(model: Any) -> None:
@@ -150,9 +171,9 @@ def param_counts(model: Any) -> tuple[int, int]:
 
 
 def build_model(preset: Preset, device: str, dtype: Any, device_map: Any = None,
-                tokenizer: Any = None, xla_spmd: bool = False) -> tuple[Any, ModelInfo]:
+                tokenizer: Any = None, xla_spmd: bool = False, compute_dtype: Any = None) -> tuple[Any, ModelInfo]:
     """Base model + adapter, ready for the Trainer (under XLA SPMD, its FSDPv2 wrapper checkpoints the layers)."""
-    model, src = load_base_model(preset, device, dtype, device_map, tokenizer)
+    model, src = load_base_model(preset, device, dtype, device_map, tokenizer, compute_dtype)
     # No KV cache while training: it is useless there, and with a cache transformers ignores
     # position_ids-based packing (rows would attend across their boundaries).
     model.config.use_cache = False

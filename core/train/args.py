@@ -19,9 +19,11 @@ def report_to(preset: Preset) -> list[str]:
     return []
 
 
-def training_arguments(preset: Preset, output_dir: Path, device: str, dtype: Any, max_steps: int, *, has_eval: bool,
+def training_arguments(preset: Preset, output_dir: Path, device: str, autocast: Any, max_steps: int, *, has_eval: bool,
                        xla_spmd: bool = False):
     """TrainingArguments for a preset; batches are pre-built, so the DataLoader batch size is 1.
+
+    `autocast`: the mixed-precision dtype from core.device.precision_policy (None: none).
 
     `xla_spmd`: several XLA cores in one process: the Trainer's FSDPv2 shards the weights and each
     batch over them (its own layer checkpointing replaces ours there).
@@ -30,7 +32,7 @@ def training_arguments(preset: Preset, output_dir: Path, device: str, dtype: Any
     from transformers import TrainingArguments
 
     t, e = preset.train, preset.eval
-    mixed = device != "cpu" and dtype in (torch.bfloat16, torch.float16)
+    mixed = device != "cpu" and autocast in (torch.bfloat16, torch.float16)
     return TrainingArguments(
         output_dir=str(output_dir),
         per_device_train_batch_size=1,
@@ -43,8 +45,11 @@ def training_arguments(preset: Preset, output_dir: Path, device: str, dtype: Any
         weight_decay=t.weight_decay,
         max_grad_norm=t.max_grad_norm,
         optim=t.optimizer,
-        bf16=mixed and dtype == torch.bfloat16,
-        fp16=mixed and dtype == torch.float16,
+        bf16=mixed and autocast == torch.bfloat16,
+        fp16=mixed and autocast == torch.float16,
+        # Only LoRA weights train and every one of them is used: DDP's search for unused
+        # parameters would walk the graph each step for nothing.
+        ddp_find_unused_parameters=False if t.adapter != "full" else None,
         # On XLA, torch.utils.checkpoint looks up a `torch.xla` module that does not exist:
         # core.models.build switches the layers to torch_xla's checkpoint instead.
         gradient_checkpointing=t.gradient_checkpointing and device != "xla",

@@ -144,30 +144,44 @@ class SamplesCallback(TrainerCallback):
 
 
 class StopCallback(TrainerCallback):
-    """SIGTERM/SIGINT and the time budget: finish the step, checkpoint, stop."""
+    """SIGTERM/SIGINT, SLURM's pre-emption warning (SIGUSR1) and the time budget: finish the step, checkpoint, stop.
 
-    def __init__(self, progress: Progress, time_budget_s: int | None) -> None:
+    Under several processes every rank acts on what any rank decided, at the same step: each
+    rank's signal and clock are its own, and a rank that stopped alone would leave the others
+    waiting in the next all-reduce.
+    """
+
+    REASONS = {signal.SIGTERM: "signal", signal.SIGINT: "signal"}
+    if hasattr(signal, "SIGUSR1"):
+        REASONS[signal.SIGUSR1] = "preempted"  # sbatch --signal=USR1@120: checkpoint, then requeue
+
+    def __init__(self, progress: Progress, time_budget_s: int | None, world_size: int = 1) -> None:
         self.progress = progress
         self.budget = time_budget_s
+        self.world_size = world_size
         self._old: dict[int, Any] = {}
 
     def install(self) -> None:
-        """Catch SIGTERM/SIGINT; a second signal falls back to the default (immediate) behaviour."""
+        """Catch the stop signals; a second one falls back to the default (immediate) behaviour."""
         import threading
 
         if threading.current_thread() is not threading.main_thread():
             return  # launchers that run replicas in threads (torch_xla on CPU): the main thread owns signals
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in self.REASONS:
             self._old[sig] = signal.signal(sig, self._handle)
 
     def uninstall(self) -> None:
         """Restore the previous handlers."""
         for sig, old in self._old.items():
             signal.signal(sig, old)
+        self._old.clear()
 
     def _handle(self, signum, frame):
-        self.progress.stop_reason = "signal"
-        signal.signal(signum, self._old.get(signum, signal.SIG_DFL))
+        if self.progress.stop_reason is None:
+            self.progress.stop_reason = self.REASONS.get(signum, "signal")
+        old = self._old.get(signum, signal.SIG_DFL)
+        # SIGUSR1's default action kills the process: a second pre-emption warning is not a reason to die
+        signal.signal(signum, signal.SIG_IGN if signum not in (signal.SIGTERM, signal.SIGINT) else old)
 
     def on_step_end(self, args, state, control, **kw):
         if self.budget and self.progress.stop_reason is None:
@@ -176,20 +190,58 @@ class StopCallback(TrainerCallback):
             need = 2 * (self.progress.step_seconds or 0) + 2 * self.progress.save_seconds + 30
             if elapsed + need >= self.budget:
                 self.progress.stop_reason = "time_budget"
-        if self.progress.stop_reason in ("signal", "time_budget"):
+        if self.world_size > 1:
+            from core.train.distributed import agree_stop
+
+            self.progress.stop_reason = agree_stop(self.progress.stop_reason)
+        if self.progress.stop_reason in ("signal", "time_budget", "preempted"):
             control.should_save = True
+            control.should_training_stop = True
+        elif self.progress.stop_reason == "nonfinite":
             control.should_training_stop = True
         return control
 
 
 class NonFiniteCallback(TrainerCallback):
-    """Skip an optimizer update whose gradients are NaN/inf; stop after `patience` in a row."""
+    """Skip an optimizer update whose gradients are NaN/inf; stop after `patience` in a row.
+
+    Under fp16 the GradScaler already skips overflowing steps and lowers its scale: the first
+    steps of every fp16 run overflow while the scale (2^16) settles, which is normal. Those count
+    as non-finite only once the scale has fallen below 1, where overflow no longer explains them.
+    """
 
     def __init__(self, emit, progress: Progress, patience: int) -> None:
         self.emit, self.progress, self.patience = emit, progress, patience
+        # () -> (last step skipped, loss scale), set when fp16's GradScaler is in charge
+        self.scaler_state: Callable[[], tuple[bool, float]] | None = None
+        self.overflow_skipped = 0
+
+    def on_optimizer_step(self, args, state, control, **kw):
+        if self.scaler_state is None:
+            return
+        skipped, scale = self.scaler_state()
+        if not skipped:
+            self.progress.nonfinite_streak = 0
+            return
+        self.overflow_skipped += 1
+        if scale >= 1.0:
+            return  # the scaler is still finding its scale
+        self._count(state, control, f"fp16 gradients overflowed with the loss scale at {scale:g}")
+
+    def _count(self, state, control, what: str) -> None:
+        self.progress.nonfinite_total += 1
+        self.progress.nonfinite_streak += 1
+        self.emit(ev.WarningEvent(message=f"{what} at step {state.global_step + 1}: update skipped "
+                                  f"({self.progress.nonfinite_streak} in a row)", kind="nonfinite", step=state.global_step + 1))
+        if self.progress.nonfinite_streak >= self.patience:
+            self.progress.stop_reason = "nonfinite"
+            control.should_training_stop = True
 
     def on_pre_optimizer_step(self, args, state, control, model=None, **kw):
         import torch
+
+        if self.scaler_state is not None:
+            return  # the GradScaler skips this step itself if it overflowed
 
         grads = [p.grad for p in model.parameters() if p.grad is not None]
         # One host sync for all tensors, not one per tensor.
@@ -199,10 +251,4 @@ class NonFiniteCallback(TrainerCallback):
             return
         for p in model.parameters():
             p.grad = None  # AdamW skips parameters without gradients: the update is dropped
-        self.progress.nonfinite_total += 1
-        self.progress.nonfinite_streak += 1
-        self.emit(ev.WarningEvent(message=f"non-finite gradients at step {state.global_step + 1}: update skipped "
-                                  f"({self.progress.nonfinite_streak} in a row)", kind="nonfinite", step=state.global_step + 1))
-        if self.progress.nonfinite_streak >= self.patience:
-            self.progress.stop_reason = "nonfinite"
-            control.should_training_stop = True
+        self._count(state, control, "non-finite gradients")

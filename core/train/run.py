@@ -19,6 +19,7 @@ from core import events as ev
 from core.config.loader import load_preset, read_toml, validate_preset
 from core.config.schema import Preset, parse_duration
 from core.errors import TunerError
+from core.train.distributed import adopt_launcher_env, dist_info
 from core.runs import (
     ADAPTER_DIR,
     CHECKPOINTS_DIR,
@@ -56,11 +57,6 @@ class RunOutcome:
     status: str  # finished | interrupted | failed
     exit_code: int
     error: str | None = None  # one line for a failed run: message (hint)
-
-
-def dist_info() -> tuple[int, int, int]:
-    """(rank, local_rank, world_size) from the launcher's environment (accelerate/torchrun); XLA cores are one process."""
-    return int(os.environ.get("RANK", 0)), int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
 LOGGERS = ("tuner", "transformers", "peft", "accelerate")  # what train.log collects
@@ -115,6 +111,7 @@ def prepare_preset(req: RunRequest) -> tuple[Preset, Path | None, Path | None]:
 def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | None = None) -> RunOutcome:
     """Run (or resume) one training run; returns how it ended."""
     started = time.time()
+    adopt_launcher_env()  # srun's tasks become ranks (torchrun/accelerate already set them)
     rank, local_rank, world = dist_info()
     main = rank == 0
     preset, preset_path, resume_dir = prepare_preset(req)  # config errors raise before a run dir exists
@@ -130,16 +127,23 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
 
     # What this device cannot do (4-bit on XLA, MPS off macOS, …) is refused before a run directory
     # exists or anything loads: a refusal is a config error, not a failed run in the list.
-    check_preset_for_device(preset, select_device(preset.model.device))
-    if resume_dir is not None:
-        run_dir = resume_dir
-    elif world > 1:
-        run_dir = _shared_run_dir(preset, req.runs_root, main)
-    else:
-        run_dir = create_run_dir(preset, req.runs_root)
+    device = select_device(preset.model.device)
+    check_preset_for_device(preset, device, world)
+    if world > 1:
+        from core.train.distributed import init_distributed
+
+        init_distributed(device)
+    if resume_dir is None and main:
+        resume_dir = _requeued_run(preset, req.runs_root)
+    run_dir, resuming = _run_dir_for_all_ranks(preset, req.runs_root, resume_dir, main, world)
+    requeued = resuming and req.resume is None
+    if requeued:  # a requeued SLURM job continues its own run, on the run's own preset
+        preset, preset_path, resume_dir = prepare_preset(RunRequest(resume=str(run_dir), overrides=req.overrides))
+        if req.max_steps:
+            preset.train.max_steps = req.max_steps
     writer = ev.EventWriter(run_dir / EVENTS_FILE, enabled=main)
     handler = _setup_log(run_dir, main)
-    if main and resume_dir is None:
+    if main and not resuming:
         # A first provenance with our pid right away: clients see "running" while the model and
         # data load (minutes for a 7B); it is rewritten with the data hash and device later.
         write_provenance(run_dir, data_hash=None, base_model=preset.model.id, base_model_file_sha256=None,
@@ -160,7 +164,10 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
 
     step_ref: dict[str, Any] = {}
     try:
-        status = _train(preset, preset_path, run_dir, resume_dir is not None, emit, step_ref, started,
+        if requeued:
+            emit(ev.WarningEvent(message=f"SLURM job {os.environ.get('SLURM_JOB_ID')} was requeued: resuming {run_dir.name}",
+                                 kind="resume"))
+        status = _train(preset, preset_path, run_dir, resuming, emit, step_ref, started,
                         (rank, local_rank, world), smoke)
         return RunOutcome(run_dir, status, 0)
     except TunerError as e:
@@ -209,29 +216,40 @@ def classify_exception(e: BaseException) -> tuple[str, str, str]:
     return ("internal", f"{name}: {text}", "this is a bug in tuner: the traceback is in train.log")
 
 
-def _shared_run_dir(preset: Preset, root: Path | None, main: bool) -> Path:
-    """Under a multi-process launch, rank 0 creates the run dir and the others wait for its name."""
-    import torch.distributed as dist
+def _run_dir_for_all_ranks(preset: Preset, root: Path | None, resume_dir: Path | None, main: bool,
+                           world: int) -> tuple[Path, bool]:
+    """(run directory, resuming): rank 0 picks or creates it; under several processes the others take its choice."""
+    if world == 1:
+        return (resume_dir, True) if resume_dir else (create_run_dir(preset, root), False)
+    from core.train.distributed import broadcast_from_main
 
-    from core.runs import runs_root
+    chosen = None
+    if main:
+        chosen = f"resume:{resume_dir}" if resume_dir else f"new:{create_run_dir(preset, root)}"
+    kind, _, path = broadcast_from_main(chosen).partition(":")
+    return Path(path), kind == "resume"
 
-    if not dist.is_initialized():
-        backend = "nccl" if os.environ.get("CUDA_VISIBLE_DEVICES") and __import__("torch").cuda.is_available() else "gloo"
-        dist.init_process_group(backend)
-    box = [str(create_run_dir(preset, root)) if main else None]
-    dist.broadcast_object_list(box, src=0)
-    return Path(box[0] or runs_root())
+
+def _requeued_run(preset: Preset, root: Path | None) -> Path | None:
+    """Under SLURM, the unfinished run this same job started before it was requeued (None otherwise)."""
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job:
+        return None
+    from core.runs import find_job_run
+
+    return find_job_run(job, preset.name, root)
 
 
 def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bool, emit, step_ref, started: float,
            dist_info: tuple[int, int, int], smoke: bool = False) -> str:
-    from core.device import resolve_dtype, select_device, xla_spmd_cores
+    from core.device import device_precision, fsdp_requested, select_device, xla_spmd_cores
     from core.models.build import build_model
     from core.train.data_prep import prepare_instruct, prepare_text
 
     rank, local_rank, world = dist_info
     device = select_device(preset.model.device)  # run_training has refused what it cannot do
-    dtype = resolve_dtype(preset.model.dtype, device)
+    precision = device_precision(preset.model.dtype, device, full_finetune=preset.train.adapter == "full")
+    dtype = precision.compute  # what the run computes in (events, provenance, 4-bit compute)
     cores = xla_spmd_cores(device)  # what SPMD cannot train was refused with the device checks
     resume_from = None
     if resuming:
@@ -252,10 +270,16 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     tokenizer, style, collator = prep.tokenizer, prep.style, prep.collator
 
     device_map = {"": local_rank} if device == "cuda" else None
+    if device == "cuda" and precision.autocast == __import__("torch").bfloat16:
+        import torch
+
+        torch.backends.cuda.matmul.allow_tf32 = True  # Ampere+: fp32 matmuls (LoRA, lm_head) on tensor cores
+        torch.backends.cudnn.allow_tf32 = True
     from transformers import set_seed
 
     set_seed(tcfg.seed)  # the adapter's initial weights depend on the seed, not on what ran before
-    model, info = build_model(preset, device, dtype, device_map, tokenizer=tokenizer, xla_spmd=cores > 1)
+    model, info = build_model(preset, device, precision.weights, device_map, tokenizer=tokenizer, xla_spmd=cores > 1,
+                              compute_dtype=precision.compute)
     steps_per_epoch = prep.steps_per_epoch
     if tcfg.steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch or tcfg.steps_per_epoch, tcfg.steps_per_epoch)
@@ -267,18 +291,24 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     from core.train.callbacks import EventsCallback, NonFiniteCallback, Progress, SamplesCallback, StopCallback
     from core.train.trainer import TunerTrainer
 
-    args = training_arguments(preset, run_dir / CHECKPOINTS_DIR, device, dtype, max_steps,
+    args = training_arguments(preset, run_dir / CHECKPOINTS_DIR, device, precision.autocast, max_steps,
                               has_eval=prep.eval_dataset is not None, xla_spmd=cores > 1)
     progress = Progress(max_steps, started)
     progress.step = _resume_step(resume_from)
     step_ref["progress"] = progress
-    stop = StopCallback(progress, parse_duration(tcfg.time_budget) if tcfg.time_budget else None)
+    stop = StopCallback(progress, parse_duration(tcfg.time_budget) if tcfg.time_budget else None, world)
     callbacks = [EventsCallback(emit, progress, collator, device, world), stop]
+    nonfinite = None
     if device != "xla":  # the non-finite check syncs the host every step: not on XLA
-        callbacks.insert(1, NonFiniteCallback(emit, progress, tcfg.nonfinite_patience))
+        nonfinite = NonFiniteCallback(emit, progress, tcfg.nonfinite_patience)
+        callbacks.insert(1, nonfinite)
     if device == "xla" and prep.style != "text":
         emit(ev.WarningEvent(message="sample generations and exact match are off on XLA: generation has dynamic "
                              "shapes (a recompilation per token); run `tuner eval` after training", kind="xla"))
+    elif fsdp_requested() and prep.style != "text":
+        # Under FSDP every forward is collective: rank 0 generating alone would wait forever.
+        emit(ev.WarningEvent(message="sample generations and exact match are off under FSDP (generation would need "
+                             "every rank in step); run `tuner eval` after training", kind="fsdp"))
     elif rank == 0 and prep.style != "text" and (preset.eval.exact_match_rows or preset.eval.sample_prompts):
         # before EventsCallback: its exact match goes into the eval event
         callbacks.insert(0, SamplesCallback(emit, progress, tokenizer, style, preset.data.system_prompt, prep.em_rows,
@@ -291,6 +321,8 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
 
     for noisy in (PrinterCallback, ProgressCallback):  # our events are the progress report
         trainer.remove_callback(noisy)
+    if nonfinite is not None:
+        nonfinite.scaler_state = _scaler_state(trainer)
     trainer.eval_collator = prep.eval_collator
     trainer.progress = progress
 
@@ -325,17 +357,45 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
         raise TunerError(f"stopped after {tcfg.nonfinite_patience} non-finite updates in a row", kind="nonfinite",
                          hint="lower train.lr, raise train.warmup_ratio, or use float32 (model.dtype)")
     adapter_dir = run_dir / ADAPTER_DIR
+    trainer.save_model(str(adapter_dir))  # collective under FSDP (shards are gathered); rank 0 writes
     if rank == 0:
-        trainer.save_model(str(adapter_dir))
         tokenizer.save_pretrained(str(adapter_dir))
-    interrupted = progress.stop_reason == "signal"
+    interrupted = progress.stop_reason in ("signal", "preempted")
     reason = progress.stop_reason or ("max_steps" if tcfg.max_steps else "epochs")
     emit(ev.Finished(
         status="interrupted" if interrupted else "finished", step=trainer.state.global_step,
         adapter_dir=str(adapter_dir), best_checkpoint=trainer.state.best_model_checkpoint,
         best_val_loss=progress.best_val_loss, elapsed_s=time.time() - started, reason=reason,
     ))
+    if progress.stop_reason == "preempted" and rank == 0:
+        _requeue_slurm_job(emit)  # last: requeueing ends this job's processes
     return "interrupted" if interrupted else "finished"
+
+
+def _scaler_state(trainer: Any) -> Callable[[], tuple[bool, float]] | None:
+    """(last optimizer step skipped, loss scale) under fp16's GradScaler; None without one."""
+    accelerator = trainer.accelerator
+    if getattr(accelerator, "scaler", None) is None:
+        return None
+    return lambda: (bool(accelerator.optimizer_step_was_skipped), float(accelerator.scaler.get_scale()))
+
+
+def _requeue_slurm_job(emit: Callable[[ev.Event], None]) -> None:
+    """After a pre-emption warning (SIGUSR1), put this SLURM job back in the queue: it resumes this run."""
+    import subprocess
+
+    job = os.environ.get("SLURM_JOB_ID")
+    if not job:
+        return
+    try:
+        done = subprocess.run(["scontrol", "requeue", job], capture_output=True, text=True, timeout=60)
+        ok, why = done.returncode == 0, (done.stderr or done.stdout).strip()
+    except (OSError, subprocess.TimeoutExpired) as e:
+        ok, why = False, str(e)
+    if ok:
+        log.info("SLURM job %s requeued: it will resume this run", job)
+    else:
+        emit(ev.WarningEvent(message=f"could not requeue SLURM job {job} ({why}): resubmit it to resume", kind="slurm"))
 
 
 def _model_file_hash(src: Any) -> str | None:

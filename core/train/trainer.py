@@ -105,6 +105,8 @@ class TunerTrainer(Trainer):
         finally:
             self.args.output_dir = final_root
         src, dst = os.path.join(staging, name), os.path.join(final_root, name)
+        # Every rank writes its own RNG state into the staging folder: rename only once all have.
+        self.accelerator.wait_for_everyone()
         if self.state.best_global_step:
             self.state.best_model_checkpoint = os.path.join(final_root, f"{CHECKPOINT_PREFIX}{self.state.best_global_step}")
         if self.args.should_save:

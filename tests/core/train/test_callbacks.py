@@ -36,3 +36,40 @@ def test_time_budget_requests_save_and_stop(tmp_path):
     cb = StopCallback(progress, time_budget_s=120)
     control = cb.on_step_end(TrainingArguments(str(tmp_path), report_to=[]), TrainerState(), TrainerControl())
     assert control.should_save and control.should_training_stop and progress.stop_reason == "time_budget"
+
+
+def test_fp16_overflow_skips_while_the_scale_settles_do_not_stop_the_run(tmp_path):
+    """A real GradScaler: its first overflow skips are normal; persistent NaN gradients stop the run."""
+    events = []
+    progress = Progress(max_steps=100, started=0.0)
+    cb = NonFiniteCallback(events.append, progress, patience=3)
+    model = torch.nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**16)
+    last = {"skipped": False}
+    cb.scaler_state = lambda: (last["skipped"], scaler.get_scale())
+    args, state, control = TrainingArguments(str(tmp_path), report_to=[]), TrainerState(), TrainerControl()
+
+    def step(loss_scale: float) -> None:
+        opt.zero_grad()
+        x = torch.ones(2, 4)
+        scaler.scale(model(x).sum() * loss_scale).backward()
+        cb.on_pre_optimizer_step(args, state, control, model=model)  # leaves the scaler in charge
+        before = scaler.get_scale()
+        scaler.step(opt)
+        scaler.update()
+        last["skipped"] = scaler.get_scale() < before
+        cb.on_optimizer_step(args, state, control)
+        state.global_step += 1
+
+    for _ in range(6):  # gradients near fp16's range: the scale overflows, halves, settles
+        step(1e34)
+    assert cb.overflow_skipped >= 3 and progress.nonfinite_total == 0 and not control.should_training_stop
+    step(1.0)
+    assert progress.nonfinite_streak == 0
+    for _ in range(40):  # NaN every step: the scale collapses below 1 and the streak stops the run
+        step(float("nan"))
+        if control.should_training_stop:
+            break
+    assert control.should_training_stop and progress.stop_reason == "nonfinite"
+    assert scaler.get_scale() < 1.0 and all(e.kind == "nonfinite" for e in events) and len(events) == 3
