@@ -15,7 +15,6 @@ Strategies (train.batching):
 from __future__ import annotations
 
 import random
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -107,35 +106,40 @@ class BatchDataset:
         return [self.rows[j] for j in self.batches[i]]
 
 
+# Plain ints riding along in each batch: the collator may run in a DataLoader worker process,
+# so it cannot count for the main one; TunerTrainer pops them before the model sees the batch.
+COUNT_TOKENS, COUNT_ROWS = "tuner_real_tokens", "tuner_rows"
+
+
+def pop_counts(batch: dict[str, Any]) -> tuple[int, int]:
+    """Remove and return (real tokens, rows) that the collator put in a batch ((0, 0) if none)."""
+    return int(batch.pop(COUNT_TOKENS, 0)), int(batch.pop(COUNT_ROWS, 0))
+
+
 @dataclass
 class Collator:
-    """Pads (or flattens) one micro-batch and counts real tokens for throughput."""
+    """Pads (or flattens) one micro-batch and says how many real tokens and rows it holds.
+
+    `tokens_used`/`rows_used` count what training consumed; the Trainer adds to them in the main
+    process as it trains on each batch (see pop_counts), never where the loader prefetched it.
+    """
 
     pad_id: int
     strategy: str = "length_grouped"
     max_len: int = 512
     rows: int = 1  # pad_to_max pads the batch dimension too: one static shape for XLA
-    tokens_seen: int = 0  # real (non-pad) tokens collated (data loaders prefetch ahead of training)
-    rows_seen: int = 0
-    tokens_used: int = 0  # real tokens of the micro-batches training has consumed: for tokens/s
+    tokens_used: int = 0  # real (non-pad) tokens of the micro-batches trained on: for tokens/s
     rows_used: int = 0
-    pending: deque = field(default_factory=deque)  # (tokens, rows) collated, not yet consumed
-
-    def consume(self) -> None:
-        """Mark the oldest collated micro-batch as trained on (host-side: no device sync)."""
-        if self.pending:
-            tokens, rows = self.pending.popleft()
-            self.tokens_used += tokens
-            self.rows_used += rows
 
     def __call__(self, items: list[list[Encoded]]) -> dict[str, Any]:
+        (batch,) = items  # DataLoader batch size is 1: each item is a micro-batch
+        out = self._tensors(batch)
+        out[COUNT_TOKENS], out[COUNT_ROWS] = sum(len(e.input_ids) for e in batch), len(batch)
+        return out
+
+    def _tensors(self, batch: list[Encoded]) -> dict[str, Any]:
         import torch
 
-        (batch,) = items  # DataLoader batch size is 1: each item is a micro-batch
-        n_tokens = sum(len(e.input_ids) for e in batch)
-        self.tokens_seen += n_tokens
-        self.rows_seen += len(batch)
-        self.pending.append((n_tokens, len(batch)))
         if self.strategy in ("padding_free", "packing"):
             ids = [t for e in batch for t in e.input_ids]
             labels = [t for e in batch for t in e.labels]

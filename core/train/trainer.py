@@ -11,6 +11,7 @@ from transformers import Trainer
 from transformers.trainer_utils import rotate_checkpoints
 
 from core.runs import CHECKPOINT_PREFIX, COMPLETE_MARKER, TMP_PREFIX
+from core.train.batches import pop_counts
 
 
 class TunerTrainer(Trainer):
@@ -26,11 +27,13 @@ class TunerTrainer(Trainer):
     eval_collator: Any = None  # eval batches must not count as training throughput
     progress: Any = None  # core.train.callbacks.Progress: eval time is excluded from tokens/s
 
-    def training_step(self, *args: Any, **kwargs: Any):
-        consume = getattr(self.data_collator, "consume", None)
-        if consume is not None:
-            consume()  # count this micro-batch's tokens now, not when the loader prefetched it
-        return super().training_step(*args, **kwargs)
+    def _prepare_inputs(self, inputs: Any) -> Any:
+        if isinstance(inputs, dict):
+            tokens, rows = pop_counts(inputs)  # counted here, in the main process, as training uses the batch
+            if self.model.training and hasattr(self.data_collator, "tokens_used"):
+                self.data_collator.tokens_used += tokens
+                self.data_collator.rows_used += rows
+        return super()._prepare_inputs(inputs)
 
     def create_scheduler(self, num_training_steps: int, optimizer: Any = None):
         if optimizer is None and self.optimizer is None:

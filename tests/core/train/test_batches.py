@@ -56,7 +56,9 @@ def test_collator_pads_and_counts_real_tokens():
     assert out["input_ids"].tolist() == [[5, 6, 7], [8, 9, 0]]
     assert out["labels"].tolist() == [[IGNORE_INDEX, 6, 7], [IGNORE_INDEX, 9, IGNORE_INDEX]]
     assert out["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
-    assert col.tokens_seen == 5 and col.rows_seen == 2
+    from core.train.batches import pop_counts
+
+    assert pop_counts(out) == (5, 2) and "tuner_rows" not in out, "counts ride along, then leave before the model"
 
 
 def test_pad_to_max_has_one_static_shape():

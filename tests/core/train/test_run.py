@@ -204,3 +204,11 @@ def test_spmd_refusal_comes_before_any_run_directory(tiny_preset, tmp_path, caps
     err = capsys.readouterr().err
     assert "4 XLA cores (SPMD) need instruction data" in err and "pad_to_max" in err and "Traceback" not in err
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_tokens_per_second_with_dataloader_workers(tiny_preset, tmp_path):
+    """The collator runs in worker processes: the counts reach the main process with each batch."""
+    assert main(["run", str(tiny_preset("[train]\nnum_workers = 2\nmax_steps = 3\n[eval]\nevery = 100\n"))]) == 0
+    steps = [e for e in read_events(only_run(tmp_path) / "events.jsonl") if e["type"] == "step"]
+    assert [e["step"] for e in steps] == [1, 2, 3]
+    assert all(e["tokens"] > 0 and e["tokens_per_s"] > 0 and e["samples_per_s"] > 0 for e in steps)
