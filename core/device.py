@@ -193,9 +193,9 @@ def check_preset_for_device(preset: Preset, device: str, world_size: int = 1) ->
         raise TunerError(f"FSDP with a {preset.quant.bits}-bit base (QLoRA) is not supported", kind="config",
                          hint="use DDP (accelerate launch --multi_gpu, or torchrun): each GPU holds its own 4-bit copy "
                          "(a 7B fits in 24 GB), or --set quant.bits=0 for LoRA under FSDP")
-    if fsdp_requested() and device != "cuda":
-        raise TunerError(f"FSDP needs CUDA GPUs, not {device}", kind="config",
-                         hint="drop the FSDP config: several CPU processes train with DDP over gloo")
+    if fsdp_requested() and device not in ("cuda", "cpu"):  # FSDP2 runs over gloo too: that is how it is tested
+        raise TunerError(f"FSDP through accelerate runs on CUDA GPUs, not {device}", kind="config",
+                         hint="drop the FSDP config (on a TPU, tpu-lora shards over the cores through SPMD)")
     if preset.quant.bits and device in ("xla", "mps"):
         raise TunerError(f"quant.bits = {preset.quant.bits} (bitsandbytes) does not run on {device}", kind="device",
                          hint="--set quant.bits=0 (train LoRA on the unquantized model)")

@@ -148,3 +148,45 @@ def test_srun_tasks_train_one_run_then_preemption_checkpoints_requeues_and_resum
     assert resumed[0]["resumed_from"].endswith(f"checkpoint-{stopped_at}") and resumed[0]["world_size"] == 2
     assert [e["step"] for e in resumed if e["type"] == "step"][0] == stopped_at + 1
     assert final(run)["status"] == "finished" and final(run)["step"] == stopped_at + 2
+
+
+FSDP = ["--use_fsdp", "--fsdp_version", "2", "--fsdp_auto_wrap_policy", "TRANSFORMER_BASED_WRAP",
+        "--fsdp_state_dict_type", "SHARDED_STATE_DICT"]
+
+
+def accelerate_launch(preset_or_resume: list[str], tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    """README's FSDP command on 2 CPU processes: `accelerate launch --use_fsdp … -m core.cli run …`."""
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", *FSDP, "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(free_port()),
+           "-m", "core.cli", "run", *preset_or_resume, *extra]
+    env = base_env(TUNER_RUNS_DIR=str(tmp_path / "runs"), TUNER_DATA_DIR=str(tmp_path / "data"))
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_fsdp_lora_saves_collectively_and_resumes(tiny_preset, tmp_path):
+    from safetensors.torch import load_file
+
+    preset = tiny_preset("[train]\nmax_steps = 4\nsave_every = 2\nlr = 1e-2\n[eval]\nevery = 2\nsample_every = 100\n")
+    proc = accelerate_launch([str(preset)], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run,) = (tmp_path / "runs").iterdir()
+    kinds = [e["type"] for e in read_events(run / "events.jsonl")]
+    assert kinds.count("finished") == 1 and "sample" not in kinds, "samples are off under FSDP (rank 0 alone would hang)"
+    # the final adapter holds every LoRA weight, gathered from both ranks' shards, and they trained
+    weights = load_file(run / "adapter" / "adapter_model.safetensors")
+    assert sorted({k.rsplit(".", 2)[-2] for k in weights}) == ["lora_A", "lora_B"] and len(weights) == 8
+    assert all(weights[k].abs().sum() > 0 for k in weights if "lora_B" in k)
+    proc = accelerate_launch(["--resume", "latest"], tmp_path, "--max-steps", "6")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    evs = read_events(run / "events.jsonl")
+    resumed = evs[[i for i, e in enumerate(evs) if e["type"] == "run_started"][-1]:]
+    assert resumed[0]["resumed_from"].endswith("checkpoint-4")
+    assert [e["step"] for e in resumed if e["type"] == "step"] == [5, 6] and final(run)["status"] == "finished"
+
+
+def test_fsdp_with_a_4bit_base_is_refused_before_anything_loads(tiny_preset, tmp_path):
+    proc = accelerate_launch([str(tiny_preset("[quant]\nbits = 4\ncompute_dtype = \"float32\"\n"))], tmp_path)
+    assert proc.returncode != 0  # each rank exits 2; the launcher reports that as its own failure
+    out = proc.stdout + proc.stderr
+    assert "FSDP with a 4-bit base (QLoRA) is not supported" in out and "use DDP" in out
+    assert "core/models" not in out and not (tmp_path / "runs").exists(), "refused before loading, no run directory"
