@@ -287,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tuner` console script."""
+    if sys.platform == "darwin":  # before torch loads: ops MPS lacks run on the CPU instead of failing the run
+        os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

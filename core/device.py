@@ -166,10 +166,12 @@ def device_precision(preference: str, device: str, *, full_finetune: bool = Fals
 
 
 def torch_cuda_index() -> int:
-    """This process's GPU: its local rank under a multi-GPU launch."""
+    """This process's GPU: its local rank under a multi-GPU launch (modulo the GPUs it can see)."""
     import os
 
-    return int(os.environ.get("LOCAL_RANK", 0))
+    import torch
+
+    return int(os.environ.get("LOCAL_RANK", 0)) % max(1, torch.cuda.device_count())
 
 
 def resolve_dtype(preference: str, device: str):

@@ -52,6 +52,12 @@ def _accel_memory(device: str) -> tuple[int | None, int | None, int | None]:
     return None, None, None
 
 
+def note_accel_peak(device: str) -> None:
+    """Sample MPS memory between log steps: MPS keeps no peak counter of its own, and a log-step read misses the backward's peak."""
+    if device.startswith("mps"):
+        _accel_memory(device)
+
+
 def _xla_memory() -> tuple[int | None, int | None, int | None]:
     if "torch_xla" not in sys.modules:
         return None, None, None

@@ -57,6 +57,16 @@ class EventsCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kw):
         self.progress.step = state.global_step
 
+    def on_pre_optimizer_step(self, args, state, control, **kw):
+        from core.sysinfo import note_accel_peak
+
+        note_accel_peak(self.device)  # gradients and optimizer inputs live: near the step's peak
+
+    def on_substep_end(self, args, state, control, **kw):
+        from core.sysinfo import note_accel_peak
+
+        note_accel_peak(self.device)
+
     def on_evaluate(self, args, state, control, metrics=None, **kw):
         loss = (metrics or {}).get("eval_loss")
         finite = loss is not None and math.isfinite(loss)

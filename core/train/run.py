@@ -242,7 +242,7 @@ def _requeued_run(preset: Preset, root: Path | None) -> Path | None:
 
 def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bool, emit, step_ref, started: float,
            dist_info: tuple[int, int, int], smoke: bool = False) -> str:
-    from core.device import device_precision, fsdp_requested, select_device, xla_spmd_cores
+    from core.device import device_precision, fsdp_requested, select_device, torch_cuda_index, xla_spmd_cores
     from core.models.build import build_model
     from core.train.data_prep import prepare_instruct, prepare_text
 
@@ -269,7 +269,8 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     tcfg = preset.train
     tokenizer, style, collator = prep.tokenizer, prep.style, prep.collator
 
-    device_map = {"": local_rank} if device == "cuda" else None
+    # under `srun --gpus-per-task=1` each task sees one GPU, index 0, whatever its local rank
+    device_map = {"": torch_cuda_index()} if device == "cuda" else None
     if device == "cuda" and precision.autocast == __import__("torch").bfloat16:
         import torch
 
@@ -302,6 +303,9 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     if device != "xla":  # the non-finite check syncs the host every step: not on XLA
         nonfinite = NonFiniteCallback(emit, progress, tcfg.nonfinite_patience)
         callbacks.insert(1, nonfinite)
+    if device == "mps" and os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK") == "1":
+        emit(ev.WarningEvent(message="PYTORCH_ENABLE_MPS_FALLBACK=1: operations MPS lacks run on the CPU (slower where "
+                             "they occur); set it to 0 to fail on them instead", kind="mps"))
     if device == "xla" and prep.style != "text":
         emit(ev.WarningEvent(message="sample generations and exact match are off on XLA: generation has dynamic "
                              "shapes (a recompilation per token); run `tuner eval` after training", kind="xla"))
