@@ -218,13 +218,19 @@ class NonFiniteCallback(TrainerCallback):
     Under fp16 the GradScaler already skips overflowing steps and lowers its scale: the first
     steps of every fp16 run overflow while the scale (2^16) settles, which is normal. Those count
     as non-finite only once the scale has fallen below 1, where overflow no longer explains them.
+
+    With `defer` (a GPU) and a fused torch AdamW, nothing waits for the GPU: the check stays on
+    the device and the fused kernel skips the update itself (its `found_inf` input, the one
+    GradScaler uses); the counts are read on steps that log or save, which sync anyway.
     """
 
-    def __init__(self, emit, progress: Progress, patience: int) -> None:
-        self.emit, self.progress, self.patience = emit, progress, patience
+    def __init__(self, emit, progress: Progress, patience: int, defer: bool = False) -> None:
+        self.emit, self.progress, self.patience, self.defer = emit, progress, patience, defer
         # () -> (last step skipped, loss scale), set when fp16's GradScaler is in charge
         self.scaler_state: Callable[[], tuple[bool, float]] | None = None
         self.overflow_skipped = 0
+        self._streak: Any = None  # device tensors of the deferred check: current run of skips, skips unread
+        self._unread: Any = None
 
     def on_optimizer_step(self, args, state, control, **kw):
         if self.scaler_state is None:
@@ -247,18 +253,52 @@ class NonFiniteCallback(TrainerCallback):
             self.progress.stop_reason = "nonfinite"
             control.should_training_stop = True
 
-    def on_pre_optimizer_step(self, args, state, control, model=None, **kw):
+    def on_pre_optimizer_step(self, args, state, control, model=None, optimizer=None, **kw):
         import torch
 
         if self.scaler_state is not None:
             return  # the GradScaler skips this step itself if it overflowed
 
         grads = [p.grad for p in model.parameters() if p.grad is not None]
-        # One host sync for all tensors, not one per tensor.
-        finite = not grads or bool(torch.stack([torch.isfinite(g).all() for g in grads]).all())
+        if not grads:
+            return
+        ok = torch.stack([torch.isfinite(g).all() for g in grads]).all()
+        fused = _fused_adam(optimizer)
+        if self.defer and fused is not None:
+            bad = (~ok).to(torch.float32)
+            fused.found_inf = bad  # the kernel leaves weights and moments as they are when it is 1
+            self._streak = bad if self._streak is None else (self._streak + 1) * bad
+            self._unread = bad if self._unread is None else self._unread + bad
+            return
+        finite = bool(ok)  # one host sync for all tensors, not one per tensor
         if finite:
             self.progress.nonfinite_streak = 0
             return
         for p in model.parameters():
             p.grad = None  # AdamW skips parameters without gradients: the update is dropped
         self._count(state, control, "non-finite gradients")
+
+    def on_step_end(self, args, state, control, **kw):
+        if self._unread is None or not (control.should_log or control.should_save or state.global_step >= state.max_steps):
+            return
+        skipped, streak = int(self._unread.item()), int(self._streak.item())
+        self._unread.zero_()
+        self.progress.nonfinite_streak = streak
+        if not skipped:
+            return
+        self.progress.nonfinite_total += skipped
+        self.emit(ev.WarningEvent(message=f"non-finite gradients: {skipped} update(s) skipped up to step {state.global_step} "
+                                  f"({streak} in a row)", kind="nonfinite", step=state.global_step))
+        if streak >= self.patience:
+            self.progress.stop_reason = "nonfinite"
+            control.should_training_stop = True
+
+
+def _fused_adam(optimizer: Any) -> Any:
+    """The torch Adam/AdamW inside the Trainer's (accelerate-wrapped) optimizer, when it runs fused."""
+    import torch
+
+    inner = getattr(optimizer, "optimizer", optimizer)
+    if isinstance(inner, torch.optim.Adam) and all(g.get("fused") for g in inner.param_groups):
+        return inner
+    return None

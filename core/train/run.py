@@ -301,7 +301,7 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     callbacks = [EventsCallback(emit, progress, collator, device, world), stop]
     nonfinite = None
     if device != "xla":  # the non-finite check syncs the host every step: not on XLA
-        nonfinite = NonFiniteCallback(emit, progress, tcfg.nonfinite_patience)
+        nonfinite = NonFiniteCallback(emit, progress, tcfg.nonfinite_patience, defer=device == "cuda")
         callbacks.insert(1, nonfinite)
     if device == "mps" and os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK") == "1":
         emit(ev.WarningEvent(message="PYTORCH_ENABLE_MPS_FALLBACK=1: operations MPS lacks run on the CPU (slower where "

@@ -63,8 +63,8 @@ def test_fp16_overflow_skips_while_the_scale_settles_do_not_stop_the_run(tmp_pat
         state.global_step += 1
 
     for _ in range(6):  # gradients near fp16's range: the scale overflows, halves, settles
-        step(1e34)
-    assert cb.overflow_skipped >= 3 and progress.nonfinite_total == 0 and not control.should_training_stop
+        step(1e36)
+    assert cb.overflow_skipped == 6 and progress.nonfinite_total == 0 and not control.should_training_stop
     step(1.0)
     assert progress.nonfinite_streak == 0
     for _ in range(40):  # NaN every step: the scale collapses below 1 and the streak stops the run
@@ -73,3 +73,39 @@ def test_fp16_overflow_skips_while_the_scale_settles_do_not_stop_the_run(tmp_pat
             break
     assert control.should_training_stop and progress.stop_reason == "nonfinite"
     assert scaler.get_scale() < 1.0 and all(e.kind == "nonfinite" for e in events) and len(events) == 3
+
+
+def test_deferred_check_skips_updates_in_the_fused_kernel_and_reads_counts_at_log_steps(tmp_path):
+    """A GPU's path, run on the CPU with a real fused AdamW: no host read per step, the kernel skips the update."""
+    events = []
+    progress = Progress(max_steps=100, started=0.0)
+    cb = NonFiniteCallback(events.append, progress, patience=3, defer=True)
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.AdamW(model.parameters(), lr=0.1, fused=True)
+    args, state, control = TrainingArguments(str(tmp_path), report_to=[]), TrainerState(max_steps=100), TrainerControl()
+
+    def step(grad: float, log: bool) -> None:
+        for p in model.parameters():
+            p.grad = torch.full_like(p, grad)
+        cb.on_pre_optimizer_step(args, state, control, model=model, optimizer=opt)
+        opt.step()
+        state.global_step += 1
+        control.should_log = log
+        cb.on_step_end(args, state, control)
+
+    step(1.0, log=False)
+    before = [p.detach().clone() for p in model.parameters()]
+    moments = opt.state[model.weight]["exp_avg"].clone()
+    step(float("nan"), log=False)
+    step(float("inf"), log=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters())), "both updates skipped"
+    assert torch.equal(opt.state[model.weight]["exp_avg"], moments) and torch.isfinite(moments).all()
+    assert events == [] and progress.nonfinite_total == 0, "nothing read until a logging step"
+    step(1.0, log=True)  # a good step resets the streak; the two skips are reported now
+    assert progress.nonfinite_total == 2 and progress.nonfinite_streak == 0 and not control.should_training_stop
+    assert not torch.equal(before[0], model.weight), "good updates still apply"
+    for _ in range(3):
+        step(float("nan"), log=False)
+    step(float("nan"), log=True)
+    assert control.should_training_stop and progress.stop_reason == "nonfinite" and progress.nonfinite_total == 6
+    assert [e.kind for e in events] == ["nonfinite", "nonfinite"]
