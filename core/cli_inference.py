@@ -30,11 +30,17 @@ def _load(args: argparse.Namespace):
 
     _quiet_libraries()
     return load_for_inference(args.run, base=args.base, checkpoint=args.checkpoint,
-                              runs_root=Path(args.run_dir) if args.run_dir else None)
+                              runs_root=Path(args.run_dir) if args.run_dir else None,
+                              device=args.device, quant=not args.no_quant)
 
 
-def _loaded_line(loaded: Any) -> str:
-    return f"[dim]{escape(loaded.label)} · {loaded.device} · {loaded.style} prompt · loaded in {loaded.load_seconds:.1f} s[/]"
+def _print_loaded(err: Any, loaded: Any) -> None:
+    """Which weights answer, where, and how the base was loaded (after the XLA → CPU note, if any)."""
+    if loaded.device_note:
+        err.print(f"[yellow]{escape(loaded.device_note)}[/]")
+    parts = [loaded.label, loaded.device, loaded.base_note, f"{loaded.style} prompt",
+             f"loaded in {loaded.load_seconds:.1f} s"]
+    err.print(f"[dim]{escape(' · '.join(p for p in parts if p))}[/]")
 
 
 def print_verdict(con: Any, answer: Any) -> None:
@@ -58,7 +64,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     con, err = _consoles()
     loaded = _load(args)
-    err.print(_loaded_line(loaded))
+    _print_loaded(err, loaded)
     answer = generate_batch(loaded.model, loaded.tokenizer, [args.prompt], style=loaded.style,
                             system_prompt=loaded.system_prompt, max_new_tokens=args.max_new_tokens)[0]
     con.print(answer.output, markup=False)
@@ -90,7 +96,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     con, err = _consoles()
     loaded = _load(args)
     tty = sys.stdin.isatty()
-    err.print(_loaded_line(loaded))
+    _print_loaded(err, loaded)
     if tty:
         con.print("[dim]Type a request in plain words. /quit or Ctrl-D exits; Ctrl-C stops an answer. "
                   "Nothing is executed.[/]")
@@ -196,7 +202,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     def on_loaded(loaded: Any, data: Any) -> None:
         nonlocal progress, task
         rows = min(len(data.examples), args.limit) if args.limit else len(data.examples)
-        err.print(_loaded_line(loaded))
+        _print_loaded(err, loaded)
         for note in data.notes:
             err.print(f"[yellow]note:[/] {escape(note)}")
         if data.skipped:
@@ -214,11 +220,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if progress is not None and task is not None:
             progress.update(task, completed=done, total=total)
 
+    from core.inference import select_inference_device
+
+    select_inference_device(args.device)  # a bad --device fails before the data is read
     try:
         result = evaluate_run(
             args.run, data=args.data, out=args.out, base=args.base, checkpoint=args.checkpoint, limit=args.limit,
             batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
             runs_root=Path(args.run_dir) if args.run_dir else None, on_progress=on_progress, on_loaded=on_loaded,
+            device=args.device, quant=not args.no_quant,
         )
     finally:
         if progress is not None:
@@ -239,6 +249,18 @@ def add_inference_commands(sub: Any) -> None:
         sp.add_argument("--checkpoint", metavar="CK",
                         help="a complete checkpoint instead of adapter/: latest, best, checkpoint-N or N")
         sp.add_argument("--run-dir", help="parent folder of run directories (default ./runs or TUNER_RUNS_DIR)")
+        sp.add_argument("--device", type=device, default="auto", metavar="DEV",
+                        help="auto (default; never XLA: it recompiles per token), cpu, cuda, cuda:N, mps or xla")
+        sp.add_argument("--no-quant", action="store_true",
+                        help="load a 4/8-bit run's base unquantized, in model.dtype (fp32 on the CPU); default: as it was trained")
+
+    def device(text: str) -> str:
+        from core.inference import parse_device
+
+        try:
+            return parse_device(text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
 
     def positive(text: str) -> int:
         try:

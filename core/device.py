@@ -155,12 +155,18 @@ def mps_bf16_available() -> bool:
     mps = getattr(torch.backends, "mps", None)
     newer = getattr(mps, "is_macos_or_newer", None)
     version = tuple(int(x) for x in torch.__version__.split("+")[0].split(".")[:2])
-    return bool(newer and newer(14, 0)) and version >= (2, 6)
+    if mps is None or newer is None or not mps.is_available() or version < (2, 6):
+        return False
+    try:
+        return bool(newer(14, 0))
+    except RuntimeError:  # builds without the MPS backend cannot ask
+        return False
 
 
 def device_precision(preference: str, device: str, *, full_finetune: bool = False) -> Precision:
-    """precision_policy for the device this process runs on."""
-    cap = cuda_capability(torch_cuda_index()) if device == "cuda" else None
+    """precision_policy for the device this process runs on ("cuda:N": that GPU's capability)."""
+    device, _, index = device.partition(":")
+    cap = cuda_capability(int(index) if index else torch_cuda_index()) if device == "cuda" else None
     mps_bf16 = device == "mps" and mps_bf16_available()
     return precision_policy(preference, device, capability=cap, full_finetune=full_finetune, mps_bf16=mps_bf16)
 

@@ -276,11 +276,13 @@ def evaluate_run(
     runs_root: Path | str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     on_loaded: Callable[["Loaded", EvalData], None] | None = None,
+    device: str = "auto",
+    quant: bool = True,
 ) -> EvalResult:
     """Evaluate a run (or its base model) on its test split or a data file; write predictions + summary.
 
     The rows are read before the model is loaded, so a bad --data file fails in a second.
-    max_new_tokens defaults to the preset's eval.max_new_tokens.
+    max_new_tokens defaults to the preset's eval.max_new_tokens; device/quant as load_for_inference.
     """
     from core.inference import load_for_inference, read_run_preset, weights_dir
     from core.runs import resolve_run
@@ -307,7 +309,7 @@ def evaluate_run(
                          hint="name the file *.jsonl")
     max_new = max_new_tokens or preset.eval.max_new_tokens
 
-    loaded = load_for_inference(str(run_dir), base=base, checkpoint=checkpoint)
+    loaded = load_for_inference(str(run_dir), base=base, checkpoint=checkpoint, device=device, quant=quant)
     if on_loaded:
         on_loaded(loaded, ev_data)
     started = time.perf_counter()
@@ -331,6 +333,7 @@ def evaluate_run(
         "max_new_tokens": max_new,
         "batch_size": batch_size,
         "device": loaded.device,
+        "base_loaded": loaded.base_note,  # e.g. "base in 4-bit NF4 (as trained)": before/after must match
         "load_seconds": round(loaded.load_seconds, 3),
         "predictions": str(out_path),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

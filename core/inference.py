@@ -1,5 +1,8 @@
 """Load a finished (or checkpointed) run for `tuner generate/chat/eval`: base model + its adapter.
 
+The base is loaded as it was trained (4/8-bit for a QLoRA run, unless asked otherwise), on the
+device `--device` picked (never XLA unless named: it recompiles per generated token).
+
 The run's resolved `preset.toml` says which base model, prompt format and system prompt it was
 trained with; `adapter/` (or a complete checkpoint) holds the PEFT LoRA adapter, or the whole
 model for `train.adapter = "full"`. Nothing generated is ever executed.
@@ -47,6 +50,8 @@ class Loaded:
     weights_dir: Path | None = None  # the adapter / checkpoint folder; None for the base model
     device: str = "cpu"
     load_seconds: float = 0.0
+    base_note: str = ""  # how the base was loaded: "base in 4-bit NF4 (as trained)", "base unquantized (fp32)"
+    device_note: str | None = None  # why generation runs elsewhere than `auto` would pick (XLA → CPU)
 
 
 def read_run_preset(run_dir: Path) -> "Preset":
@@ -180,7 +185,8 @@ def _model_kwargs(preset: "Preset", dtype: Any) -> dict[str, Any]:
     return kwargs
 
 
-def _load_base(preset: "Preset", dtype: Any) -> Any:
+def _load_base(preset: "Preset", dtype: Any, extra: dict[str, Any]) -> Any:
+    """The run's base model; `extra` carries the quantization config and device_map (see _load_plan)."""
     from transformers import AutoModelForCausalLM
 
     from core.models.loader import from_pretrained, resolve_model
@@ -190,12 +196,110 @@ def _load_base(preset: "Preset", dtype: Any) -> Any:
         raise TunerError("this run trained a model from scratch: it has no base model", kind="model",
                          hint="drop --base and load its adapter/ (or --checkpoint)")
     try:
-        return from_pretrained(AutoModelForCausalLM, src, **_model_kwargs(preset, dtype))
+        return from_pretrained(AutoModelForCausalLM, src, **_model_kwargs(preset, dtype), **extra)
     except TunerError:
         raise
     except (OSError, ValueError) as e:
         raise TunerError(f"cannot load the base model {preset.model.id!r}: {_first_line(e)}", kind="model",
                          hint="check [model] id in the run's preset.toml") from None
+
+
+# ---------------------------------------------------------------------------------- device, quantization
+
+XLA_NOTE = "generating on the CPU: XLA recompiles per token; --device xla to force"
+DEVICE_CHOICES = "auto, cpu, cuda, cuda:N, mps or xla"
+_DTYPE_NAMES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
+
+def parse_device(text: str) -> str:
+    """A --device value in its canonical form ("CUDA:1" → "cuda:1"); ValueError when it is none of them."""
+    value = text.strip().lower()
+    kind, sep, index = value.partition(":")
+    if kind in ("auto", "cpu", "cuda", "mps", "xla") and not sep:
+        return value
+    if kind == "cuda" and sep and index.isdigit():
+        return f"cuda:{int(index)}"
+    raise ValueError(f"expected {DEVICE_CHOICES}, got {text!r}")
+
+
+def generation_device(preference: str, selected: str) -> tuple[str, str | None]:
+    """Where to generate, and a note to print: XLA only when asked for by name (it recompiles per token)."""
+    if selected == "xla" and preference != "xla":
+        return "cpu", XLA_NOTE
+    return selected, None
+
+
+def select_inference_device(preference: str = "auto") -> tuple[str, str | None]:
+    """The checked device ("cuda:1" kept as given) and the note of generation_device; one-line errors."""
+    try:
+        preference = parse_device(preference)
+    except ValueError as e:
+        raise TunerError(f"--device: {e}", kind="config") from None
+    from core.device import select_device
+
+    kind, _, index = preference.partition(":")
+    try:
+        selected = select_device(kind)
+    except TunerError as e:  # its wording names the preset key; here the flag was given
+        raise TunerError(e.message.replace(f'model.device = "{kind}"', f"--device {preference}"), kind=e.kind,
+                         hint=e.hint.replace("--set model.device=", "--device ")) from None
+    if index:
+        import torch
+
+        count = torch.cuda.device_count()
+        if int(index) >= count:
+            raise TunerError(f"--device {preference} but this machine has {count} CUDA GPU"
+                             f"{'' if count == 1 else 's'} (cuda:0 to cuda:{count - 1})", kind="device",
+                             hint="--device cuda uses the first; CUDA_VISIBLE_DEVICES renumbers them")
+        selected = preference
+    return generation_device(preference, selected)
+
+
+def _dtype_name(dtype: Any) -> str:
+    """torch.bfloat16 → "bf16"."""
+    name = str(dtype).removeprefix("torch.")
+    return _DTYPE_NAMES.get(name, name)
+
+
+def _quant_name(preset: "Preset") -> str:
+    """"4-bit NF4", "4-bit FP4" or "8-bit"."""
+    if preset.quant.bits == 4:
+        return f"4-bit {preset.quant.quant_type.upper()}"
+    return "8-bit"
+
+
+def _load_plan(preset: "Preset", device: str, quant: bool) -> tuple[Any, dict[str, Any], str]:
+    """(dtype, extra from_pretrained kwargs, "how the base is loaded") for a run's base on `device`."""
+    # A quantized run's base is loaded as it was trained, with the trainer's own BitsAndBytesConfig:
+    # the adapter learned against the dequantized 4-bit weights, and on CUDA the weights stream
+    # straight to the GPU (never a full-precision copy in host RAM). On the CPU the dtype stays
+    # fp32 whatever model.dtype says, as before (and as the trainer's "auto" on a CPU).
+    from core.device import resolve_dtype
+
+    kind, _, index = device.partition(":")
+    try:
+        dtype = resolve_dtype("float32" if kind == "cpu" else preset.model.dtype, kind)
+    except TunerError:  # e.g. trained in bf16 elsewhere, generating on a GPU without bf16
+        dtype = resolve_dtype("auto", kind)
+    extra: dict[str, Any] = {}
+    if kind == "cuda":
+        extra["device_map"] = {"": int(index or 0)}  # weights go to the GPU as they are read
+    dtype_name = _dtype_name(dtype)
+    if not preset.quant.bits:
+        return dtype, extra, f"base {dtype_name}"
+    if not quant:
+        return dtype, extra, f"base unquantized ({dtype_name}, --no-quant)"
+    if kind not in ("cpu", "cuda"):
+        return dtype, extra, f"base unquantized ({dtype_name}): bitsandbytes does not run on {kind}"
+    import importlib.util
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise TunerError(f"this run's base was trained in {_quant_name(preset)} (bitsandbytes is not installed)",
+                         kind="dependency", hint="pip install bitsandbytes, or --no-quant to load it unquantized")
+    from core.models.build import quantization_config
+
+    extra["quantization_config"] = quantization_config(preset, compute_dtype=dtype)  # "auto" computes in dtype
+    extra.setdefault("device_map", {"": "cpu"})
+    return dtype, extra, f"base in {_quant_name(preset)} (as trained)"
 
 
 def load_for_inference(
@@ -205,12 +309,15 @@ def load_for_inference(
     checkpoint: str | None = None,
     runs_root: Path | str | None = None,
     device: str = "auto",
+    quant: bool = True,
     fit_threads: bool = True,
 ) -> Loaded:
-    """Load a run's model for generation: base model (float32 on CPU) plus `adapter/` or a checkpoint.
+    """Load a run's model for generation: its base model (as trained) plus `adapter/` or a checkpoint.
 
     `run_ref` is a run directory, a run name or unique prefix, or "latest" (None: latest).
     `base=True` loads only the base model (the "before" of a before/after comparison).
+    `device`: auto, cpu, cuda, cuda:N, mps or xla (auto never picks XLA: see generation_device).
+    `quant=False` loads a 4/8-bit run's base unquantized (see _load_plan).
     On CPU, `fit_threads` lowers torch's thread count while the machine is busy (fit_cpu_threads).
     """
     import time
@@ -218,46 +325,48 @@ def load_for_inference(
     started = time.perf_counter()
     if base and checkpoint:
         raise TunerError("give --base or --checkpoint, not both", kind="config")
+    dev, device_note = select_inference_device(device)  # a bad --device fails before anything is read
     run_dir = resolve_run(run_ref or "latest", Path(runs_root) if runs_root is not None else None)
     preset = read_run_preset(run_dir)
     folder = None if base else weights_dir(run_dir, checkpoint)
 
     from core.data.formatting import resolve_style
-    from core.device import resolve_dtype, select_device
 
-    dev = select_device(device)
     if dev == "cpu" and fit_threads:
         fit_cpu_threads()
-    dtype = resolve_dtype("float32" if dev == "cpu" else "auto", dev)
+    full = folder is not None and not (folder / ADAPTER_CONFIG).is_file()  # train.adapter = "full"
+    dtype, extra, base_note = _load_plan(preset, dev, quant and not full)
     tokenizer = _load_tokenizer(preset, folder)
     style = resolve_style(tokenizer, preset.data.prompt_format)
 
     if folder is None:
-        model = _load_base(preset, dtype)
+        model = _load_base(preset, dtype, extra)
         label = f"base: {preset.model.id}"
-    elif (folder / ADAPTER_CONFIG).is_file():
+    elif not full:
         from peft import PeftModel
 
-        model = _load_base(preset, dtype)
+        model = _load_base(preset, dtype, extra)
         try:
             model = PeftModel.from_pretrained(model, str(folder))
         except (OSError, ValueError, RuntimeError, KeyError) as e:
             raise TunerError(f"cannot load the adapter in {folder}: {_first_line(e)}", kind="model",
                              hint="the adapter files are incomplete or were made for another base model") from None
         label = f"{run_dir.name}/{_rel(folder, run_dir)}"
-    else:  # train.adapter = "full": the folder is a whole model
+    else:  # the folder is a whole model
         from transformers import AutoModelForCausalLM
 
         try:
-            model = AutoModelForCausalLM.from_pretrained(str(folder), **_model_kwargs(preset, dtype))
+            model = AutoModelForCausalLM.from_pretrained(str(folder), **_model_kwargs(preset, dtype), **extra)
         except (OSError, ValueError) as e:
             raise TunerError(f"cannot load the model in {folder}: {_first_line(e)}", kind="model",
                              hint="the model files are incomplete") from None
         label = f"{run_dir.name}/{_rel(folder, run_dir)}"
-    model.to(dev)
+        base_note = f"full fine-tune ({_dtype_name(dtype)})"
+    if "device_map" not in extra:  # loaded on the host; a device_map already placed the weights
+        model.to(dev)
     model.eval()
     return Loaded(model, tokenizer, style, preset.data.system_prompt, label, run_dir, preset, folder, dev,
-                  time.perf_counter() - started)
+                  time.perf_counter() - started, base_note, device_note)
 
 
 def _rel(folder: Path, run_dir: Path) -> str:
