@@ -1121,6 +1121,9 @@ def run_doctor(
     ))
     add("torch & devices", torch_checks)
     add("memory & disk", [check_memory(), *check_disks()])
+    from core.cluster import doctor_checks as cluster_checks  # SLURM / torchrun / shared folders (docs/cluster.md)
+
+    add("cluster", cluster_checks())
     hub_check, hub = hub_result()
     add("Hugging Face Hub", [hub_check, check_hf_cache()])
     add("embedded model", check_embedded())

@@ -33,6 +33,10 @@ def training_arguments(preset: Preset, output_dir: Path, device: str, autocast: 
 
     t, e = preset.train, preset.eval
     mixed = device != "cpu" and autocast in (torch.bfloat16, torch.float16)
+    bf16, fp16 = mixed and autocast == torch.bfloat16, mixed and autocast == torch.float16
+    # With both flags off, TrainingArguments takes ACCELERATE_MIXED_PRECISION (from `accelerate launch
+    # --mixed_precision` or a saved accelerate config) instead: the precision rule decides, not the launcher.
+    os.environ["ACCELERATE_MIXED_PRECISION"] = "bf16" if bf16 else "fp16" if fp16 else "no"
     return TrainingArguments(
         output_dir=str(output_dir),
         per_device_train_batch_size=1,
@@ -45,8 +49,8 @@ def training_arguments(preset: Preset, output_dir: Path, device: str, autocast: 
         weight_decay=t.weight_decay,
         max_grad_norm=t.max_grad_norm,
         optim=t.optimizer,
-        bf16=mixed and autocast == torch.bfloat16,
-        fp16=mixed and autocast == torch.float16,
+        bf16=bf16,
+        fp16=fp16,
         # Only LoRA weights train and every one of them is used: DDP's search for unused
         # parameters would walk the graph each step for nothing.
         ddp_find_unused_parameters=False if t.adapter != "full" else None,

@@ -38,15 +38,35 @@ def slurm_launch_env(env: Mapping[str, str]) -> dict[str, str]:
         return {}
     nodes = env.get("SLURM_STEP_NODELIST") or env.get("SLURM_JOB_NODELIST") or "127.0.0.1"
     job = env.get("SLURM_JOB_ID", "0")
+    local = int(env.get("SLURM_LOCALID", "0") or 0)
+    visible = [d for d in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
+    if visible and local >= len(visible):
+        # `--gpus-per-task=1`: each task sees only its own GPU, cuda:0; LOCAL_RANK indexes visible GPUs
+        local %= len(visible)
     return {
         "RANK": env["SLURM_PROCID"],
-        "LOCAL_RANK": env.get("SLURM_LOCALID", "0"),
+        "LOCAL_RANK": str(local),
         "WORLD_SIZE": str(world),
-        "LOCAL_WORLD_SIZE": str(world // max(1, int(env.get("SLURM_STEP_NUM_NODES", "1") or 1))),
+        "LOCAL_WORLD_SIZE": str(tasks_on_this_node(env, world)),
         "MASTER_ADDR": env.get("MASTER_ADDR") or first_host(nodes),
         # one port per job, so two jobs sharing a node do not collide
         "MASTER_PORT": env.get("MASTER_PORT") or str(10000 + int(job) % 20000 if job.isdigit() else 29500),
     }
+
+
+def tasks_on_this_node(env: Mapping[str, str], world: int) -> int:
+    """This node's task count from SLURM_STEP_TASKS_PER_NODE ("4(x2)", "3,1"); an even split when absent."""
+    counts: list[int] = []
+    for part in filter(None, env.get("SLURM_STEP_TASKS_PER_NODE", "").split(",")):
+        m = re.fullmatch(r"(\d+)(?:\(x(\d+)\))?", part.strip())
+        if not m:
+            counts = []
+            break
+        counts += [int(m.group(1))] * int(m.group(2) or 1)
+    node = int(env.get("SLURM_NODEID", "0") or 0)
+    if node < len(counts):
+        return counts[node]
+    return max(1, world // max(1, int(env.get("SLURM_STEP_NUM_NODES", "1") or 1)))
 
 
 def adopt_launcher_env(env: MutableMapping[str, str] = os.environ) -> None:

@@ -6,6 +6,7 @@ a `failed` event (kind, message, fix hint) so clients never see a run that just 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -13,7 +14,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from core import events as ev
 from core.config.loader import load_preset, read_toml, validate_preset
@@ -262,10 +263,11 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
         resume_from = str(done[-1])
 
     base_dir = preset_path.parent if preset_path else None
-    if preset.data.task == "text":
-        prep = prepare_text(preset, base_dir, run_dir, emit)
-    else:
-        prep = prepare_instruct(preset, base_dir, emit, world, cores)
+    with _first_on_each_filesystem(world):
+        if preset.data.task == "text":
+            prep = prepare_text(preset, base_dir, run_dir, emit)
+        else:
+            prep = prepare_instruct(preset, base_dir, emit, world, cores)
     tcfg = preset.train
     tokenizer, style, collator = prep.tokenizer, prep.style, prep.collator
 
@@ -374,6 +376,20 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     if progress.stop_reason == "preempted" and rank == 0:
         _requeue_slurm_job(emit)  # last: requeueing ends this job's processes
     return "interrupted" if interrupted else "finished"
+
+
+@contextlib.contextmanager
+def _first_on_each_filesystem(world: int) -> Iterator[None]:
+    """Rank 0, then each node's first rank, then the rest: the data cache and the embedded model's
+    conversion are built once and read by the others, never rebuilt over a folder another rank reads."""
+    if world == 1:
+        yield
+        return
+    from accelerate import PartialState
+
+    state = PartialState()
+    with state.main_process_first(), state.local_main_process_first():
+        yield
 
 
 def _scaler_state(trainer: Any) -> Callable[[], tuple[bool, float]] | None:

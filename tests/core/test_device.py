@@ -57,3 +57,14 @@ def test_4bit_compute_dtype_follows_the_run(tmp_path):
         assert quantization_config(preset, dtype).bnb_4bit_compute_dtype == dtype
     preset.quant.compute_dtype = "float32"
     assert quantization_config(preset, torch.float16).bnb_4bit_compute_dtype == torch.float32
+
+
+def test_a_launchers_mixed_precision_does_not_override_the_rule(tmp_path, monkeypatch):
+    """`accelerate launch --mixed_precision bf16` exports ACCELERATE_MIXED_PRECISION; the rule decides."""
+    from core.config.loader import load_preset
+    from core.train.args import training_arguments
+
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "bf16")
+    preset, _ = load_preset("quickstart", [])
+    args = training_arguments(preset, tmp_path, "cpu", None, 3, has_eval=False)
+    assert (args.bf16, args.fp16, args.mixed_precision) == (False, False, "no")

@@ -32,6 +32,15 @@ def test_an_srun_task_becomes_a_rank():
     assert dist_info({**SRUN_TASK, **env}) == (5, 1, 8)
 
 
+def test_uneven_tasks_per_node_and_one_gpu_per_task():
+    uneven = {**SRUN_TASK, "SLURM_STEP_TASKS_PER_NODE": "3,1", "SLURM_NODEID": "1", "SLURM_PROCID": "3", "SLURM_LOCALID": "0"}
+    assert slurm_launch_env(uneven)["LOCAL_WORLD_SIZE"] == "1"
+    assert slurm_launch_env({**SRUN_TASK, "SLURM_STEP_TASKS_PER_NODE": "4(x2)"})["LOCAL_WORLD_SIZE"] == "4"
+    # srun --gpus-per-task=1: task 1 of the node sees one GPU, which is its cuda:0
+    assert slurm_launch_env({**SRUN_TASK, "CUDA_VISIBLE_DEVICES": "5"})["LOCAL_RANK"] == "0"
+    assert slurm_launch_env({**SRUN_TASK, "CUDA_VISIBLE_DEVICES": "0,1,2,3"})["LOCAL_RANK"] == "1"
+
+
 def test_the_batch_script_itself_and_other_launchers_are_left_alone():
     batch = {k: v for k, v in SRUN_TASK.items() if not k.startswith("SLURM_STEP")} | {"SLURM_PROCID": "0"}
     assert slurm_launch_env(batch) == {}, "sbatch's own shell: one process, not rank 0 of 8"
