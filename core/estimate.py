@@ -551,10 +551,11 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
     comps.append(Component(f"optimizer ({t.optimizer})", opt_bytes, opt_note))
 
     # --- activations ----------------------------------------------------------------------------
-    mixed = dev != "cpu" and wbytes == 2
-    # The residual stream is in the weights' dtype (embeddings are not upcast for QLoRA either) and
-    # Linear4bit casts its output back to its input's dtype.
-    act = 2 if mixed else 4
+    # Activations are half precision when the weights are (autocast on a GPU, plain bf16 matmuls on
+    # the CPU; embeddings are not upcast for QLoRA either and Linear4bit casts its output back to
+    # its input's dtype), and on MPS, which trains fp32 weights under half-precision autocast.
+    half = wbytes == 2 or (dev == "mps" and preset.model.dtype != "float32")
+    act = 2 if half else 4
     resid = act
     mask = act if dev == "cpu" else 1  # CPU dropout keeps a full-size float mask, CUDA a bool one
     # SDPA keeps no seq² matrix on CUDA (flash / memory-efficient kernels, dropout included); with

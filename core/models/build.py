@@ -120,7 +120,8 @@ def prepare_kbit(model: Any) -> None:
     """Freeze a k-bit base for LoRA, keeping its unquantized weights in the dtype they were loaded in.
 
     PEFT's prepare_model_for_kbit_training also casts every unquantized weight to fp32: for a 7B
-    that is +2.2 GB of embeddings and lm_head, an fp32 residual stream (twice the activations),
+    that is +2.2 GB of embeddings and lm_head, an fp32 residual stream (1.44× the saved activations,
+    measured: bench/kbit_upcast.py),
     and under autocast a fresh half-precision copy of the fp32 lm_head in every forward. Those
     weights are frozen and autocast runs their matmuls in half precision anyway, the norms compute
     in fp32 inside the layer, the loss upcasts the logits, and the LoRA weights PEFT adds are fp32:

@@ -81,7 +81,7 @@ def test_nf4_weights_of_the_7b_linear_layers():
     assert nf4 + est.component("embeddings, lm_head") == pytest.approx(5.44 * GB, rel=0.01)
 
 
-def test_qwen_qlora_total_is_in_the_documents_range():
+def test_qwen_qlora_with_token_bounded_batches_fits_24_gb():
     est = E.estimate(load_preset("qwen-qlora")[0])
     # micro-batches of up to 3,072 padded tokens (6 rows of 512 at worst) instead of seeds/001's 1 × 512
     assert est.device == "cuda" and est.adapter == "qlora" and (est.rows, est.seq) == (6, 512)
