@@ -118,10 +118,10 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
     preset, preset_path, resume_dir = prepare_preset(req)  # config errors raise before a run dir exists
     smoke = req.smoke or preset.name.endswith("-smoke")
     if req.smoke and resume_dir is None:
-        from core.device import xla_available
+        from core.device import select_device
         from core.train.smoke import smoke_preset
 
-        preset = smoke_preset(preset, "xla" if xla_available() else "cpu")
+        preset = smoke_preset(preset, select_device("auto"))
     if req.max_steps:
         preset.train.max_steps = req.max_steps
     from core.device import check_preset_for_device, select_device

@@ -76,8 +76,8 @@ def smoke_preset(preset: Preset, device_available: str = "cpu") -> Preset:
         p.model.scratch.vocab_size = min(p.model.scratch.vocab_size, 2048)
     else:
         p.model.id = str(tiny_model_dir(model_family(preset)))
-    if p.model.device != "xla" or device_available != "xla":
-        p.model.device = "cpu"
+    # The preset's own device when this machine has it (a smoke on a GPU box exercises CUDA), else the CPU.
+    p.model.device = device_available if p.model.device in ("auto", device_available) else "cpu"
     augment = any(s.augment for s in preset.data.sources)
     if any(s.kind == "hub" for s in preset.data.sources):
         p.data.sources = [SourceCfg(kind="bundled", augment=augment)]

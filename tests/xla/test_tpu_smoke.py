@@ -24,7 +24,8 @@ def read(run: Path) -> list[dict]:
 def run_cli(tmp_path: Path, *args: str, cores: int = 1) -> tuple[Path, list[dict], str]:
     # PT_XLA_DEBUG_LEVEL=2: torch_xla explains every graph execution, with the Python frames behind it
     env = dict(os.environ, PJRT_DEVICE="CPU", CPU_NUM_DEVICES=str(cores), TUNER_RUNS_DIR=str(tmp_path / "runs"),
-               TUNER_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT), PT_XLA_DEBUG_LEVEL="2")
+               TUNER_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT), PT_XLA_DEBUG_LEVEL="2",
+               TUNER_XLA_CACHE=str(tmp_path / "xla-cache"))
     proc = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (run,) = (tmp_path / "runs").iterdir()
@@ -72,6 +73,13 @@ def test_tpu_lora_smoke_on_xla_cores(tmp_path, cores):
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(started["model"]), run / "adapter")
     loaded = dict(model.named_parameters())[key.replace(".weight", ".default.weight")]
     assert saved[key].abs().sum() > 0 and torch.equal(loaded.detach().to(saved[key].dtype), saved[key])
+    # bf16 weights, but no bf16=True flag (accelerate would set XLA_USE_BF16): what trains stays fp32
+    assert {v.dtype for v in saved.values()} == {torch.float32}
+    (ck,) = sorted((run / "checkpoints").glob("checkpoint-*"))[-1:]
+    states = torch.load(ck / "optimizer.pt", map_location="cpu", weights_only=False)["state"]
+    assert {t.dtype for st in states.values() for k, t in st.items() if k in ("exp_avg", "exp_avg_sq")} == {torch.float32}
+    # the persistent compile cache: a second session on the same machine does not compile again
+    assert any((tmp_path / "xla-cache").iterdir())
 
 
 def test_quantization_is_refused_on_xla(tmp_path):

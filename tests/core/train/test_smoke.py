@@ -24,8 +24,12 @@ def test_smoke_keeps_what_matters():
     preset, _ = load_preset("qwen-qlora")
     smoke = smoke_preset(preset)
     assert smoke.quant == preset.quant and smoke.lora == preset.lora
-    assert smoke.train.optimizer == "adamw_bnb_8bit" and smoke.train.gradient_checkpointing
+    assert smoke.train.optimizer == preset.train.optimizer and smoke.train.gradient_checkpointing
     assert smoke.train.max_steps == 10 and smoke.model.device == "cpu"
+    # on a machine that has the preset's device the smoke runs there (a GPU box exercises CUDA)
+    assert smoke_preset(preset, "cuda").model.device == "cuda"
+    assert smoke_preset(load_preset("quickstart")[0], "cuda").model.device == "cuda", "auto → what is here"
+    assert smoke_preset(load_preset("mps-scratch")[0], "cuda").model.device == "cpu", "no MPS here: the CPU"
     assert smoke.data.sources[0].kind == "bundled"
 
 
