@@ -2,6 +2,8 @@
 #
 #   make quickstart   set up, then fine-tune the embedded SmolLM2 on the bundled data (CPU is fine)
 #   make test         set up, then run the test suite
+#   make gpu-check    on a GPU machine: one-command check of tuner on the GPU (< 8 min, no Hub access),
+#                     report in bench/out/gpu-check-<time>/; without a GPU: `make gpu-check ARGS=--cpu`
 #
 # TORCH picks the PyTorch build. The default pins the CPU wheel this project is developed on;
 # on a CUDA box use e.g. `make quickstart TORCH="torch --index-url https://download.pytorch.org/whl/cu124"`.
@@ -14,7 +16,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: setup quickstart test test-fast test-xla clean-venv
+.PHONY: setup quickstart test test-fast test-xla gpu-check clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +38,11 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
+
+# For a GPU machine (H100/H200): env, QLoRA at Qwen2.5-7B shapes (memory vs the estimate, tokens/s,
+# MFU), host syncs per step, every preset's smoke run + resume, 2-GPU DDP. ARGS=--cpu: tiny shapes on the CPU.
+gpu-check: setup
+	$(PY) bench/gpu_check.py $(ARGS)
 
 # The TPU path for real: torch_xla 2.9 (needs torch 2.9 exactly) in its own environment,
 # on the CPU through PJRT_DEVICE=CPU (~7 GB, a few minutes the first time): the tpu-lora smoke run
