@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.errors import TunerError
 from core.events import read_events
+from core.run_lock import read_holder as read_lock_holder
 
 if TYPE_CHECKING:
     from core.config.schema import Preset
@@ -305,7 +306,11 @@ def run_info(run_dir: Path) -> RunInfo:
         pid, started = prov.get("pid"), started or prov.get("created")
     if started is None:
         started = _mtime(run_dir / PRESET_FILE) or _mtime(run_dir)
-    if status is None:
+    holder = read_lock_holder(run_dir)
+    if holder is not None and pid_alive(*holder):
+        # A trainer holds the run (a resume still loading has only the old final event to show).
+        status, pid = "running", holder[0]
+    elif status is None:
         if pid is None:
             status = "unknown"
         else:

@@ -20,6 +20,8 @@ from core import events as ev
 from core.config.loader import load_preset, read_toml, validate_preset
 from core.config.schema import Preset, parse_duration
 from core.errors import TunerError
+from core.run_lock import RunLock
+from core.run_lock import acquire as acquire_lock
 from core.train.distributed import adopt_launcher_env, dist_info
 from core.runs import (
     ADAPTER_DIR,
@@ -136,7 +138,9 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         init_distributed(device)
     if resume_dir is None and main:
         resume_dir = _requeued_run(preset, req.runs_root)
-    run_dir, resuming = _run_dir_for_all_ranks(preset, req.runs_root, resume_dir, main, world)
+    # Rank 0 holds the run's lock until it exits: a second trainer on this directory is refused
+    # (before it writes anything) rather than training beside this one.
+    run_dir, resuming, lock = _run_dir_for_all_ranks(preset, req.runs_root, resume_dir, main, world)
     requeued = resuming and req.resume is None
     if requeued:  # a requeued SLURM job continues its own run, on the run's own preset
         preset, preset_path, resume_dir = prepare_preset(RunRequest(resume=str(run_dir), overrides=req.overrides))
@@ -190,6 +194,8 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         writer.close()
         if handler is not None:
             _close_log(handler)
+        if lock is not None:
+            lock.release()
 
 
 def _current_step(step_ref: dict[str, Any]) -> int | None:
@@ -218,17 +224,26 @@ def classify_exception(e: BaseException) -> tuple[str, str, str]:
 
 
 def _run_dir_for_all_ranks(preset: Preset, root: Path | None, resume_dir: Path | None, main: bool,
-                           world: int) -> tuple[Path, bool]:
-    """(run directory, resuming): rank 0 picks or creates it; under several processes the others take its choice."""
+                           world: int) -> tuple[Path, bool, RunLock | None]:
+    """(run directory, resuming, rank 0's lock on it): rank 0 picks or creates it and locks it; other ranks take its choice."""
+    chosen, lock, refusal = None, None, None
+    if main:
+        run_dir = resume_dir or create_run_dir(preset, root)
+        try:
+            lock = acquire_lock(run_dir)
+            chosen = f"{'resume' if resume_dir else 'new'}:{run_dir}"
+        except TunerError as e:
+            if world == 1:
+                raise
+            refusal, chosen = e, f"refused:{e.message}"
     if world == 1:
-        return (resume_dir, True) if resume_dir else (create_run_dir(preset, root), False)
+        return Path(run_dir), resume_dir is not None, lock
     from core.train.distributed import broadcast_from_main
 
-    chosen = None
-    if main:
-        chosen = f"resume:{resume_dir}" if resume_dir else f"new:{create_run_dir(preset, root)}"
-    kind, _, path = broadcast_from_main(chosen).partition(":")
-    return Path(path), kind == "resume"
+    kind, _, value = broadcast_from_main(chosen).partition(":")
+    if kind == "refused":  # every rank stops, not only the one that saw the lock taken
+        raise refusal or TunerError(value, kind="locked")
+    return Path(value), kind == "resume", lock
 
 
 def _requeued_run(preset: Preset, root: Path | None) -> Path | None:

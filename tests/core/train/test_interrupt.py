@@ -90,3 +90,29 @@ def test_resume_skips_an_incomplete_checkpoint(tiny_preset, tmp_path, capsys):
     evs = read_events(run / "events.jsonl")
     warnings = [e for e in evs if e["type"] == "warning" and "incomplete" in e["message"]]
     assert warnings and [e for e in evs if e["type"] == "run_started"][-1]["resumed_from"].endswith("checkpoint-4")
+
+
+def test_a_second_trainer_on_the_same_run_is_refused_naming_the_first(tiny_preset, tmp_path):
+    """`tuner run --resume` typed in a second SSH session while the run trains: refused, nothing written."""
+    from core.runs import list_runs
+
+    first = start_run(tiny_preset(SLOW.replace("max_steps = 12", "max_steps = 400")))
+    try:
+        run = wait_for(tmp_path / "runs", lambda evs: any(e["type"] == "step" and e["step"] >= 2 for e in evs))
+        before = (run / "events.jsonl").read_bytes()
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        second = subprocess.run([sys.executable, "-m", "core.cli", "run", "--resume", str(run)], env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2
+        lines = [ln for ln in second.stderr.splitlines() if ln.strip()]
+        assert len(lines) <= 2 and f"already being trained by pid {first.pid}" in second.stderr, second.stderr
+        assert "Traceback" not in second.stderr
+        assert (run / "events.jsonl").read_bytes().startswith(before)
+        assert [e["type"] for e in read_events(run / "events.jsonl")].count("run_started") == 1
+        assert list_runs(tmp_path / "runs")[0].status == "running"
+    finally:
+        os.killpg(first.pid, signal.SIGTERM)
+        assert first.wait(120) == 0, first.stderr.read().decode()
+    # the lock died with its holder: the run resumes now
+    assert main(["run", "--resume", str(run), "--max-steps", str(read_events(run / "events.jsonl")[-1]["step"] + 1)]) == 0
+    assert read_events(run / "events.jsonl")[-1]["status"] == "finished"
