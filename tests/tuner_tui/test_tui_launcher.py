@@ -147,3 +147,26 @@ def test_real_trainer_three_steps(tmp_path):
         if launch.poll() is None:
             os.kill(launch.pid, signal.SIGKILL)
             launch.popen.wait()
+
+
+def test_a_run_being_resumed_elsewhere_shows_running_and_is_not_resumed_again(runs_dir, tmp_path):
+    """Its last event is an old `interrupted`, but a trainer (here: this process) holds its lock."""
+    import shutil
+
+    from core.run_lock import acquire
+    from core.runs import run_info
+
+    run = tmp_path / "quickstart-20261121-101335"
+    shutil.copytree(runs_dir / "quickstart-20261121-101335", run)
+    with open(run / "events.jsonl", "a") as f:  # make it an interrupted run that could be resumed
+        f.write('{"v": 1, "type": "finished", "time": 1.0, "status": "interrupted", "step": 5, "adapter_dir": "", '
+                '"reason": "signal", "elapsed_s": 1.0}\n')
+    assert run_info(run).status == "interrupted"
+    lock = acquire(run)
+    try:
+        assert run_info(run).status == "running" and run_info(run).pid == os.getpid()
+        with pytest.raises(launcher.StopError, match="running"):
+            launcher.resume(run, root=tmp_path)
+    finally:
+        lock.release()
+    assert run_info(run).status == "interrupted"
