@@ -20,14 +20,15 @@ from core import events as ev
 from core.config.loader import load_preset, read_toml, validate_preset
 from core.config.schema import Preset, parse_duration
 from core.errors import TunerError
+from core.failures import classify, is_disk_full
 from core.run_lock import RunLock
 from core.run_lock import acquire as acquire_lock
 from core.train.distributed import adopt_launcher_env, dist_info
+from core.train.run_log import close_log, setup_log
 from core.runs import (
     ADAPTER_DIR,
     CHECKPOINTS_DIR,
     EVENTS_FILE,
-    LOG_FILE,
     PRESET_FILE,
     complete_checkpoints,
     create_run_dir,
@@ -60,42 +61,6 @@ class RunOutcome:
     status: str  # finished | interrupted | failed
     exit_code: int
     error: str | None = None  # one line for a failed run: message (hint)
-
-
-LOGGERS = ("tuner", "transformers", "peft", "accelerate")  # what train.log collects
-
-
-def _setup_log(run_dir: Path, enabled: bool) -> logging.Handler | None:
-    if not enabled:
-        return None
-
-    class Scrub(logging.Filter):
-        def filter(self, record: logging.LogRecord) -> bool:
-            record.msg = scrub(str(record.getMessage()))
-            record.args = ()
-            return True
-
-    handler = logging.FileHandler(run_dir / LOG_FILE, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(Scrub())
-    try:  # transformers prints through its own stderr handler: send its records to train.log only
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_default_handler()
-        hf_logging.set_verbosity_warning()
-    except ImportError:
-        pass
-    logging.getLogger("tuner").setLevel(logging.INFO)
-    for name in LOGGERS:
-        logging.getLogger(name).addHandler(handler)
-    return handler
-
-
-def _close_log(handler: logging.Handler) -> None:
-    """Detach and close: a closed FileHandler left attached would reopen this run's log for the next run."""
-    for name in LOGGERS:
-        logging.getLogger(name).removeHandler(handler)
-    handler.close()
 
 
 def prepare_preset(req: RunRequest) -> tuple[Preset, Path | None, Path | None]:
@@ -147,7 +112,7 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         if req.max_steps:
             preset.train.max_steps = req.max_steps
     writer = ev.EventWriter(run_dir / EVENTS_FILE, enabled=main)
-    handler = _setup_log(run_dir, main)
+    handler = setup_log(run_dir, main)
     if main and not resuming:
         # A first provenance with our pid right away: clients see "running" while the model and
         # data load (minutes for a 7B); it is rewritten with the data hash and device later.
@@ -157,7 +122,12 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
     from core.train.display import event_line
 
     def emit(event: ev.Event) -> None:
-        writer.write(event)
+        try:
+            writer.write(event)
+        except Exception as e:
+            # The run's last word is still shown when the disk is too full to store it.
+            if not (isinstance(event, (ev.Failed, ev.Finished)) and is_disk_full(e, run_dir)):
+                raise
         if not main:
             return
         record = ev.to_record(event)
@@ -184,7 +154,7 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
                          elapsed_s=time.time() - started))
         return RunOutcome(run_dir, "interrupted", 130)
     except BaseException as e:  # noqa: BLE001 - every other failure is still reported, then re-raised for a traceback
-        kind, message, hint = classify_exception(e)
+        kind, message, hint = classify(e, run_dir)
         emit(ev.Failed(step=_current_step(step_ref), kind=kind, message=scrub(message), hint=hint))
         log.error("%s", scrub(traceback.format_exc()))
         if kind == "internal":
@@ -193,7 +163,7 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
     finally:
         writer.close()
         if handler is not None:
-            _close_log(handler)
+            close_log(handler)
         if lock is not None:
             lock.release()
 
@@ -205,22 +175,6 @@ def _current_step(step_ref: dict[str, Any]) -> int | None:
 
 def _resume_step(checkpoint: str | None) -> int:
     return int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else 0
-
-
-def classify_exception(e: BaseException) -> tuple[str, str, str]:
-    """(kind, message, hint) for failures that are not TunerErrors: OOM and disk full get a fix."""
-    import errno
-
-    name = type(e).__name__
-    text = str(e).splitlines()[0] if str(e) else name
-    if name in ("OutOfMemoryError", "MemoryError") or "out of memory" in text.lower():
-        return ("oom", f"out of memory: {text}",
-                "lower train.micro_batch_size or train.max_tokens_per_batch, set train.gradient_checkpointing = true, "
-                "or use QLoRA (quant.bits = 4)")
-    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
-        return ("disk_full", f"disk full while writing: {text}",
-                "free disk space or lower train.save_limit; completed checkpoints are intact")
-    return ("internal", f"{name}: {text}", "this is a bug in tuner: the traceback is in train.log")
 
 
 def _run_dir_for_all_ranks(preset: Preset, root: Path | None, resume_dir: Path | None, main: bool,

@@ -212,3 +212,59 @@ def test_tokens_per_second_with_dataloader_workers(tiny_preset, tmp_path):
     steps = [e for e in read_events(only_run(tmp_path) / "events.jsonl") if e["type"] == "step"]
     assert [e["step"] for e in steps] == [1, 2, 3]
     assert all(e["tokens"] > 0 and e["tokens_per_s"] > 0 and e["samples_per_s"] > 0 for e in steps)
+
+
+def test_a_full_disk_in_the_rust_tokenizer_save_is_one_line_not_a_traceback(tiny_preset, tmp_path):
+    """tokenizers raises a plain Exception("No space left on device (os error 28)"): still disk_full."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[3]
+    preset = tiny_preset("[train]\nmax_steps = 400\nsave_every = 1000\n[eval]\nevery = 1000\nsample_every = 1000\n")
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "run", str(preset)], env=dict(os.environ, PYTHONPATH=str(root)),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not any(e["type"] == "step" for r in (tmp_path / "runs").glob("*")
+                                             for e in read_events(r / "events.jsonl")):
+        time.sleep(0.05)
+    run = only_run(tmp_path)
+    (run / "adapter").mkdir()
+    (run / "adapter" / "tokenizer.json").symlink_to("/dev/full")  # every write there: ENOSPC, from Rust's own I/O
+    os.killpg(proc.pid, signal.SIGTERM)  # stop → checkpoint → final adapter save hits the "full disk"
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err[-2000:]
+    assert "Traceback" not in err and "Logging error" not in err, err[-3000:]
+    assert "disk full while writing" in err and "free disk space" in err
+    failed = read_events(run / "events.jsonl")[-1]
+    assert failed["type"] == "failed" and failed["kind"] == "disk_full" and "os error 28" in failed["message"]
+    assert "Traceback" in (run / "train.log").read_text(), "the details stay in train.log"
+    assert complete_checkpoints(run), "the checkpoint written before the failed save is intact"
+
+
+def test_disk_full_is_recognised_in_every_library_s_words(tmp_path):
+    import errno
+
+    from core.failures import classify
+
+    class SafetensorError(Exception):
+        pass
+
+    worded = [OSError(errno.ENOSPC, "No space left on device"), OSError(errno.EDQUOT, "Disk quota exceeded"),
+              Exception("No space left on device (os error 28)"),
+              SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space '
+                              'left on device" })')]
+    assert [classify(e)[0] for e in worded] == ["disk_full"] * 4
+    try:  # wrapped by another library's error: the cause still counts
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as inner:
+            raise RuntimeError("could not save checkpoint") from inner
+    except RuntimeError as outer:
+        assert classify(outer)[0] == "disk_full"
+    # torch.save's wordless failure is judged by the room left where the run writes
+    wordless = RuntimeError("[enforce fail at inline_container.cc:603] . PytorchStreamWriter failed writing file data/0: file write failed")
+    assert classify(wordless, tmp_path)[0] == "internal", "plenty of room here: not a full disk"
+    assert classify(ValueError("bad shape"))[0] == "internal"
