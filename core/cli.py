@@ -203,7 +203,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         loss = f"{r.last_loss:.4f}" if r.last_loss is not None else "–"
         best = f"{r.best_val_loss:.4f}" if r.best_val_loss is not None else "–"
         ago = fmt_seconds(time.time() - r.updated) + " ago" if r.updated else "–"
-        table.add_row(escape(r.name), f"[{colors.get(r.status, 'white')}]{r.status}[/]", steps, loss, best, ago,
+        status = "stopping" if r.stopping else r.status
+        table.add_row(escape(r.name), f"[{colors.get(r.status, 'white')}]{status}[/]", steps, loss, best, ago,
                       escape(r.model or "–"))
     con.print(table, soft_wrap=False)
     return 0

@@ -6,7 +6,7 @@ Nothing generated is ever executed; the extracted command is only checked for da
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from core.data.extract import extract_command
 from core.data.formatting import prompt_text
@@ -42,8 +42,9 @@ def generate_batch(
     system_prompt: str | None = None,
     max_new_tokens: int = 64,
     batch_size: int = 16,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[Answer]:
-    """Greedy answers for many prompts, batched with left padding."""
+    """Greedy answers for many prompts, batched with left padding; `should_stop()` cuts it short (partial answers)."""
     import torch
 
     was_training = model.training
@@ -54,6 +55,8 @@ def generate_batch(
     answers: list[Answer] = []
     try:
         for start in range(0, len(prompts), batch_size):
+            if should_stop is not None and should_stop():
+                break
             chunk = prompts[start : start + batch_size]
             texts = [prompt_text(tokenizer, p, style, system_prompt) for p in chunk]
             enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=style == "instruction").to(device)
@@ -65,6 +68,7 @@ def generate_batch(
                     use_cache=True,
                     pad_token_id=tokenizer.pad_token_id,
                     eos_token_id=tokenizer.eos_token_id,
+                    stopping_criteria=_stop_when(should_stop),
                 )
             new = out[:, enc["input_ids"].shape[1] :]
             for p, ids in zip(chunk, new):
@@ -74,6 +78,22 @@ def generate_batch(
         if was_training:
             model.train()
     return answers
+
+
+def _stop_when(should_stop: Callable[[], bool] | None) -> Any:
+    """A StoppingCriteriaList that ends generation between two tokens once should_stop() says so."""
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    if should_stop is None:
+        return None
+
+    class Flag(StoppingCriteria):
+        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+            import torch
+
+            return torch.full((input_ids.shape[0],), bool(should_stop()), dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([Flag()])
 
 
 def stream_answer(

@@ -221,6 +221,7 @@ class RunInfo:
     started: float | None  # unix time
     updated: float | None  # mtime of events.jsonl
     pid: int | None
+    stopping: bool = False  # running, and the trainer has acknowledged a stop signal
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -279,16 +280,19 @@ def run_info(run_dir: Path) -> RunInfo:
     status: str | None = None
     step = max_steps = pid = None
     best = last_loss = started = None
+    stopping = False
     for ev in read_events(events_path):
         kind = ev.get("type")
         if kind == "run_started":
-            status = None  # a resumed run in the same dir starts over
+            status, stopping = None, False  # a resumed run in the same dir starts over
             preset, model = ev.get("preset"), ev.get("model")
             max_steps, pid, started = ev.get("max_steps"), ev.get("pid"), ev.get("time")
         elif kind == "finished":
             status = "interrupted" if ev.get("status") == "interrupted" else "finished"
         elif kind == "failed":
             status = "failed"
+        elif kind == "warning" and ev.get("kind") == "stopping":
+            stopping = True
         if kind == "step":
             last_loss = ev.get("loss")
             max_steps = ev.get("max_steps", max_steps)
@@ -329,6 +333,7 @@ def run_info(run_dir: Path) -> RunInfo:
         started=started,
         updated=_mtime(events_path),
         pid=pid,
+        stopping=stopping and status == "running",
     )
 
 

@@ -353,6 +353,7 @@ class TunerApp(App[None]):
         except OSError as e:
             self.call_from_thread(self.notify, f"cannot signal the trainer: {e}", severity="error")
             return
+        self.call_from_thread(self.monitor.mark_stopping, run_dir)
         self.call_from_thread(self.notify, f"sent SIGTERM to {pid}: checkpointing and stopping…")
 
     def confirm_stop_launch(self, launch: Launch) -> None:

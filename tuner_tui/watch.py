@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.errors import EXIT_FINISHED, EXIT_INTERRUPTED, EXIT_KILLED
 from core.events import EventTail, LineTail
 from core.runs import EVENTS_FILE, LOG_FILE, PRESET_FILE, PROVENANCE_FILE, pid_alive
 
@@ -28,6 +29,7 @@ Series = list[tuple[float, float]]
 # How much of an existing log file is read when a run is first opened.
 LOG_BACKLOG_BYTES = 64 * 1024
 MAX_WARNINGS = 50
+QUIET_EXITS = (EXIT_FINISHED, EXIT_INTERRUPTED, EXIT_KILLED)  # how a run ends normally: no output tail shown
 
 
 class LogTail(LineTail):
@@ -77,6 +79,7 @@ class RunState:
         """Forget everything (the event file was replaced or truncated)."""
         self.started: dict[str, Any] | None = None
         self.final: dict[str, Any] | None = None
+        self.stopping = False  # the trainer acknowledged a stop signal (a "stopping" warning) and has not ended yet
         self.last_step: dict[str, Any] | None = None
         self.step: int | None = None  # like core.runs.run_info: the last event's `step`
         self.max_steps: int | None = None
@@ -124,6 +127,7 @@ class RunState:
                     series[:] = [p for p in series if p[0] <= resumed]
             self.started = rec
             self.final = None
+            self.stopping = False
             self.pid = rec.get("pid") if isinstance(rec.get("pid"), int) else self.pid
             self.max_steps = rec.get("max_steps", self.max_steps)
         elif kind == "step":
@@ -154,6 +158,7 @@ class RunState:
             self.checkpoints.append(rec)
             del self.checkpoints[:-MAX_WARNINGS]
         elif kind == "warning":
+            self.stopping = self.stopping or rec.get("kind") == "stopping"
             self.warnings.append(rec)
             del self.warnings[:-MAX_WARNINGS]
         elif kind in ("finished", "failed"):
@@ -202,6 +207,7 @@ class RunView:
     model: str | None = None
     launch_pid: int | None = None
     launch_returncode: int | None = None
+    stopping: bool = False  # a stop was sent or acknowledged and the run has not ended yet
     log_source: str = ""
 
 
@@ -242,6 +248,7 @@ class RunWatch:
         self._prov_pid: int | None = None
         self._last_sig: tuple[Any, ...] | None = None
         self._exit_reported = False
+        self.stop_sent = False  # Stop confirmed in this TUI: show "stopping…" before the trainer says so
         if self.run_dir is not None:
             self._open(self.run_dir)
         elif launch is not None and log:
@@ -329,7 +336,7 @@ class RunWatch:
     def _launch_exit_lines(self) -> list[str]:
         """When our launch ended with an error, the end of its output (the error is there)."""
         launch = self.launch
-        if launch is None or launch.returncode in (None, 0) or self._exit_reported:
+        if launch is None or launch.returncode in (None, *QUIET_EXITS) or self._exit_reported:
             return []
         self._exit_reported = True
         if self._log_source == "launch":
@@ -345,6 +352,7 @@ class RunWatch:
         with self._lock:
             self.launch = launch
             self._exit_reported = False
+            self.stop_sent = False
             self._pid_checked = -1e9
 
     def poll(self, now: float | None = None) -> WatchUpdate | None:
@@ -374,7 +382,7 @@ class RunWatch:
             if self._log is not None and self._log.resets:
                 self._log.resets = 0
                 reset = True
-            sig = (status, self.state.events, self.run_dir)
+            sig = (status, self.state.events, self.run_dir, self.stop_sent)
             changed = reset or bool(records) or bool(lines) or sig != self._last_sig
             self._status = status
             self._last_sig = sig
@@ -390,6 +398,7 @@ class RunWatch:
             run_dir=self.run_dir,
             name=self.name,
             status=self._status or "unknown",
+            stopping=(s.stopping or self.stop_sent) and s.final is None,
             started=s.started,
             final=s.final,
             last_step=s.last_step,
@@ -436,6 +445,7 @@ class RunWatch:
             preset=preset,
             model=model,
             status=self._status or "unknown",
+            stopping=(s.stopping or self.stop_sent) and s.final is None,
             step=s.step,
             max_steps=s.max_steps,
             best_val_loss=s.best_val,

@@ -30,6 +30,19 @@ class Progress:
         self.paused_s = 0.0  # evaluation and sampling time, excluded from throughput
         self.step = 0  # last completed optimizer step (for failure events)
         self.exact_match: tuple[float, int, float] | None = None  # (rate, rows, syntax-valid rate) of this evaluation
+        self.world_size = 1
+
+    def stop_requested(self) -> bool:
+        """A stop signal or pre-emption arrived: evaluation and generation give way at once."""
+        return self.stop_reason in ("signal", "preempted")
+
+    def stop_agreed(self) -> bool:
+        """stop_requested, agreed by every rank (one all-reduce) when several train together."""
+        if self.world_size > 1:
+            from core.train.distributed import agree_stop
+
+            self.stop_reason = agree_stop(self.stop_reason)
+        return self.stop_requested()
 
 
 class EventsCallback(TrainerCallback):
@@ -125,9 +138,14 @@ class SamplesCallback(TrainerCallback):
 
         # Runs inside Trainer.evaluate (its time is excluded from throughput) and before
         # EventsCallback.on_evaluate, which emits the eval event with this exact match.
+        if self.progress.stop_requested():
+            return
         if self.val_rows and model is not None:
             answers = generate_batch(model, self.tokenizer, [r.instruction for r in self.val_rows], style=self.style,
-                                     system_prompt=self.system_prompt, max_new_tokens=self.max_new_tokens)
+                                     system_prompt=self.system_prompt, max_new_tokens=self.max_new_tokens,
+                                     should_stop=self.progress.stop_requested)
+            if self.progress.stop_requested():
+                return  # cut short: no exact match from a partial generation
             from core.data.syntax import bash_syntax_error
 
             n = len(self.val_rows)
@@ -140,11 +158,13 @@ class SamplesCallback(TrainerCallback):
     def _samples(self, model, step: int) -> None:
         from core.generate import generate_batch
 
-        if not self.prompts or model is None:
+        if not self.prompts or model is None or self.progress.stop_requested():
             return
         answers = generate_batch(model, self.tokenizer, self.prompts, style=self.style,
-                                 system_prompt=self.system_prompt, max_new_tokens=self.max_new_tokens)
-        self.emit(ev.Sample(step=step, samples=[a.to_json() for a in answers]))
+                                 system_prompt=self.system_prompt, max_new_tokens=self.max_new_tokens,
+                                 should_stop=self.progress.stop_requested)
+        if not self.progress.stop_requested():
+            self.emit(ev.Sample(step=step, samples=[a.to_json() for a in answers]))
 
     def on_step_end(self, args, state, control, model=None, **kw):
         if state.global_step % self.sample_every == 0:
@@ -165,11 +185,14 @@ class StopCallback(TrainerCallback):
     if hasattr(signal, "SIGUSR1"):
         REASONS[signal.SIGUSR1] = "preempted"  # sbatch --signal=USR1@120: checkpoint, then requeue
 
-    def __init__(self, progress: Progress, time_budget_s: int | None, world_size: int = 1) -> None:
+    def __init__(self, progress: Progress, time_budget_s: int | None, world_size: int = 1,
+                 emit: Callable[[ev.Event], None] | None = None) -> None:
         self.progress = progress
         self.budget = time_budget_s
         self.world_size = world_size
+        self.emit = emit
         self._old: dict[int, Any] = {}
+        self._signals = 0
 
     def install(self) -> None:
         """Catch the stop signals; a second one falls back to the default (immediate) behaviour."""
@@ -187,11 +210,23 @@ class StopCallback(TrainerCallback):
         self._old.clear()
 
     def _handle(self, signum, frame):
+        reason = self.REASONS.get(signum, "signal")
+        if reason == "preempted":  # a second pre-emption warning changes nothing (its default action kills)
+            signal.signal(signum, signal.SIG_IGN)
+        self._signals += 1
+        if self._signals > 1 and reason == "signal":
+            # Asked twice: end now (the last complete checkpoint stands; the run still gets its final
+            # event). A third signal is the default one.
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, self._old.get(sig, signal.SIG_DFL))
+            raise KeyboardInterrupt
         if self.progress.stop_reason is None:
-            self.progress.stop_reason = self.REASONS.get(signum, "signal")
-        old = self._old.get(signum, signal.SIG_DFL)
-        # SIGUSR1's default action kills the process: a second pre-emption warning is not a reason to die
-        signal.signal(signum, signal.SIG_IGN if signum not in (signal.SIGTERM, signal.SIGINT) else old)
+            self.progress.stop_reason = reason
+        if self.emit is not None:
+            name = signal.Signals(signum).name
+            self.emit(ev.WarningEvent(message=f"{name}: stopping — evaluation and sampling are abandoned, the step "
+                                      "finishes, then a checkpoint (a second signal ends at once)", kind="stopping",
+                                      step=self.progress.step))
 
     def on_step_end(self, args, state, control, **kw):
         if self.budget and self.progress.stop_reason is None:

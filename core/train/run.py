@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 from core import events as ev
 from core.config.loader import load_preset, read_toml, validate_preset
 from core.config.schema import Preset, parse_duration
-from core.errors import TunerError
+from core.errors import EXIT_FAILED, EXIT_FINISHED, EXIT_INTERRUPTED, EXIT_KILLED, TunerError
 from core.failures import classify, is_disk_full
 from core.run_lock import RunLock
 from core.run_lock import acquire as acquire_lock
@@ -144,22 +144,22 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
                                  kind="resume"))
         status = _train(preset, preset_path, run_dir, resuming, emit, step_ref, started,
                         (rank, local_rank, world), smoke)
-        return RunOutcome(run_dir, status, 0)
+        return RunOutcome(run_dir, status, EXIT_INTERRUPTED if status == "interrupted" else EXIT_FINISHED)
     except TunerError as e:
         emit(ev.Failed(step=_current_step(step_ref), kind=e.kind, message=scrub(e.message), hint=e.hint))
         log.error("%s", e)
-        return RunOutcome(run_dir, "failed", 2, scrub(str(e)))
-    except KeyboardInterrupt:
+        return RunOutcome(run_dir, "failed", EXIT_FAILED, scrub(str(e)))
+    except KeyboardInterrupt:  # a second stop signal: no checkpoint, but the run still says how it ended
         emit(ev.Finished(status="interrupted", step=_current_step(step_ref), adapter_dir="", reason="signal",
                          elapsed_s=time.time() - started))
-        return RunOutcome(run_dir, "interrupted", 130)
+        return RunOutcome(run_dir, "interrupted", EXIT_KILLED)
     except BaseException as e:  # noqa: BLE001 - every other failure is still reported, then re-raised for a traceback
         kind, message, hint = classify(e, run_dir)
         emit(ev.Failed(step=_current_step(step_ref), kind=kind, message=scrub(message), hint=hint))
         log.error("%s", scrub(traceback.format_exc()))
         if kind == "internal":
             raise
-        return RunOutcome(run_dir, "failed", 2, f"{message} ({hint})")
+        return RunOutcome(run_dir, "failed", EXIT_FAILED, f"{message} ({hint})")
     finally:
         writer.close()
         if handler is not None:
@@ -267,8 +267,9 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
                               has_eval=prep.eval_dataset is not None, xla_spmd=cores > 1)
     progress = Progress(max_steps, started)
     progress.step = _resume_step(resume_from)
+    progress.world_size = world
     step_ref["progress"] = progress
-    stop = StopCallback(progress, parse_duration(tcfg.time_budget) if tcfg.time_budget else None, world)
+    stop = StopCallback(progress, parse_duration(tcfg.time_budget) if tcfg.time_budget else None, world, emit)
     callbacks = [EventsCallback(emit, progress, collator, device, world), stop]
     nonfinite = None
     if device != "xla":  # the non-finite check syncs the host every step: not on XLA

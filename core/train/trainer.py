@@ -14,6 +14,10 @@ from core.runs import CHECKPOINT_PREFIX, COMPLETE_MARKER, TMP_PREFIX
 from core.train.batches import pop_counts
 
 
+class _Abandoned(Exception):
+    """An evaluation given up because the run is stopping."""
+
+
 class TunerTrainer(Trainer):
     """Trainer whose checkpoints appear only when complete.
 
@@ -91,10 +95,21 @@ class TunerTrainer(Trainer):
     def evaluate(self, *args: Any, **kwargs: Any):
         t = time.perf_counter()
         try:
+            if self.progress is not None and self.progress.stop_agreed():
+                raise _Abandoned
             return super().evaluate(*args, **kwargs)
+        except _Abandoned:
+            # A stop signal arrived: no metrics, no samples, no eval event (NaN is never a best loss);
+            # training stops at the end of the next step with a checkpoint.
+            return {"eval_loss": float("nan")}
         finally:
             if self.progress is not None:
                 self.progress.paused_s += time.perf_counter() - t
+
+    def prediction_step(self, *args: Any, **kwargs: Any):
+        if self.progress is not None and self.progress.stop_agreed():
+            raise _Abandoned  # between two evaluation batches: a validation pass can take minutes
+        return super().prediction_step(*args, **kwargs)
 
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
         final_root = self.args.output_dir

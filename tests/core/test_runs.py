@@ -172,6 +172,18 @@ def test_status_running_interrupted_unknown_by_pid(tmp_path):
     assert runs.run_info(fresh).status == "running"  # loading: provenance holds the trainer's pid
 
 
+def test_a_running_run_that_acknowledged_a_stop_is_stopping_until_it_ends(tmp_path):
+    stop = WarningEvent(message="SIGTERM: stopping", kind="stopping", step=3)
+    stopping = make_run(tmp_path, "stopping", lambda d: [started(d, os.getpid()), stop])
+    info = runs.run_info(stopping)
+    assert info.status == "running" and info.stopping
+    ended = make_run(tmp_path, "ended", lambda d: [started(d, os.getpid()), stop, Finished(
+        status="interrupted", step=3, adapter_dir="", reason="signal", elapsed_s=1.0)])
+    assert runs.run_info(ended).status == "interrupted" and not runs.run_info(ended).stopping
+    resumed = make_run(tmp_path, "resumed", lambda d: [started(d, os.getpid()), stop, started(d, os.getpid())])
+    assert not runs.run_info(resumed).stopping, "a resume starts over"
+
+
 def test_list_runs_newest_first_and_resolve(tmp_path, monkeypatch):
     now = time.time()
     old = make_run(tmp_path, "alpha", lambda d: [started(d, os.getpid(), time=now - 100)])

@@ -495,3 +495,30 @@ async def test_16_colour_terminals_get_the_ansi_theme(runs_dir, monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.runs_pane.loaded)
         assert app.theme == "ansi-dark"
+
+
+async def test_monitor_says_stopping_from_the_moment_stop_is_confirmed(tmp_path):
+    from test_tui_launcher import FAKE_TRAINER
+
+    from tuner_tui import launcher
+
+    root = tmp_path / "runs"
+    launch = launcher.launch(argv=[sys.executable, "-c", FAKE_TRAINER, str(root)], root=root, target="fake")
+    try:
+        app = TunerApp(runs_dir=root, poll_interval=0.1)
+        async with app.run_test(size=SIZE) as pilot:
+            app.launches.append(launch)
+            app.monitor.attach(None, launch)
+            await wait_until(pilot, lambda: app.monitor.view is not None and app.monitor.view.status == "running",
+                             what="running")
+            app.action_pane("monitor")
+            os.kill(launch.pid, signal.SIGSTOP)  # a trainer busy in a long evaluation: it cannot answer yet
+            app.monitor.mark_stopping(app.monitor.watch.run_dir)
+            await wait_until(pilot, lambda: "stopping…" in str(app.monitor.query_one("#mon-header").render()),
+                             what="stopping… in the header")
+            assert app.monitor.view.stopping and app.monitor.view.status == "running"
+            os.kill(launch.pid, signal.SIGCONT)
+    finally:
+        if launch.poll() is None:
+            os.kill(launch.pid, signal.SIGKILL)
+            launch.popen.wait()

@@ -20,7 +20,7 @@ from textual.widgets import Log, ProgressBar, Static
 
 from tuner_tui.panes import Pane, when_mounted
 from tuner_tui.fmt import STATUS_ICON, STATUS_STYLE, fmt_ago, fmt_bytes, fmt_num, fmt_rate, fmt_seconds, short_path
-from tuner_tui.watch import RunView, RunWatch, WatchUpdate
+from tuner_tui.watch import QUIET_EXITS, RunView, RunWatch, WatchUpdate
 from tuner_tui.widgets.chart import ChartSeries, LineChart
 
 if TYPE_CHECKING:
@@ -89,6 +89,11 @@ class MonitorPane(Pane, Vertical):
         self.query_one("#mon-body").focus()
 
     # ------------------------------------------------------------------ attach
+
+    def mark_stopping(self, run_dir: Path) -> None:
+        """Stop was confirmed for `run_dir`: say "stopping…" now, before the trainer's own word arrives."""
+        if self.watch is not None and self.watch.run_dir is not None and self.watch.run_dir.resolve() == Path(run_dir).resolve():
+            self.watch.stop_sent = True  # the next poll (within its interval) shows it
 
     @when_mounted
     def attach(self, run_dir: Path | None, launch: "Launch | None" = None) -> None:
@@ -253,7 +258,11 @@ class MonitorPane(Pane, Vertical):
             t.append("\n")
             t.append(f"starting: pid {view.launch_pid or view.pid} is preparing data and loading the model…",
                      style="italic dim")
-        elif view.launch_returncode not in (None, 0) and status != "running":
+        elif view.stopping and status in ("running", "starting"):
+            t.append("\n")
+            t.append("stopping… the trainer abandons any evaluation, finishes its step and saves a checkpoint",
+                     style="bold yellow")
+        elif view.launch_returncode not in (None, *QUIET_EXITS) and status != "running":
             t.append("\n")
             t.append(f"the last launch exited with code {view.launch_returncode}: see its output in the log below",
                      style="red")

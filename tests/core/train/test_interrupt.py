@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.cli import main
+from core.errors import EXIT_INTERRUPTED, EXIT_KILLED
 from core.events import read_events
 from core.runs import complete_checkpoints
 
@@ -74,7 +75,7 @@ def test_sigterm_finishes_the_step_checkpoints_and_exits_interrupted(tiny_preset
     proc = start_run(tiny_preset(SLOW.replace("max_steps = 12", "max_steps = 400")))
     run = wait_for(tmp_path / "runs", lambda evs: any(e["type"] == "step" and e["step"] >= 2 for e in evs))
     os.killpg(proc.pid, signal.SIGTERM)
-    assert proc.wait(120) == 0, proc.stderr.read().decode()
+    assert proc.wait(120) == EXIT_INTERRUPTED, proc.stderr.read().decode()
     last = read_events(run / "events.jsonl")[-1]
     assert last["type"] == "finished" and last["status"] == "interrupted" and last["reason"] == "signal"
     assert complete_checkpoints(run)[-1].name == f"checkpoint-{last['step']}"
@@ -112,7 +113,42 @@ def test_a_second_trainer_on_the_same_run_is_refused_naming_the_first(tiny_prese
         assert list_runs(tmp_path / "runs")[0].status == "running"
     finally:
         os.killpg(first.pid, signal.SIGTERM)
-        assert first.wait(120) == 0, first.stderr.read().decode()
+        assert first.wait(120) == EXIT_INTERRUPTED, first.stderr.read().decode()
     # the lock died with its holder: the run resumes now
     assert main(["run", "--resume", str(run), "--max-steps", str(read_events(run / "events.jsonl")[-1]["step"] + 1)]) == 0
     assert read_events(run / "events.jsonl")[-1]["status"] == "finished"
+
+
+# A step-0 evaluation that takes a while on the tiny model: many val rows, long greedy generations.
+LONG_EVAL = ('[train]\nmax_steps = 400\nsave_every = 1000\n[eval]\nevery = 1000\nmax_val_rows = 64\n'
+             'exact_match_rows = 64\nmax_new_tokens = 256\nsample_every = 1000\n')
+
+
+def test_sigterm_during_evaluation_abandons_it_checkpoints_and_exits_interrupted(tiny_preset, tmp_path):
+    proc = start_run(tiny_preset(LONG_EVAL))
+    run = wait_for(tmp_path / "runs", lambda evs: any(e["type"] == "run_started" for e in evs))
+    time.sleep(1.0)  # inside the step-0 evaluation (val loss, then 64 generations of 256 tokens)
+    os.killpg(proc.pid, signal.SIGTERM)
+    assert proc.wait(300) == EXIT_INTERRUPTED, proc.stderr.read().decode()[-3000:]
+    evs = read_events(run / "events.jsonl")
+    stopping = [e for e in evs if e["type"] == "warning" and e["kind"] == "stopping"]
+    assert len(stopping) == 1 and "SIGTERM" in stopping[0]["message"]
+    # the signal lands in the validation loss or in the 64 generations after it: either is abandoned
+    assert not [e for e in evs if e["type"] == "sample"]
+    assert all(e["exact_match"] is None for e in evs if e["type"] == "eval"), "generation was cut short"
+    last = evs[-1]
+    assert last["type"] == "finished" and last["status"] == "interrupted" and last["reason"] == "signal"
+    assert [p.name for p in complete_checkpoints(run)] == [f"checkpoint-{last['step']}"] and last["step"] <= 2
+
+
+def test_a_second_sigterm_ends_at_once_and_still_says_so(tiny_preset, tmp_path):
+    proc = start_run(tiny_preset(LONG_EVAL))
+    run = wait_for(tmp_path / "runs", lambda evs: any(e["type"] == "run_started" for e in evs))
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGTERM)
+    wait_for(tmp_path / "runs", lambda evs: any(e.get("kind") == "stopping" for e in evs))
+    os.killpg(proc.pid, signal.SIGTERM)  # Kaggle/systemd: SIGTERM, then again (or SIGKILL) after a grace period
+    assert proc.wait(300) == EXIT_KILLED, proc.stderr.read().decode()[-3000:]
+    last = read_events(run / "events.jsonl")[-1]
+    assert last["type"] == "finished" and last["status"] == "interrupted"
+    assert not list((run / "checkpoints").glob("checkpoint-*")) if (run / "checkpoints").exists() else True

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import psutil
 
+from core.errors import EXIT_INTERRUPTED
 from core.events import read_events
 from core.runs import complete_checkpoints
 
@@ -78,7 +79,8 @@ def test_sigterm_to_one_rank_stops_every_rank_at_the_same_step(tiny_preset, tmp_
     try:
         run = wait_for_step(tmp_path / "runs", 2, [launcher])
         rank_process(launcher, 1).send_signal(signal.SIGTERM)  # rank 1 only: rank 0 never sees a signal
-        assert launcher.wait(240) == 0, launcher.stderr.read().decode()[-3000:]
+        # every rank exits 3 (interrupted, resumable); torchrun reports a non-zero child as its own failure
+        assert launcher.wait(240) != 0
     finally:
         if launcher.poll() is None:
             os.killpg(launcher.pid, signal.SIGKILL)
@@ -125,7 +127,7 @@ def test_srun_tasks_train_one_run_then_preemption_checkpoints_requeues_and_resum
         for t in tasks:
             if t.poll() is None:
                 os.killpg(t.pid, signal.SIGKILL)
-    assert [t.returncode for t in tasks] == [0, 0], [o[1].decode()[-2000:] for o in outs]
+    assert [t.returncode for t in tasks] == [EXIT_INTERRUPTED] * 2, [o[1].decode()[-2000:] for o in outs]
     assert [p.name for p in (tmp_path / "runs").iterdir()] == [run.name], "one run directory for both tasks"
     evs = read_events(run / "events.jsonl")
     assert evs[0]["type"] == "run_started" and evs[0]["world_size"] == 2
