@@ -2,7 +2,7 @@
 
 The trainer writes events with `EventWriter`; every client (CLI, TUI) reads them with
 `EventTail` (incrementally) or `read_events` (once). The format is documented in
-docs/run-directory.md. This module imports only the standard library so that clients start
+docs/run-directory.md. This module imports only the standard library (and core.secrets, which does too) so that clients start
 without torch.
 """
 
@@ -16,6 +16,8 @@ import time as _time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+
+from core.secrets import scrub
 
 EVENT_VERSION = 1
 
@@ -230,7 +232,8 @@ class EventWriter:
         """Append one event as a line and flush it (and fsync when asked)."""
         if self._f is None:
             return
-        line = json.dumps(to_record(event), allow_nan=False, default=str) + "\n"
+        # Every event passes here: secrets are masked once, for sample prompts and messages alike.
+        line = scrub(json.dumps(to_record(event), allow_nan=False, default=str)) + "\n"
         self._f.write(line.encode("utf-8"))
         self._f.flush()
         if self.fsync:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import TunerError
 from core.events import read_events
 from core.run_lock import read_holder as read_lock_holder
+from core.secrets import MASK, is_secret_name, scrub, scrub_argv, scrub_obj  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
     from core.config.schema import Preset
@@ -48,62 +49,6 @@ ENV_RECORDED = (
     "TRANSFORMERS_OFFLINE",
     "PJRT_DEVICE",
 )
-# A name that holds a secret: *TOKEN*, *KEY*, *SECRET*, *PASSWORD*. "TOKENS"/"TOKENIZER" are
-# excluded so that settings like train.max_tokens_per_batch are not hidden.
-_SECRET_NAME = re.compile(r"TOKEN(?!S|IZ)|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
-_MIN_SECRET_LEN = 8  # shorter values ("1", "true") would scrub ordinary text
-MASK = "***"
-
-
-def is_secret_name(name: str) -> bool:
-    """True for env var / option / setting names that hold secrets (tokens, keys, passwords)."""
-    return bool(_SECRET_NAME.search(name))
-
-
-def _secret_values() -> list[str]:
-    values = {v for k, v in os.environ.items() if is_secret_name(k) and len(v) >= _MIN_SECRET_LEN}
-    return sorted(values, key=len, reverse=True)  # longest first: a value may contain another
-
-
-def scrub(text: str) -> str:
-    """`text` with the value of every secret env var currently set replaced by "***"."""
-    for value in _secret_values():
-        if value in text:
-            text = text.replace(value, MASK)
-    return text
-
-
-def scrub_argv(argv: list[str]) -> list[str]:
-    """A command line with secret option values (`--hf-token X`, `--set log.wandb_key=X`) masked."""
-    out: list[str] = []
-    mask_next = False
-    for arg in argv:
-        if mask_next:
-            out.append(MASK)
-            mask_next = False
-            continue
-        if "=" in arg:
-            key, _ = arg.split("=", 1)
-            if is_secret_name(key):
-                out.append(f"{key}={MASK}")
-                continue
-        elif arg.startswith("-") and is_secret_name(arg):
-            mask_next = True  # `--token VALUE`: the value is the next argument
-        out.append(scrub(arg))
-    return out
-
-
-def _scrub_obj(obj: Any) -> Any:
-    """Scrub strings and mask values under secret-looking keys, recursively."""
-    if isinstance(obj, str):
-        return scrub(obj)
-    if isinstance(obj, dict):
-        return {k: MASK if is_secret_name(str(k)) and v is not None else _scrub_obj(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_scrub_obj(v) for v in obj]
-    return obj
-
-
 def runs_root() -> Path:
     """Where runs live: $TUNER_RUNS_DIR, default ./runs."""
     env = os.environ.get("TUNER_RUNS_DIR")
@@ -200,7 +145,7 @@ def write_provenance(
         "slurm_job_id": os.environ.get("SLURM_JOB_ID"),  # a requeued job finds its own run by it
         "extra": extra or {},
     }
-    info = _scrub_obj(info)
+    info = scrub_obj(info)
     _write_atomic(Path(run_dir) / PROVENANCE_FILE, json.dumps(info, indent=2, default=str) + "\n")
     return info
 

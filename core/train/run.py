@@ -21,6 +21,7 @@ from core.config.loader import load_preset, read_toml, validate_preset
 from core.config.schema import Preset, parse_duration
 from core.errors import EXIT_FAILED, EXIT_FINISHED, EXIT_INTERRUPTED, EXIT_KILLED, TunerError
 from core.failures import classify, is_disk_full
+from core.secrets import scrub_obj
 from core.run_lock import RunLock
 from core.run_lock import acquire as acquire_lock
 from core.train.distributed import adopt_launcher_env, dist_info
@@ -95,6 +96,7 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
 
     # What this device cannot do (4-bit on XLA, MPS off macOS, …) is refused before a run directory
     # exists or anything loads: a refusal is a config error, not a failed run in the list.
+    _refuse_secrets_in(preset, preset_path or req.resume or "the preset")
     device = select_device(preset.model.device)
     check_preset_for_device(preset, device, world)
     if world > 1:
@@ -130,7 +132,7 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
                 raise
         if not main:
             return
-        record = ev.to_record(event)
+        record = scrub_obj(ev.to_record(event))  # the terminal and train.log see what events.jsonl holds
         line = event_line(record)
         if line:  # train.log reads like the terminal did: a run opened later still has its story
             log.info(line)
@@ -175,6 +177,18 @@ def _current_step(step_ref: dict[str, Any]) -> int | None:
 
 def _resume_step(checkpoint: str | None) -> int:
     return int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else 0
+
+
+def _refuse_secrets_in(preset: Preset, source: Any) -> None:
+    """A secret in a preset value (a sample prompt, a path) would be masked in the saved run and a
+    resume would use "***": refuse it in one line before anything is written."""
+    from core.secrets import secrets_in_values
+
+    found = secrets_in_values(preset.model_dump(mode="json"))
+    if found:
+        key, names = found[0]
+        raise TunerError(f"{source}: {key} contains the value of ${names[0]}", kind="config",
+                         hint="take the secret out of the preset (tuner reads tokens from the environment)")
 
 
 def _run_dir_for_all_ranks(preset: Preset, root: Path | None, resume_dir: Path | None, main: bool,

@@ -268,3 +268,34 @@ def test_disk_full_is_recognised_in_every_library_s_words(tmp_path):
     wordless = RuntimeError("[enforce fail at inline_container.cc:603] . PytorchStreamWriter failed writing file data/0: file write failed")
     assert classify(wordless, tmp_path)[0] == "internal", "plenty of room here: not a full disk"
     assert classify(ValueError("bad shape"))[0] == "internal"
+
+
+def test_secrets_never_reach_the_run_directory_or_the_data_cache(tiny_preset, tmp_path, monkeypatch, capsys):
+    """Fake secrets in the environment, a --set of a secret-named key and the preset; a prompt holding one is refused."""
+    monkeypatch.setenv("WANDB_API_KEY", "wandb-fake-secret-0123456789")
+    monkeypatch.setenv("MY_SERVICE_TOKEN", "svc-fake-token-abcdefghij")
+    preset = tiny_preset('[eval]\nsample_prompts = ["list files using wandb-fake-secret-0123456789"]\n')
+    assert main(["run", str(preset)]) == 2
+    err = capsys.readouterr().err
+    assert "eval.sample_prompts[0] contains the value of $WANDB_API_KEY" in err and "wandb-fake-secret" not in err
+    assert not (tmp_path / "runs").exists(), "refused before a run directory exists"
+
+    preset = tiny_preset('[log]\nwandb_project = "p"\n')
+    assert main(["run", str(preset), "--set", "log.run_name=svc-fake-token-abcdefghij-run"]) == 2, "a --set too"
+    assert main(["run", str(tiny_preset())]) == 0
+    out = capsys.readouterr()
+    for where in (tmp_path / "runs", tmp_path / "data"):
+        for path in where.rglob("*"):
+            if path.is_file():
+                blob = path.read_bytes()
+                assert b"wandb-fake-secret" not in blob and b"svc-fake-token" not in blob, path
+    assert "wandb-fake-secret" not in out.out + out.err
+
+
+def test_a_secret_in_an_event_message_is_masked_on_disk_and_on_the_terminal(tmp_path, monkeypatch):
+    from core.events import EventWriter, WarningEvent
+
+    monkeypatch.setenv("HF_TOKEN", "hf_fakeSecretToken987654321")
+    with EventWriter(tmp_path / "events.jsonl") as w:
+        w.write(WarningEvent(message="could not reach the Hub with hf_fakeSecretToken987654321"))
+    assert read_events(tmp_path / "events.jsonl")[0]["message"] == "could not reach the Hub with ***"
