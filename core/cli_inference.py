@@ -14,6 +14,9 @@ from typing import Any
 
 from rich.markup import escape
 
+from core.errors import TunerError
+from core.terminal_text import visible
+
 QUIT_WORDS = ("/quit", "/exit", "/q")
 DEFAULT_MAX_NEW_TOKENS = 128
 
@@ -50,12 +53,12 @@ def print_verdict(con: Any, answer: Any) -> None:
     if not answer.command:
         con.print("[bold]command:[/] [dim](none found in the answer)[/]")
         return
-    con.print(f"[bold]command:[/] {escape(answer.command)}")
+    con.print(f"[bold]command:[/] {escape(visible(answer.command))}")
     err = bash_syntax_error(answer.command)
     if err:
-        con.print(f"[yellow]not valid bash: {escape(err)}[/]")
+        con.print(f"[yellow]not valid bash: {escape(visible(err))}[/]")
     if answer.dangerous:
-        con.print(f"[bold red]DANGEROUS:[/] [red]{escape(answer.dangerous)}[/]")
+        con.print(f"[bold red]DANGEROUS:[/] [red]{escape(visible(answer.dangerous))}[/]")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -63,11 +66,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from core.generate import generate_batch
 
     con, err = _consoles()
+    if not args.prompt.strip():
+        raise TunerError("the prompt is empty", kind="config", hint='say what the command should do: tuner generate RUN "…"')
     loaded = _load(args)
     _print_loaded(err, loaded)
     answer = generate_batch(loaded.model, loaded.tokenizer, [args.prompt], style=loaded.style,
                             system_prompt=loaded.system_prompt, max_new_tokens=args.max_new_tokens)[0]
-    con.print(answer.output, markup=False)
+    con.print(visible(answer.output), markup=False)
     print_verdict(con, answer)
     return 0
 
@@ -111,14 +116,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if text.lower() in QUIT_WORDS:
             break
         if not tty:
-            con.print(f"[bold cyan]>[/] {escape(text)}")
+            con.print(f"[bold cyan]>[/] {escape(visible(text))}")
         stop.clear()
         pieces: list[str] = []
         stopped = False
         try:
             for piece in stream_reply(loaded, text, max_new_tokens=args.max_new_tokens, stop=stop):
                 pieces.append(piece)
-                con.file.write(piece)  # straight to the terminal: rich's buffer could repeat it after Ctrl-C
+                con.file.write(visible(piece))  # straight to the terminal: rich's buffer could repeat it after Ctrl-C
                 con.file.flush()
         except KeyboardInterrupt:
             stop.set()  # the background generation ends at its next token

@@ -263,3 +263,44 @@ def test_fit_cpu_threads(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     monkeypatch.setattr(os, "getloadavg", lambda: (8.0, 8.0, 8.0))
     assert fit_cpu_threads() is None  # the user's setting wins
+
+
+# ---------------------------------------------------------------------------------- terminal safety
+
+HOSTILE = "list \x1b[2Jfiles \x1b]0;pwned title\x07 now\r\x9b31m"
+
+
+def test_a_piped_prompt_s_escape_sequences_are_shown_not_obeyed(capsys, monkeypatch, tiny_run):
+    monkeypatch.setattr("sys.stdin", io.StringIO(HOSTILE + "\n"))
+    code, out, err = run_cli(capsys, "chat", tiny_run.run_dir, "--max-new-tokens", 2)
+    assert code == 0, err
+    assert not any(c in out for c in "\x1b\x07\r\x9b"), repr(out)
+    assert "> list ␛[2Jfiles ␛]0;pwned title␇ now" in out, "what was typed stays readable"
+
+
+def test_model_output_is_sanitized_before_the_terminal(capsys, monkeypatch, tiny_run):
+    import core.generate
+
+    real = core.generate.generate_batch
+
+    def hostile(model, tok, prompts, **kw):
+        real(model, tok, prompts, **{**kw, "max_new_tokens": 1})  # the model still runs
+        return [core.generate.answer_from_text(prompts[0], "```bash\nls\x1b]0;x\x07 -la\n```\x1b[2J")]
+
+    monkeypatch.setattr(core.generate, "generate_batch", hostile)
+    code, out, err = run_cli(capsys, "generate", tiny_run.run_dir, "list files")
+    assert code == 0, err
+    assert "\x1b" not in out and "\x07" not in out and "␛]0;x␇" in out
+
+
+def test_an_empty_prompt_is_refused_in_one_line(capsys, tiny_run):
+    code, out, err = run_cli(capsys, "generate", tiny_run.run_dir, "   ")
+    assert code == 2 and "the prompt is empty" in err and len(err.strip().splitlines()) == 1
+
+
+def test_visible_keeps_text_and_shows_every_control():
+    from core.terminal_text import visible
+
+    assert visible("a\tb\nc") == "a\tb\nc"
+    assert visible("\x1b[31m\x07\x00\x7f\x9b") == "␛[31m␇␀␡\\x9b"
+    assert visible("ünïcödé ✓") == "ünïcödé ✓"

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Log, ProgressBar, Static
 
+from core.terminal_text import visible
 from tuner_tui.panes import Pane, when_mounted
 from tuner_tui.fmt import STATUS_ICON, STATUS_STYLE, fmt_ago, fmt_bytes, fmt_num, fmt_rate, fmt_seconds, short_path
 from tuner_tui.watch import QUIET_EXITS, RunView, RunWatch, WatchUpdate
@@ -186,7 +187,7 @@ class MonitorPane(Pane, Vertical):
             log.clear()
             self._pending_reset = False
         if self._pending_lines:
-            log.write_lines(list(self._pending_lines))
+            log.write_lines([visible(ln) for ln in self._pending_lines])  # train.log quotes data and model text
             self._pending_lines.clear()
         title = {"launch": "tuner output", "train.log": "train.log"}.get(view.log_source, "log")
         if log.border_title != title:
@@ -307,14 +308,14 @@ class MonitorPane(Pane, Vertical):
         for s in sample.get("samples", []):
             line = Text()
             line.append("› ", style="dim")
-            line.append(str(s.get("prompt", "")), style="italic")
+            line.append(visible(str(s.get("prompt", ""))), style="italic")
             line.append("\n  $ ", style="dim")
             cmd = s.get("command") or ""
             if cmd:
-                line.append(cmd.replace("\n", " ⏎ "), style="bold")
+                line.append(visible(cmd.replace("\n", " ⏎ ")), style="bold")
             else:
                 raw = (s.get("output") or "").strip().splitlines()
-                line.append("(no command) " + (raw[0] if raw else "(empty)"), style="dim")
+                line.append("(no command) " + visible(raw[0] if raw else "(empty)"), style="dim")
             if s.get("dangerous"):
                 line.append(f"  ⚠ DANGEROUS: {s['dangerous']}", style="bold red")
             parts.append(line)

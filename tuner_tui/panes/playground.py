@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
+from core.terminal_text import visible
 from tuner_tui.backend import LoadedModel, ModelChoice
 from tuner_tui.panes import Pane, when_mounted
 from tuner_tui.fmt import short_model
@@ -92,7 +93,7 @@ class AnswerPanel(Vertical):
     def append(self, piece: str) -> None:
         self.text += piece
         self.pieces += 1
-        self.query_one(".answer-text", Static).update(Text(self.text))
+        self.query_one(".answer-text", Static).update(Text(visible(self.text)))  # model output is not ours
         self.query_one(".answer-scroll", VerticalScroll).scroll_end(animate=False)
 
     def finish(self, answer: Any, syntax_error: str | None = None) -> None:
@@ -102,7 +103,7 @@ class AnswerPanel(Vertical):
         t = Text()
         if answer.command:
             t.append("$ ", style="dim")
-            t.append(answer.command, style="dim" if syntax_error else "bold")
+            t.append(visible(answer.command), style="dim" if syntax_error else "bold")
             if syntax_error:  # prose or broken code: say so rather than dress it up as a command
                 t.append(f"\n✗ not a bash command ({syntax_error})", style="yellow")
             if answer.dangerous:

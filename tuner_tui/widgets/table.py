@@ -24,6 +24,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from core.terminal_text import visible
+
 
 @dataclass(frozen=True)
 class Column:
@@ -38,7 +40,8 @@ class Column:
 
 
 def _clean(text: str) -> str:
-    return text.replace("\r", "").replace("\n", " ⏎ ").replace("\t", " ")
+    """One line of a dataset cell, its control characters made visible (a data file is not ours)."""
+    return visible(text.replace("\r", "").replace("\n", " ⏎ ").replace("\t", " "))
 
 
 def fit(text: str, width: int) -> str:
