@@ -55,7 +55,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for ref in targets:
         try:
             loader.load_preset(ref, args.set)
-            con.print(f"[green]ok[/]      {ref}")
+            empty = Path(ref).is_file() and not Path(ref).read_text(encoding="utf-8", errors="replace").strip()
+            con.print(f"[green]ok[/]      {ref}" + (" [dim](empty: every setting is the default)[/]" if empty else ""))
         except TunerError as e:
             failed += 1
             for line in str(e).splitlines():
@@ -199,7 +200,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     import time
 
     for r in runs:
-        steps = f"{r.step}/{r.max_steps}" if r.max_steps else str(r.step or 0)
+        steps = f"{r.step or 0}/{r.max_steps}" if r.max_steps else str(r.step or 0)
         loss = f"{r.last_loss:.4f}" if r.last_loss is not None else "–"
         best = f"{r.best_val_loss:.4f}" if r.best_val_loss is not None else "–"
         ago = fmt_seconds(time.time() - r.updated) + " ago" if r.updated else "–"

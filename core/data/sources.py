@@ -79,8 +79,7 @@ def source_fingerprint(cfg: SourceCfg, base_dir: Path | None = None) -> str:
         return "bundled:" + file_sha256(bundled_dataset_path())
     if cfg.kind == "file":
         path = resolve_path(cfg.path or "", base_dir)
-        if not path.is_file():
-            raise DataError(f"data file {str(path)!r} does not exist", hint="fix [[data.sources]] path in the preset")
+        _require_file(path)
         return f"file:{path.resolve()}:{file_sha256(path)}"
     return f"hub:{cfg.id}:{cfg.config}:{cfg.split}"
 
@@ -117,9 +116,16 @@ def load_source(cfg: SourceCfg, base_dir: Path | None = None) -> SourceResult:
     return result
 
 
-def _load_table(path: Path, cfg: SourceCfg, name: str) -> tuple[list[Example], list[Rejected]]:
+def _require_file(path: Path) -> None:
+    """A data file that exists and is a file (a folder is named as one, not as missing)."""
+    if path.is_dir():
+        raise DataError(f"data file {str(path)!r} is a directory", hint="point [[data.sources]] path at a .jsonl/.json/.csv/.parquet file in it")
     if not path.is_file():
         raise DataError(f"data file {str(path)!r} does not exist", hint="fix [[data.sources]] path in the preset")
+
+
+def _load_table(path: Path, cfg: SourceCfg, name: str) -> tuple[list[Example], list[Rejected]]:
+    _require_file(path)
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty", hint="point the source at a file with rows")
     fmt = cfg.format if cfg.format != "auto" else _format_from_suffix(path)

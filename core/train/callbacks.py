@@ -193,6 +193,11 @@ class StopCallback(TrainerCallback):
         self.emit = emit
         self._old: dict[int, Any] = {}
         self._signals = 0
+        self._began: float | None = None  # when this process's first step started (the budget's step time)
+        self._first_step: int | None = None
+
+    def on_train_begin(self, args, state, control, **kw):
+        self._began, self._first_step = time.time(), state.global_step
 
     def install(self) -> None:
         """Catch the stop signals; a second one falls back to the default (immediate) behaviour."""
@@ -231,8 +236,12 @@ class StopCallback(TrainerCallback):
     def on_step_end(self, args, state, control, **kw):
         if self.budget and self.progress.stop_reason is None:
             elapsed = time.time() - self.progress.started
-            # Leave room for one more step plus a checkpoint save, with a safety factor.
-            need = 2 * (self.progress.step_seconds or 0) + 2 * self.progress.save_seconds + 30
+            steps = max(1, state.global_step - self._first_step) if self._first_step is not None else 1
+            measured = (time.time() - self._began) / steps if self._began is not None else 0.0
+            per_step = self.progress.step_seconds or measured
+            # Room for one more step and a checkpoint, twice over: scaled to what was measured, so a
+            # 30 s budget trains for ~30 s rather than stopping after one step.
+            need = 2 * per_step + 2 * self.progress.save_seconds + 1
             if elapsed + need >= self.budget:
                 self.progress.stop_reason = "time_budget"
         if self.world_size > 1:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from core import events as ev
-from core.config.loader import load_preset, read_toml, validate_preset
+from core.config.loader import apply_overrides, load_preset, read_toml, validate_preset
 from core.config.schema import Preset, parse_duration
 from core.errors import EXIT_FAILED, EXIT_FINISHED, EXIT_INTERRUPTED, EXIT_KILLED, TunerError
 from core.failures import classify, is_disk_full
@@ -69,8 +69,6 @@ def prepare_preset(req: RunRequest) -> tuple[Preset, Path | None, Path | None]:
     if req.resume:
         run_dir = resolve_run(req.resume, req.runs_root)
         data = read_toml(run_dir / PRESET_FILE)
-        from core.config.loader import apply_overrides
-
         preset = validate_preset(apply_overrides(data, req.overrides), str(run_dir / PRESET_FILE))
         return preset, None, run_dir
     preset, path = load_preset(req.preset or "quickstart", req.overrides)
@@ -90,6 +88,9 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         from core.train.smoke import smoke_preset
 
         preset = smoke_preset(preset, select_device("auto"))
+        if req.overrides:  # what the user --set wins over the smoke shrink (save_every, eval.*, …)
+            preset = validate_preset(apply_overrides(preset.model_dump(mode="json", exclude_none=True), req.overrides),
+                                     "--smoke with --set")
     if req.max_steps:
         preset.train.max_steps = req.max_steps
     from core.device import check_preset_for_device, select_device
@@ -241,8 +242,9 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
             emit(ev.WarningEvent(message=f"skipping incomplete checkpoint {bad.name} (killed while saving)", kind="checkpoint"))
         done = complete_checkpoints(run_dir)
         if not done:
+            again = (f"{preset.name.removesuffix('-smoke')} --smoke" if preset.name.endswith("-smoke") else preset.name)
             raise TunerError(f"{run_dir.name} has no complete checkpoint to resume from", kind="resume",
-                             hint=f"start a new run: tuner run {preset.name}")
+                             hint=f"start a new run: tuner run {again}")
         resume_from = str(done[-1])
 
     base_dir = preset_path.parent if preset_path else None

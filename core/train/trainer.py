@@ -83,6 +83,12 @@ class TunerTrainer(Trainer):
         if self.processing_class is not None:
             self.processing_class.save_pretrained(output_dir)
 
+    def _load_callback_state(self) -> None:
+        # Called right after a resume loads trainer_state.json, whose logging/eval/save intervals
+        # would silently beat a `--set train.save_every=…` given with --resume: the command wins.
+        super()._load_callback_state()
+        self.state.compute_steps(self.args, self.args.max_steps)
+
     def get_eval_dataloader(self, eval_dataset: Any = None):
         train_collator = self.data_collator
         if self.eval_collator is not None:

@@ -31,11 +31,17 @@ def test_nonfinite_update_is_skipped_then_run_stops(tmp_path):
 def test_time_budget_requests_save_and_stop(tmp_path):
     import time
 
-    progress = Progress(max_steps=10, started=time.time() - 100)
+    args = TrainingArguments(str(tmp_path), report_to=[])
+    progress = Progress(max_steps=10, started=time.time() - 110)
     progress.step_seconds = 5
-    cb = StopCallback(progress, time_budget_s=120)
-    control = cb.on_step_end(TrainingArguments(str(tmp_path), report_to=[]), TrainerState(), TrainerControl())
+    cb = StopCallback(progress, time_budget_s=120)  # 110 s gone, 5 s steps: one more step and a save do not fit
+    control = cb.on_step_end(args, TrainerState(), TrainerControl())
     assert control.should_save and control.should_training_stop and progress.stop_reason == "time_budget"
+    # a 30 s budget with 0.5 s steps keeps training at 5 s (a fixed 30 s margin used to stop it at once)
+    short = Progress(max_steps=100, started=time.time() - 5)
+    short.step_seconds = 0.5
+    control = StopCallback(short, time_budget_s=30).on_step_end(args, TrainerState(), TrainerControl())
+    assert not control.should_training_stop and short.stop_reason is None
 
 
 def test_fp16_overflow_skips_while_the_scale_settles_do_not_stop_the_run(tmp_path):

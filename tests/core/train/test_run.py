@@ -299,3 +299,21 @@ def test_a_secret_in_an_event_message_is_masked_on_disk_and_on_the_terminal(tmp_
     with EventWriter(tmp_path / "events.jsonl") as w:
         w.write(WarningEvent(message="could not reach the Hub with hf_fakeSecretToken987654321"))
     assert read_events(tmp_path / "events.jsonl")[0]["message"] == "could not reach the Hub with ***"
+
+
+def test_resume_honours_a_new_save_interval_and_smoke_honours_sets(tiny_preset, tmp_path):
+    assert main(["run", str(tiny_preset("[train]\nsave_every = 2\nsave_limit = 10\n")), "--max-steps", "4"]) == 0
+    run = only_run(tmp_path)
+    assert main(["run", "--resume", "latest", "--max-steps", "9", "--set", "train.save_every=3"]) == 0
+    names = [p.name for p in complete_checkpoints(run)]
+    assert "checkpoint-6" in names and "checkpoint-8" not in names, names
+
+
+def test_small_mistakes_get_one_clear_line(tmp_path, capsys, tiny_preset):
+    (tmp_path / "empty.toml").write_text("")
+    assert main(["presets", "validate", str(tmp_path / "empty.toml")]) == 0
+    assert "every setting is the default" in capsys.readouterr().out
+    (tmp_path / "folder").mkdir()
+    preset = tiny_preset(f'[[data.sources]]\nkind = "file"\npath = "{tmp_path / "folder"}"\n')
+    assert main(["data", "build", str(preset)]) == 2
+    assert "is a directory" in capsys.readouterr().err

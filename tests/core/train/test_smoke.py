@@ -66,3 +66,15 @@ def test_stage_two_continues_from_stage_one_and_refuses_an_architecture_switch(t
     code = main(["run", "mps-scratch", "--smoke", "--max-steps", "2", "--set", f"model.init_from={stage1}",
                  "--set", f"model.scratch.tokenizer={stage1 / 'tokenizer'}"])
     assert code == 0
+
+
+def test_smoke_keeps_the_users_sets(tmp_path, monkeypatch):
+    from core.events import read_events
+
+    monkeypatch.setenv("TUNER_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("TUNER_DATA_DIR", str(tmp_path / "data"))
+    assert main(["run", "quickstart", "--smoke", "--set", "train.max_steps=3", "--set", "eval.every=1"]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    evs = read_events(run / "events.jsonl")
+    assert evs[[e["type"] for e in evs].index("run_started")]["max_steps"] == 3
+    assert [e["step"] for e in evs if e["type"] == "eval"] == [0, 1, 2, 3]
