@@ -12,6 +12,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import time as _time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,13 @@ from typing import Any, ClassVar
 from core.secrets import scrub
 
 EVENT_VERSION = 1
+
+# A windowed first read (run_info, the TUI monitor) takes the first HEAD_BYTES of an event file
+# (its first run_started and what follows) and the last TAIL_BYTES (about 2,000 step events of
+# ~500 bytes: one chart's worth of recent points); the middle of a larger file is not read, so
+# listing a run and opening it cost the same for 10 events or a million.
+HEAD_BYTES = 64 * 1024
+TAIL_BYTES = 1024 * 1024
 
 # The keys of Step.memory, in display order (filled by core.sysinfo.memory_snapshot).
 MEMORY_KEYS = (
@@ -202,7 +210,8 @@ def normalize(record: Any) -> dict[str, Any] | None:
     return {k: val for k, val in record.items() if k in known}
 
 
-def _parse_line(line: bytes) -> dict[str, Any] | None:
+def parse_line(line: bytes) -> dict[str, Any] | None:
+    """One line as an event, or None (torn, not an event, newer version)."""
     try:
         return normalize(json.loads(line))
     except (ValueError, UnicodeDecodeError):
@@ -264,25 +273,66 @@ class LineTail:
     Keeps a byte offset and buffers a partial last line; a poll when nothing changed is one stat,
     no read. A missing file yields nothing; a file that shrank or was replaced is read again from
     the start (`resets` counts how often, so a client can clear what it showed). With `backlog`,
-    the first read starts that many bytes before the end (and drops the cut first line).
+    the first read of a file larger than `head + backlog` bytes takes only its first `head` bytes
+    and its last `backlog` bytes, whole lines of each: the middle is not read, `skipped` says which
+    bytes, and `gap_at` says where in that poll's lines they were. Its cost does not grow with the file.
     """
 
-    def __init__(self, path: str | os.PathLike[str], backlog: int | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], backlog: int | None = None, head: int = 0) -> None:
         self.path = Path(path)
         self.backlog = backlog
+        self.head = head if backlog is not None else 0
         self.offset: int | None = None if backlog is not None else 0  # bytes consumed (None: not read yet)
         self.resets = 0
+        self.bytes_read = 0  # from disk, all polls together: what the reading costs (benchmarks, tests)
+        self.skipped: tuple[int, int] | None = None  # [start, end) of the bytes the first read left out
+        self.gap_at: int | None = None  # in the last poll's lines: where `skipped` lies (None: nothing skipped)
         self._partial = b""
+        self._cut = False  # the buffered partial line began before what was read: drop it when it ends
         self._ident: tuple[int, int] | None = None
+
+    @property
+    def consumed(self) -> int:
+        """Bytes up to the end of the last complete line returned (0 before the first read)."""
+        return max(0, (self.offset or 0) - len(self._partial))
 
     def _reset(self) -> None:
         if self.offset or self._partial:
             self.resets += 1
-        self.offset = 0
+        self.offset = None if self.backlog is not None else 0  # a replaced file gets a windowed first read too
         self._partial = b""
+        self._cut = False
+        self.skipped = None
+
+    def _read(self, f: Any, start: int, size: int) -> bytes:
+        f.seek(start)
+        data = f.read(max(0, size))
+        self.bytes_read += len(data)
+        return data
+
+    def _window(self, f: Any, size: int) -> list[bytes]:
+        """The first read of a large file: whole lines of its first and last bytes, the middle skipped."""
+        assert self.backlog is not None
+        head = self._read(f, 0, self.head) if self.head else b""
+        head_end = head.rfind(b"\n") + 1  # a line cut at the window's edge is left out
+        lines = head[:head_end].split(b"\n")[:-1]
+        start = size - self.backlog
+        data = self._read(f, start - 1, size - start + 1)  # one byte before: is `start` a line start?
+        first = data.find(b"\n")
+        if first < 0:  # no line starts in the window: its end belongs to a line begun before it
+            tail_from, rest, self._cut = size, data[1:], True
+        else:
+            tail_from, rest = start + first, data[first + 1:]
+        self.skipped = (head_end, tail_from)
+        self.gap_at = len(lines)
+        parts = rest.split(b"\n")
+        self._partial = parts.pop()
+        self.offset = start - 1 + len(data)
+        return lines + parts
 
     def poll(self) -> list[bytes]:
         """Lines completed since the last poll, without their newline."""
+        self.gap_at = None
         try:
             st = os.stat(self.path)
         except OSError:
@@ -290,25 +340,29 @@ class LineTail:
             self._ident = None
             return []
         ident = (st.st_dev, st.st_ino)
-        skip_first = False
-        if self.offset is None:
-            self.offset = max(0, st.st_size - (self.backlog or 0))
-            skip_first = self.offset > 0  # started mid-line
-        elif (self._ident is not None and ident != self._ident) or st.st_size < self.offset:
+        if self.offset is not None and ((self._ident is not None and ident != self._ident) or st.st_size < self.offset):
             self._reset()  # replaced or truncated: start over
         self._ident = ident
+        if self.offset is None and st.st_size == 0:
+            self.offset = 0  # an empty file: what it gets is read as it comes
         if st.st_size == self.offset:
             return []
         try:
             with open(self.path, "rb") as f:
-                f.seek(self.offset)
-                data = f.read(max(0, st.st_size - self.offset))
+                if self.offset is None:
+                    if self.backlog is not None and st.st_size > self.head + self.backlog:
+                        return self._window(f, st.st_size)
+                    self.offset = 0
+                data = self._read(f, self.offset, st.st_size - self.offset)
         except OSError:
             return []
         self.offset += len(data)
         lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()  # b"" when the data ended with a newline
-        return lines[1:] if skip_first else lines
+        if self._cut and lines:
+            self._cut = False
+            return lines[1:]  # the rest of a line whose start was never read
+        return lines
 
 
 class EventTail(LineTail):
@@ -317,14 +371,96 @@ class EventTail(LineTail):
     def poll(self) -> list[dict[str, Any]]:  # type: ignore[override]
         """New complete events since the last poll; torn and newer-version lines are skipped."""
         events = []
-        for line in super().poll():
+        lines = super().poll()
+        gap, self.gap_at = self.gap_at, None
+        for i, line in enumerate(lines):
+            if i == gap:
+                self.gap_at = len(events)  # counted in events, not lines: torn lines are left out
             if line.strip():
-                record = _parse_line(line)
+                record = parse_line(line)
                 if record is not None:
                     events.append(record)
+        if gap is not None and self.gap_at is None:
+            self.gap_at = len(events)  # the window's tail held no complete line
         return events
 
 
 def read_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every complete event in a file ([] when it does not exist); torn and newer-version lines are skipped."""
     return EventTail(path).poll()
+
+
+# The start of an event's `type` when it is not "step": nearly every line of a long run is a
+# step, so one regex pass finds the rest without parsing the steps. Text inside JSON strings
+# cannot match (its quotes are escaped); a nested "type" key only costs a parse.
+_NOT_STEP = re.compile(rb'"type"\s*:\s*"(?!step")')
+
+
+def parse_lines(lines: list[bytes]) -> list[dict[str, Any]]:
+    """The events of complete lines; empty, torn and newer-version lines are skipped."""
+    return [rec for rec in map(parse_line, filter(bytes.strip, lines)) if rec is not None]
+
+
+def read_range(path: str | os.PathLike[str], start: int, end: int) -> list[dict[str, Any]]:
+    """The events of the whole lines in bytes [start, end) of a file (`start` at a line start)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(start)
+            data = f.read(max(0, end - start))
+    except OSError:
+        return []
+    return parse_lines(data[:data.rfind(b"\n") + 1].split(b"\n")[:-1])
+
+
+class HistoryScan:
+    """The events of a byte range of an event file, cheaply: every one that is not a `step`, and
+    about `points` steps evenly spread over the range (one per stride of bytes).
+
+    For the long-range charts of a file whose middle a windowed first read skipped: evaluations,
+    checkpoints, warnings and resumes are all found (one regex pass per block, no JSON parse of the
+    step lines around them), and the loss curve is a sample. read() takes a byte budget so a caller
+    polling on a timer spreads a long file over several polls; memory stays one block.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], start: int, end: int, points: int) -> None:
+        self.path = Path(path)
+        self.start, self.pos, self.end = start, start, end
+        self.stride = max(1, (end - start) // max(1, points))
+        self.bytes_read = 0
+        self._next = start  # the next sampling position
+
+    @property
+    def done(self) -> bool:
+        return self.pos >= self.end
+
+    def read(self, budget: int) -> list[dict[str, Any]]:
+        """Events of the next `budget` bytes (rounded to whole lines), in file order."""
+        if self.done:
+            return []
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.pos)
+                chunk = f.read(min(budget, self.end - self.pos))
+        except OSError:
+            self.pos = self.end
+            return []
+        self.bytes_read += len(chunk)
+        n = chunk.rfind(b"\n") + 1 if self.pos + len(chunk) < self.end else len(chunk)
+        n = n or len(chunk)  # a line longer than the budget is cut (and skipped as torn)
+        base, self.pos = self.pos, self.pos + n
+        if not n:
+            self.pos = self.end  # the file is shorter than the range said: it was replaced
+            return []
+        starts: dict[int, bool] = {}  # line start -> sampled (kept even when it is a step)
+        for m in _NOT_STEP.finditer(chunk, 0, n):
+            starts.setdefault(chunk.rfind(b"\n", 0, m.start()) + 1, False)
+        while self._next < self.pos:
+            starts[chunk.rfind(b"\n", 0, self._next - base) + 1] = True  # the line holding that byte
+            self._next += self.stride
+        out = []
+        for at in sorted(starts):
+            stop = chunk.find(b"\n", at, n)
+            rec = parse_line(chunk[at:stop if stop >= 0 else n])
+            if rec is not None and (starts[at] or rec.get("type") != "step"):
+                out.append(rec)
+        return out

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-from core.runs import EVENTS_FILE, LOG_FILE, PROVENANCE_FILE, is_run_dir, pid_alive, run_info, runs_root
+from core.runs import EVENTS_FILE, LOG_FILE, is_run_dir, pid_alive, run_info, runs_root
 
 LAUNCH_LOG_DIR = ".tuner-tui"  # under the runs root; dot folders are not run directories
 
@@ -185,17 +185,8 @@ def launch(
 
 
 def _pid_of(run_dir: Path) -> int | None:
-    """The trainer pid recorded in a run directory (run_started, else provenance.json)."""
-    from core.events import read_events
-
-    for rec in reversed(read_events(run_dir / EVENTS_FILE)):
-        if rec.get("type") == "run_started" and isinstance(rec.get("pid"), int):
-            return rec["pid"]
-    try:
-        pid = json.loads((run_dir / PROVENANCE_FILE).read_text(encoding="utf-8")).get("pid")
-        return pid if isinstance(pid, int) else None
-    except (OSError, ValueError, AttributeError):
-        return None
+    """The trainer pid recorded in a run directory (its lock holder, last run_started, else provenance.json)."""
+    return run_info(run_dir).pid  # reads a bounded window, not the whole events file
 
 
 def find_run_dir(launch: Launch) -> Path | None:

@@ -5,6 +5,12 @@ restart on truncation). `RunWatch.poll()` is meant to run in a worker thread on 
 reads whatever arrived since the last poll (a burst of hundreds of events included), folds it
 into a `RunState`, and returns one `RunView` snapshot, so the UI applies a burst in a single
 update. Nothing here imports textual (it is plain, testable Python).
+
+Opening a long run costs the same as a short one: the first read takes only the first and last
+bytes of events.jsonl (core.events.HEAD_BYTES, TAIL_BYTES), enough for the header, the status
+and dense recent charts; later polls read the skipped middle in slices (core.events.HistoryScan:
+every eval, checkpoint, warning and resume, and a sample of the steps) and swap the complete
+history in when done.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EXIT_FINISHED, EXIT_INTERRUPTED, EXIT_KILLED
-from core.events import EventTail, LineTail
+from core.events import HEAD_BYTES, TAIL_BYTES, EventTail, HistoryScan, LineTail, read_range
+from core.run_lock import read_holder
 from core.runs import EVENTS_FILE, LOG_FILE, PRESET_FILE, PROVENANCE_FILE, pid_alive
 
 if TYPE_CHECKING:
@@ -55,20 +62,40 @@ def _checkpoint_step(path: str | None) -> int | None:
 
 
 MAX_POINTS = 2000  # per series; older points are thinned (a chart is at most ~300 dots wide)
+# A long file's unread middle is read in blocks of HISTORY_BLOCK bytes (the memory it costs),
+# for up to HISTORY_SECONDS per poll (~100 MB/s here: a million events take a few polls).
+HISTORY_BLOCK = 8 * 1024 * 1024
+HISTORY_SECONDS = 0.1
+
+
+def _thin(points: Series) -> Series:
+    """About half the points: the lowest and the highest of every four, in step order."""
+    out: Series = []
+    for i in range(0, len(points), 4):
+        group = points[i:i + 4]
+        lo, hi = min(group, key=lambda p: p[1]), max(group, key=lambda p: p[1])
+        out.extend(sorted({lo, hi}))
+    return out
 
 
 def _append(series: Series, point: tuple[float, float]) -> None:
     """Append, thinning the older half when the series is full: recent points stay dense."""
+    # Min and max per group rather than every other point: the chart draws each dot column's
+    # min..max, so a loss spike or a throughput dip in the thinned past stays visible.
     series.append(point)
     if len(series) > MAX_POINTS:
         half = len(series) // 2
-        series[:half] = series[:half:2]
+        thinned = _thin(series[:half])
+        if thinned[0] != series[0]:
+            thinned.insert(0, series[0])  # the chart starts where the run did
+        series[:half] = thinned
 
 
 class RunState:
     """Everything the monitor shows, folded from events (pure: no IO, no clock).
 
     With `series=False` only the summary is kept (the runs list follows every run this way).
+    `skip()` marks where a windowed read left out the middle of the file (rules as core.runs.run_info).
     """
 
     def __init__(self, series: bool = True) -> None:
@@ -97,9 +124,14 @@ class RunState:
         self.best_val: float | None = None
         self.best_step: int | None = None
         self.last_val: dict[str, Any] | None = None
-        self.events = 0
+        self.events = 0  # events folded (a skipped middle, or the sampled steps of one, not counted)
         self.last_event_time: float | None = None
         self.pid: int | None = None
+        self.skipped = False  # the middle of the file was not read (yet)
+
+    def skip(self) -> None:
+        """The reader left out the middle of the file: a final event before it was followed by a resume."""
+        self.final, self.stopping, self.skipped = None, False, True
 
     def apply(self, records: list[dict[str, Any]]) -> None:
         """Fold a batch of event records (any number) into the state."""
@@ -163,8 +195,11 @@ class RunState:
             del self.warnings[:-MAX_WARNINGS]
         elif kind in ("finished", "failed"):
             self.final = rec
-            if kind == "finished" and self.best_val is None and _num(rec.get("best_val_loss")) is not None:
-                self.best_val = rec["best_val_loss"]
+            figure = _num(rec.get("best_val_loss"))
+            if kind == "finished" and figure is not None and (
+                    self.best_val is None or (self.skipped and figure < self.best_val)):
+                # When skipped: the trainer's figure covers evals in the unread middle (at a step unknown here).
+                self.best_val, self.best_step = rec["best_val_loss"], None if self.skipped else self.best_step
 
     def final_status(self) -> str | None:
         """finished / interrupted / failed from the last final event (None while none)."""
@@ -209,6 +244,7 @@ class RunView:
     launch_returncode: int | None = None
     stopping: bool = False  # a stop was sent or acknowledged and the run has not ended yet
     log_source: str = ""
+    partial: bool = False  # a long file's middle is still being read: charts show its start and its end
 
 
 @dataclass
@@ -218,7 +254,7 @@ class WatchUpdate:
     view: RunView
     log_lines: list[str] = field(default_factory=list)
     reset: bool = False  # the event file or log restarted: clear what was shown
-    new_events: int = 0
+    new_events: int = 0  # events folded by this poll (new ones, or the history of a long file)
 
 
 class RunWatch:
@@ -238,12 +274,14 @@ class RunWatch:
         self.follow_log = log
         self._lock = threading.Lock()
         self._tail: EventTail | None = None
+        self._history: tuple[HistoryScan, RunState] | None = None  # the middle being read, and its fold
         self._log: LogTail | None = None
         self._log_source = ""
         self._resets = 0
         self._status: str | None = None
         self._pid_checked = -1e9
         self._alive = False
+        self._holder: int | None = None  # the live lock holder's pid, looked up when a read skipped the middle
         self._preset: tuple[str | None, str | None] | None = None
         self._prov_pid: int | None = None
         self._last_sig: tuple[Any, ...] | None = None
@@ -265,7 +303,7 @@ class RunWatch:
 
     def _open(self, run_dir: Path) -> None:
         self.run_dir = run_dir
-        self._tail = EventTail(run_dir / EVENTS_FILE)
+        self._tail = EventTail(run_dir / EVENTS_FILE, backlog=TAIL_BYTES, head=HEAD_BYTES)
         if self._log_source == "launch":
             return  # keep showing tuner's own output until train.log has something (see _switch_log)
         self._log = LogTail(run_dir / LOG_FILE) if self.follow_log else None
@@ -327,7 +365,11 @@ class RunWatch:
         tick = time.monotonic()  # not `now`: tests freeze the clock, liveness must still be re-checked
         if tick - self._pid_checked >= self.PID_CHECK_EVERY or self._status is None:
             started = self.state.started.get("time") if self.state.started else None
-            self._alive = pid_alive(pid, started)
+            # The last run_started may lie in a skipped middle (a resume long ago), so its pid is
+            # unknown: whoever holds the run's lock is the trainer (core.runs.run_info's rule).
+            holder = read_holder(self.run_dir) if self.state.skipped and self.run_dir is not None else None
+            self._holder = holder[0] if holder is not None and pid_alive(*holder) else None
+            self._alive = self._holder is not None or pid_alive(pid, started)
             self._pid_checked = tick
         if self._alive:
             return "running" if self.state.started else "starting"
@@ -369,13 +411,16 @@ class RunWatch:
             if self._switch_log():
                 reset = True  # the log pane goes from tuner's output to train.log
             records: list[dict[str, Any]] = []
+            history = 0
             if self._tail is not None:
+                history = self._backfill()  # first: what arrives now is folded on top of it
                 records = self._tail.poll()
                 if self._tail.resets != self._resets:
                     self._resets = self._tail.resets
                     self.state.reset()
+                    self._history = None
                     reset = True
-                self.state.apply(records)
+                self._fold(records)
             lines = self._log.poll() if self._log is not None else []
             status = self._derive_status(now)
             lines += self._launch_exit_lines()
@@ -383,12 +428,45 @@ class RunWatch:
                 self._log.resets = 0
                 reset = True
             sig = (status, self.state.events, self.run_dir, self.stop_sent)
-            changed = reset or bool(records) or bool(lines) or sig != self._last_sig
+            changed = reset or bool(records) or bool(history) or bool(lines) or sig != self._last_sig
             self._status = status
             self._last_sig = sig
             if not changed:
                 return None
-            return WatchUpdate(self.view(), lines, reset, len(records))
+            return WatchUpdate(self.view(), lines, reset, len(records) + history)
+
+    def _fold(self, records: list[dict[str, Any]]) -> None:
+        """Fold a poll's events; after a windowed first read, start reading the skipped middle."""
+        assert self._tail is not None
+        gap = self._tail.gap_at
+        if gap is None:
+            self.state.apply(records)
+            return
+        head = records[:gap]
+        self.state.apply(head)
+        self.state.skip()
+        self.state.apply(records[gap:])
+        if self.state.keep_series and self._tail.skipped is not None:
+            history = RunState()
+            history.apply(head)
+            self._history = (HistoryScan(self._tail.path, *self._tail.skipped, points=MAX_POINTS), history)
+
+    def _backfill(self) -> int:
+        """Fold the next slice of the skipped middle; once it is whole, it becomes the state (events folded)."""
+        if self._history is None or self._tail is None:
+            return 0
+        scan, history = self._history
+        deadline = time.monotonic() + HISTORY_SECONDS
+        while not scan.done and time.monotonic() < deadline:
+            history.apply(scan.read(HISTORY_BLOCK))
+        if not scan.done:
+            return 0
+        # The window the first read parsed, and what came since, on top of the middle (bounded:
+        # the tail window plus what a few polls brought).
+        history.apply(read_range(self._tail.path, scan.end, self._tail.consumed))
+        self._history = None
+        self.state = history
+        return max(1, history.events)
 
     def view(self) -> RunView:
         """A snapshot (list copies) of the current state."""
@@ -419,12 +497,13 @@ class RunWatch:
             last_val=s.last_val,
             events=s.events,
             last_event_time=s.last_event_time,
-            pid=s.pid or self._provenance_pid() or (self.launch.pid if self.launch else None),
+            pid=self._holder or s.pid or self._provenance_pid() or (self.launch.pid if self.launch else None),
             preset=preset,
             model=model,
             launch_pid=self.launch.pid if self.launch else None,
             launch_returncode=self.launch.returncode if self.launch else None,
             log_source=self._log_source,
+            partial=self._history is not None,
         )
 
     def info(self) -> "RunInfo":
@@ -452,7 +531,7 @@ class RunWatch:
             last_loss=s.last_loss,
             started=started,
             updated=_mtime(self.run_dir / EVENTS_FILE),
-            pid=s.pid or self._provenance_pid(),
+            pid=self._holder or s.pid or self._provenance_pid(),
         )
 
     def _provenance_created(self) -> float | None:

@@ -19,12 +19,15 @@ from core.events import (
     EventTail,
     EventWriter,
     Failed,
+    HistoryScan,
+    LineTail,
     Finished,
     RunStarted,
     Sample,
     Step,
     WarningEvent,
     read_events,
+    read_range,
     to_record,
 )
 
@@ -203,3 +206,95 @@ def test_tail_detects_replacement_by_a_longer_file(tmp_path):
 def test_clients_import_without_torch(modules):
     code = f"import {modules}, sys; assert 'torch' not in sys.modules; assert 'transformers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+# --------------------------------------------------------------- windowed first reads of long files
+
+def warnings(n: int, start: int = 0) -> list[str]:
+    return [json.dumps(to_record(WarningEvent(message=f"m{i}", step=i))) + "\n" for i in range(start, start + n)]
+
+
+def test_a_windowed_first_read_takes_whole_lines_of_the_head_and_the_tail(tmp_path):
+    path = tmp_path / "events.jsonl"
+    lines = warnings(2000)
+    path.write_text("".join(lines))
+    size = path.stat().st_size
+    tail = EventTail(path, backlog=5000, head=3000)
+    got = [r["step"] for r in tail.poll()]
+    head_n = next(i for i in range(len(lines)) if sum(map(len, lines[:i + 1])) > 3000)
+    tail_n = next(i for i in range(len(lines)) if sum(map(len, lines[-i - 1:])) > 5000)
+    assert got == list(range(head_n)) + list(range(2000 - tail_n, 2000))
+    assert tail.gap_at == head_n
+    assert tail.skipped == (sum(map(len, lines[:head_n])), size - sum(map(len, lines[-tail_n:])))
+    assert tail.bytes_read <= 3000 + 5000 + 1 and tail.offset == size
+    with open(path, "a") as f:
+        f.write("".join(warnings(2, 2000)))
+    assert [r["step"] for r in tail.poll()] == [2000, 2001] and tail.gap_at is None  # then incremental
+    small = EventTail(path, backlog=10 * size, head=3000)
+    assert len(small.poll()) == 2002 and small.gap_at is None and small.skipped is None  # whole file
+
+
+def test_a_window_starting_on_a_line_start_keeps_that_line(tmp_path):
+    path = tmp_path / "events.jsonl"
+    lines = warnings(50)
+    path.write_text("".join(lines))
+    last3 = sum(map(len, lines[-3:]))
+    assert [r["step"] for r in EventTail(path, backlog=last3).poll()] == [47, 48, 49]
+
+
+def test_a_windowed_read_of_a_file_without_a_final_newline(tmp_path):
+    path = tmp_path / "events.jsonl"
+    lines = warnings(500)
+    path.write_text("".join(lines) + lines[0][:25])  # the trainer is writing (or died) mid-line
+    tail = EventTail(path, backlog=2000, head=1000)
+    got = tail.poll()
+    assert got[-1]["step"] == 499 and tail.offset == path.stat().st_size
+    with open(path, "a") as f:
+        f.write(lines[0][25:])
+    assert [r["step"] for r in tail.poll()] == [0]  # completed: returned once, whole
+
+
+def test_a_window_inside_one_long_line_drops_that_line(tmp_path):
+    path = tmp_path / "events.jsonl"
+    big = json.dumps(to_record(WarningEvent(message="x" * 10_000, step=7))) + "\n"
+    path.write_text("".join(warnings(3)) + big[:9000])  # the window lies inside the last, unfinished line
+    tail = LineTail(path, backlog=1000)
+    assert tail.poll() == [] and tail.skipped == (0, path.stat().st_size)
+    with open(path, "a") as f:
+        f.write(big[9000:] + warnings(1, 8)[0])
+    assert [json.loads(ln)["step"] for ln in tail.poll()] == [8]  # the cut line is not returned as a fragment
+
+
+def test_a_replaced_file_gets_a_windowed_read_again(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text("".join(warnings(1000)))
+    tail = EventTail(path, backlog=2000, head=500)
+    assert tail.poll() and tail.gap_at is not None
+    other = tmp_path / "other.jsonl"
+    other.write_text("".join(warnings(1000, 5000)))
+    os.replace(other, path)
+    got = tail.poll()
+    assert tail.resets == 1 and tail.gap_at is not None and got[0]["step"] == 5000 and got[-1]["step"] == 5999
+
+
+def test_history_scan_finds_every_other_event_and_samples_the_steps(tmp_path):
+    path = tmp_path / "events.jsonl"
+    out, expected = [], []
+    for s in range(1, 20_001):
+        out.append(json.dumps(to_record(Step(step=s, max_steps=20_000, epoch=0.0, loss=1.0, lr=0.0))) + "\n")
+        if s % 997 == 0:
+            rec = to_record(Eval(step=s, val_loss=1.0, perplexity=1.0)) if s % 2 else to_record(
+                WarningEvent(message='says "type": "step" and "type":"eval"', step=s))
+            out.append(json.dumps(rec) + "\n")
+            expected.append((rec["type"], s))
+    path.write_text("".join(out))
+    scan = HistoryScan(path, 0, path.stat().st_size, points=100)
+    got = []
+    while not scan.done:
+        got += scan.read(64 * 1024)  # many blocks: samples and events cross block edges
+    others = [(r["type"], r["step"]) for r in got if r["type"] != "step"]
+    steps = [r["step"] for r in got if r["type"] == "step"]
+    assert others == expected
+    assert 95 <= len(steps) <= 105 and steps == sorted(steps) and steps[0] == 1 and steps[-1] > 19_700
+    assert path.stat().st_size <= scan.bytes_read < 1.01 * path.stat().st_size  # a cut line is read again
+    assert read_range(path, 0, len(out[0]) + len(out[1]) + 5) == [json.loads(out[0]), json.loads(out[1])]

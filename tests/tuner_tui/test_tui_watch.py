@@ -205,3 +205,139 @@ def test_validation_errors_map_to_fields():
     assert per["train.lr"] == ["Input should be greater than 0"]
     assert "data.sources" in per
     assert rest and "quant.bits" in rest[0]
+
+
+def write_long_run(run, n=30_000, resume_after=15_000, resume_to=10_000):
+    """A finished run of ~15 MB: a resume in the middle, an eval every 1,000 steps, a loss spike at 29,000."""
+    def val(s):
+        return 2.0 + abs(s - 5000) / 10_000  # best at step 5000, deep in the middle
+
+    def evals(steps):
+        return [{"v": 1, "type": "eval", "time": 1.0, "step": s, "val_loss": val(s), "perplexity": 1.0}
+                for s in steps if s % 1000 == 0]
+
+    def steps(a, b):
+        out = []
+        for s in range(a, b):
+            out.append(step_event(s, n, loss=100.0 if s == 29_000 else None))
+            out += evals([s])
+        return out
+
+    resumed = {**run_started(run, os.getpid(), n), "resumed_from": f"{run}/checkpoints/checkpoint-{resume_to}"}
+    write_events(run / "events.jsonl", [run_started(run, 4194399, n)] + steps(1, resume_after + 1) + [resumed]
+                 + steps(resume_to + 1, n + 1) + [{"v": 1, "type": "finished", "time": FIXED_NOW, "status": "finished",
+                                                   "step": n, "adapter_dir": "a", "best_val_loss": val(10_000),
+                                                   "reason": "max_steps", "elapsed_s": 1.0}])
+    return [s for s in range(1000, resume_to + 1, 1000)] + [s for s in range(resume_to + 1, n + 1) if s % 1000 == 0]
+
+
+def test_opening_a_long_run_paints_from_a_window_then_reads_the_history(tmp_path, monkeypatch):
+    import core.events
+    from core.events import HEAD_BYTES, TAIL_BYTES
+    from tuner_tui.watch import MAX_POINTS
+
+    run = tmp_path / "long-20261121-000000"
+    run.mkdir()
+    val_steps = write_long_run(run)
+    read = [0]
+
+    def counting_open(*a, **kw):
+        f = open(*a, **kw)
+        raw_read = f.read
+
+        def counted(n=-1):
+            data = raw_read(n)
+            read[0] += len(data)
+            return data
+
+        f.read = counted
+        return f
+
+    monkeypatch.setattr(core.events, "open", counting_open, raising=False)
+    watch = RunWatch(run, log=False)
+    first = watch.poll(now=FIXED_NOW).view
+    assert read[0] <= HEAD_BYTES + TAIL_BYTES + 1, "the first paint reads a bounded window"
+    assert (first.status, first.step, first.max_steps, first.partial) == ("finished", 30_000, 30_000, True)
+    assert first.started["resumed_from"] is None  # the resume's run_started lies in the unread middle
+    assert len(first.train_loss) <= MAX_POINTS and [s for s, _ in first.train_loss[-5:]] == list(range(29_996, 30_001))
+    polls = 0
+    while watch.view().partial:
+        with open(run / "events.jsonl", "a") as f:  # the run goes on while its history is read
+            f.write(json.dumps({"v": 1, "type": "warning", "time": 1.0, "message": f"w{polls}", "kind": "x"}) + "\n")
+        update = watch.poll(now=FIXED_NOW)
+        assert update is not None and update.new_events
+        polls += 1
+        assert polls < 50
+    view = watch.view()
+    assert [s for s, _ in view.val_loss] == val_steps  # every eval, and the resume dropped those after its checkpoint
+    assert (view.best_val, view.best_step) == (2.0, 5000)
+    assert view.started["resumed_from"] and view.status == "finished" and view.step == 30_000
+    assert view.warnings[-1]["message"] == f"w{polls - 1}"  # what arrived meanwhile is kept
+    steps = [s for s, _ in view.train_loss]
+    assert len(steps) <= MAX_POINTS and steps == sorted(steps) and steps[0] == 1 and steps[-1] == 30_000
+    # The middle's steps are a sample (one per stride); recent ones are all read, and thinning
+    # keeps each group's extremes: a recent spike stays on the chart.
+    assert 100.0 in [v for _, v in first.train_loss] and 100.0 in [v for _, v in view.train_loss]
+
+
+def test_a_long_run_with_a_torn_last_line(tmp_path):
+    run = tmp_path / "long-20261121-000000"
+    run.mkdir()
+    write_long_run(run)
+    line = json.dumps(step_event(30_001, 30_000)) + "\n"
+    with open(run / "events.jsonl", "a") as f:
+        f.write(line[:50])
+    watch = RunWatch(run, log=False)
+    assert watch.poll(now=FIXED_NOW).view.step == 30_000
+    with open(run / "events.jsonl", "a") as f:
+        f.write(line[50:])
+    assert watch.poll(now=FIXED_NOW).view.step == 30_001  # completed: read once, whole
+    while watch.view().partial:
+        watch.poll(now=FIXED_NOW)
+    assert watch.view().step == 30_001 and watch.view().train_loss[-1][0] == 30_001
+
+
+def test_thinning_keeps_the_extremes():
+    from tuner_tui.watch import MAX_POINTS
+
+    state = RunState()
+    state.apply([step_event(s, 100_000, loss=50.0 if s == 777 else (1e-9 if s == 1234 else None))
+                 for s in range(1, 100_001)])
+    losses = [v for _, v in state.train_loss]
+    assert len(losses) <= MAX_POINTS and 50.0 in losses and 1e-9 in losses
+    assert state.train_loss[0][0] == 1 and state.train_loss[-1][0] == 100_000
+
+
+def test_runs_scanner_agrees_with_core_list_runs_on_a_long_run(tmp_path):
+    from core.runs import list_runs
+    from tuner_tui.watch import RunsScanner
+
+    run = tmp_path / "long-20261121-000000"
+    run.mkdir()
+    write_long_run(run)
+    fields = ("name", "preset", "model", "status", "step", "max_steps", "best_val_loss", "last_loss", "pid", "started")
+    mine, core = RunsScanner(tmp_path).scan(), list_runs(tmp_path)
+    assert [[getattr(r, f) for f in fields] for r in mine] == [[getattr(r, f) for f in fields] for r in core]
+    # Both read the same windows: the best is that of the evals read and of the finished event's figure.
+    assert core[0].status == "finished" and core[0].best_val_loss == 2.5
+
+
+def test_a_long_resumed_run_is_running_by_its_lock_in_the_runs_list(tmp_path):
+    from core import run_lock
+    from core.runs import list_runs
+    from tuner_tui.watch import RunsScanner
+
+    run = tmp_path / "long-20261121-000000"
+    run.mkdir()
+    resumed = {**run_started(run, os.getpid(), 30_000), "resumed_from": "checkpoints/checkpoint-100", "time": 2e9}
+    write_events(run / "events.jsonl", [run_started(run, 4194399, 30_000)] + [step_event(s, 30_000) for s in
+                 range(1, 10_001)] + [resumed] + [step_event(s, 30_000) for s in range(101, 10_001)])
+    lock = run_lock.acquire(run)  # the resumed trainer, whose run_started lies in the unread middle
+    try:
+        (mine,), (core,) = RunsScanner(tmp_path).scan(), list_runs(tmp_path)
+        got = [(r.status, r.pid, r.step) for r in (mine, core)]
+        assert got == [("running", os.getpid(), 10_000)] * 2
+    finally:
+        lock.release()
+    (mine,), (core,) = RunsScanner(tmp_path).scan(), list_runs(tmp_path)
+    assert mine.status == core.status == "interrupted"
