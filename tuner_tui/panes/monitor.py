@@ -250,6 +250,8 @@ class MonitorPane(Pane, Vertical):
             t.append(fmt_bytes(mem.get("accel_allocated_bytes")))
             if mem.get("gpu_util_pct") is not None:
                 t.append(f" {mem['gpu_util_pct']:.0f}%")
+        if view.partial:
+            t.append("  · reading history…", style="dim")  # a long run's middle, read in bounded blocks
         if view.last_event_time is not None:
             t.append(f"  · {fmt_ago(view.last_event_time, now)}", style="dim")
         if view.final is not None and view.final.get("type") == "failed":
