@@ -28,7 +28,8 @@ def code_fingerprint() -> str:
     """Hash of the data steps' source: a changed step never reuses an old build."""
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("records", "sources", "hub", "normalize", "syntax", "safety", "augment", "pipeline", "build"):
+    for name in ("records", "sources", "hub", "normalize", "syntax", "safety", "danger_lex", "danger_paths",
+                 "danger_rules", "danger_code", "augment", "pipeline", "build"):
         h.update((here / f"{name}.py").read_bytes())
     return h.hexdigest()
 

@@ -1,446 +1,493 @@
-"""Flag destructive commands (rm -rf /, mkfs, dd to a disk, fork bombs, curl | sh, ...)."""
+"""Flag destructive commands (rm -rf /, mkfs, dd to a disk, fork bombs, curl | sh, and their obfuscations).
+
+dangerous_reason(cmd) returns a short reason, or None when nothing destructive is found. A reason that
+starts with CANNOT_VERIFY ("cannot verify: ...") means the command runs something this check cannot
+see (eval of a variable, a payload decoded at run time, unparseable input): every caller already
+shows any reason as a warning, and the data pipeline drops such rows like dangerous ones.
+
+How a command is judged, by structure rather than by matching its text:
+1. core.data.danger_lex splits it into simple commands (argv, redirections, pipes, here-documents),
+   keeping each word as parts: literal text (quotes and escapes removed, so `r''m`, `r\\m` and
+   `"rm"` are all rm), $variables, and $(...) / `...` / <(...) substitutions, whose bodies are also
+   judged as commands of their own.
+2. _steps / _resolve_word substitute what the same line defines: `R=rm; $R -rf /`, `a=/; rm -rf $a`,
+   for-loop values, ${IFS} word splitting, {rm,-rf,/} brace expansion, the output of $(echo /) and
+   of decoders (core.data.danger_code), and the directory of an earlier `cd`.
+3. Wrappers (sudo, env, nohup, timeout, busybox ...) are peeled off and the command is judged by
+   name and arguments (core.data.danger_rules); redirection targets and pipelines into a shell or
+   an interpreter are judged by where the data goes and what the code it runs does.
+"""
 
 from __future__ import annotations
 
 import re
 
-from core.data.normalize import _find_close, _skip_dq  # the same quote-aware paren matching
+from core.data.danger_code import OPAQUE, code_reason, interpreter_code, interpreter_family, static_output
+from core.data.danger_lex import Part, lex
+from core.data.danger_paths import ASSIGNMENT, CANNOT_VERIFY, Ctx, base, norm, unwrap_index
+from core.data.danger_rules import argv_reason, assignment_reason, overwrite_reason
 
-# Nearly every command is safe, and a safe command cannot match any of these words: one regex
-# search lets ~all rows skip the tokenizer. Anything dangerous must contain one of them.
-_TRIGGER = re.compile(
-    r"\b(?:rm|mkfs|mke2fs|mkswap|dd|shred|wipefs|curl|wget|fetch|chmod|chown|shutdown|reboot|halt"
-    r"|poweroff|init|telinit|systemctl|delete|function)\b|/dev/|\(\s*\)"
-)
-# `:(){ :|:& };:`, `bomb() { bomb | bomb & }; bomb`, `function f { f|f & }; f`
-_FORK_BOMB = re.compile(
-    r"(?:\bfunction\s+)?([^\s(){}|&;<>'\"`$]+)\s*(?:\(\s*\))?\s*\{\s*\1\s*\|\s*\1\s*&?\s*;?\s*\}"
-)
+__all__ = ["CANNOT_VERIFY", "dangerous_reason", "is_unverified"]
 
-_TOKEN = re.compile(
-    r"""
-    (?P<ws>(?:[ \t\r\f\v]|\\\n)+)
-  | (?P<sq>'[^']*'?)
-  | (?P<dq>"(?:[^"\\]|\\.)*"?)
-  | (?P<ansi>\$'(?:[^'\\]|\\.)*'?)
-  | (?P<sub>\$\(|[<>]\(|`)
-  | (?P<var>\$(?:\{[^{}]*\}|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])?)
-  | (?P<esc>\\.?)
-  | (?P<redir>[0-9]*(?:>>|>\||>&|>|<<<|<<-|<<|<&|<>|<)|&>>?)
-  | (?P<op>&&|\|\||;;&?|;&|\|&|[|&;\n()])
-  | (?P<comment>\#[^\n]*)
-  | (?P<plain>[^\s'"\\$`|&;()<>#]+|\#)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
+_VAR_INNER = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])(?:(:?[-=+?])(.*)|:(\d+)(?::(\d+))?)?\Z", re.S)
 
 _SHELLS = frozenset("sh bash zsh dash ksh mksh ash fish csh tcsh".split())
-_INTERPRETERS = frozenset("python python2 python3 perl ruby node php".split())
 _FETCHERS = frozenset("curl wget fetch http https aria2c".split())
-_POWER = frozenset("shutdown reboot halt poweroff".split())
-_SYSTEMCTL_POWER = frozenset(
-    "poweroff reboot halt kexec soft-reboot poweroff.target reboot.target halt.target".split()
+# A function whose body calls itself at least twice with a pipe or & spawns without bound:
+# `:(){ :|:& };:`, `bomb() { bomb | bomb & }; bomb`, `function f { f|f & }; f`.
+_FUNC_DEF = re.compile(
+    r"(?:\bfunction\s+([^\s(){}|&;<>'\"`$]+)\s*(?:\(\s*\))?|([^\s(){}|&;<>'\"`$]+)\s*\(\s*\))\s*\{([^{}]*)\}"
 )
-# Reserved words and prefixes that come before the real command word.
-_PREFIX_WORDS = frozenset("then do else elif if while until ! { time".split())
-_ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
-# Wrapper → its options that take a separate argument: the wrapped command follows them.
-_WRAPPERS: dict[str, frozenset[str]] = {
-    "sudo": frozenset("-u -g -h -p -r -t -U -C -D -T --user --group --host --prompt --role --type "
-                      "--other-user --close-from --chdir --command-timeout".split()),
-    "doas": frozenset("-u -C".split()),
-    "env": frozenset("-u -C --unset --chdir".split()),
-    "nohup": frozenset(),
-    "time": frozenset("-f -o --format --output".split()),
-    "command": frozenset(),
-    "exec": frozenset(["-a"]),
-    "builtin": frozenset(),
-    "nice": frozenset(["-n", "--adjustment"]),
-    "ionice": frozenset(["-c", "-n", "--class", "--classdata"]),
-    "stdbuf": frozenset(["-i", "-o", "-e"]),
-    "setsid": frozenset(),
-    "timeout": frozenset(["-s", "-k", "--signal", "--kill-after"]),
-}
-_XARGS_ARG_OPTS = frozenset("-n -L -P -s -d -E -a -I -e -l --max-args --max-lines --max-procs "
-                            "--max-chars --delimiter --eof --arg-file --replace".split())
-
-# Disks, partitions and raw memory: writing to them destroys data (reading them is fine).
-_DISK = re.compile(
-    r"/dev/(?:[shv]d[a-z]+\d*|xvd[a-z]+\d*|nvme\d+n\d+(?:p\d+)?|mmcblk\d+(?:p\d+)?|md\d+|dm-\d+"
-    r"|mapper/\S+|r?disk\d+(?:s\d+)?|disk/by-[a-z-]+/\S+|mem|kmem|port)\Z"
-)
-_SYSTEM_DIRS = re.compile(
-    r"/(?:bin|boot|dev|etc|home|lib|lib32|lib64|libx32|opt|proc|root|run|sbin|srv|sys|usr|var|snap"
-    r"|usr/(?:bin|sbin|lib|lib64|local|share|include)|var/lib|System|Library|Users|Applications)\Z"
-)
-_CHMOD_OPTS = re.compile(r"-[RcfvHLP]+\Z")
-_WIDE_OPEN = re.compile(r"0?777\Z|[ugoa]*[+=]rwx\Z")
+# Words worth a second look when the line is too broken to parse (see _judge).
+_RISKY = re.compile(r"\b(?:rm|dd|mkfs\S*|shred|wipefs|chmod|chown|mv|eval|sh|bash|python\d?|perl|base64|curl"
+                    r"|wget|kill|crontab|truncate)\b")
+# Commands tried in place of a hidden command name (`$R -rf /`): the ones whose arguments alone
+# say enough (mkfs and crontab are left out: `$X -v` or `$PAGER -r` would look like them).
+_GUESSES = ("rm", "chmod", "chown", "dd", "shred", "mv", "find", "kill")
 _MAX_DEPTH = 6
+_MAX_VALUE = 4096  # characters kept of a variable's value
+_TAINT_RANK = {None: 0, "sub": 1, "var": 2, "opaque": 3, "net": 4}
 
 
-# ---------------------------------------------------------------------------------- parsing
+class _TooDeep(Exception):
+    """Nesting beyond _MAX_DEPTH: the command cannot be checked."""
 
 
-def _simple_commands(s: str, subs: list[str]) -> list[tuple[list[str], list[tuple[str, str]], bool, list[str]]]:
-    """Split `s` into simple commands: (argv, [(redirect op, target)], piped-from-previous, substitutions).
+class _State:
+    """What the line has established so far: variables, the working directory, the nesting depth."""
 
-    Words are quote-removed; the bodies of $(...), `...`, <(...) go to `subs` (and to the command's own
-    list) to be checked as commands of their own.
-    """
-    out: list[tuple[list[str], list[tuple[str, str]], bool, list[str]]] = []
-    argv: list[str] = []
-    redirs: list[tuple[str, str]] = []
-    own_subs: list[str] = []
-    word: list[str] = []
-    has_word = False
-    redir_op = ""
-    piped = False
-    pos, n = 0, len(s)
+    __slots__ = ("env", "cwd", "depth", "code")
 
-    def end_word() -> None:
-        nonlocal has_word, redir_op
-        if has_word:
-            w = "".join(word)
-            if redir_op:
-                redirs.append((redir_op, w))
-                redir_op = ""
-            else:
-                argv.append(w)
-            word.clear()
-            has_word = False
+    def __init__(self, depth: int = 0, env: dict[str, list[str]] | None = None, cwd: str | None = None,
+                 code: bool = False) -> None:
+        if depth > _MAX_DEPTH:
+            raise _TooDeep
+        self.env, self.cwd, self.depth, self.code = env if env is not None else {}, cwd, depth, code
 
-    while pos < n:
-        m = _TOKEN.match(s, pos)
-        if m is None:  # every char is covered by some alternative; stay safe anyway
-            break
-        kind, text = m.lastgroup, m.group()
-        pos = m.end()
-        if kind == "ws":
-            end_word()
-        elif kind == "plain" or kind == "var":
-            word.append(text)
-            has_word = True
-        elif kind == "sq":
-            word.append(text[1:-1] if len(text) > 1 and text.endswith("'") else text[1:])
-            has_word = True
-        elif kind == "dq":
-            if "$(" in text or "`" in text:
-                end = _skip_dq(s, m.start() + 1)
-                end = n if end < 0 else end
-                body = s[m.start() + 1 : end]
-                pos = end + 1
-                _collect_subs(body, subs, own_subs)
-            else:
-                body = text[1:-1] if len(text) > 1 and text.endswith('"') else text[1:]
-            word.append(re.sub(r'\\([$`"\\])', r"\1", body) if "\\" in body else body)
-            has_word = True
-        elif kind == "ansi":
-            word.append(text[2:-1])
-            has_word = True
-        elif kind == "esc":
-            word.append(text[1:])
-            has_word = True
-        elif kind == "sub":
-            if text == "`":
-                end = s.find("`", pos)
-            else:
-                end = _find_close(s, pos)
-            end = n if end < 0 else end
-            body = s[pos:end]
-            subs.append(body)
-            own_subs.append(body)
-            word.append("\x00")  # placeholder: the value is unknown
-            has_word = True
-            pos = end + 1
-        elif kind == "redir":
-            end_word()
-            redir_op = text
-        elif kind == "op":
-            end_word()
-            if argv or redirs:
-                out.append((argv, redirs, piped, own_subs))
-                argv, redirs, own_subs = [], [], []
-                piped = text in ("|", "|&")
-            elif text not in ("(", ")"):
-                piped = False
-        else:  # comment (only reached at a word start; `a#b` is a plain word)
-            if has_word:
-                word.append(text[0])
-                pos = m.start() + 1
-            else:
-                pos = s.find("\n", m.start())
-                pos = n if pos < 0 else pos
-    end_word()
-    if argv or redirs:
-        out.append((argv, redirs, piped, own_subs))
+    def child(self, code: bool = False) -> _State:
+        """State for a substitution or nested code: a copy one level deeper."""
+        return _State(self.depth + 1, dict(self.env), self.cwd, code)
+
+
+class _Field:
+    """One resolved word: its text ($NAME kept for unknown variables, \\x00 for unknown output), the text
+    without the unknown parts, how trustworthy it is, and for <(...) the text that file would hold."""
+
+    __slots__ = ("text", "bare", "taint", "quoted", "code")
+
+    def __init__(self, text: str = "", taint: str | None = None) -> None:
+        self.text, self.bare, self.taint, self.quoted, self.code = text, text, taint, False, None
+
+    def add(self, text: str, bare: str, taint: str | None = None, quoted: bool = False) -> None:
+        self.text += text
+        self.bare += bare
+        self.quoted |= quoted
+        if _TAINT_RANK[taint] > _TAINT_RANK[self.taint]:
+            self.taint = taint
+
+
+# ---------------------------------------------------------------------------------- resolving
+
+
+def _strip_quotes(word: str) -> str:
+    return word[1:-1] if len(word) >= 2 and word[0] == word[-1] and word[0] in "'\"" else word
+
+
+def _var_values(raw: str, st: _State) -> list[str] | None:
+    """Values of a $NAME / ${NAME...} expansion from what the line assigned; None when unknown."""
+    if raw == "$":
+        return ["$"]
+    inner = raw[2:-1] if raw.startswith("${") and raw.endswith("}") else raw[1:]
+    m = _VAR_INNER.match(inner)
+    if not m:
+        return None  # ${#x}, ${x//a/b} ...
+    name, op, word, off, length = m.groups()
+    vals = st.env.get(name)
+    if vals is None and name == "IFS":
+        vals = [" \t\n"]
+    if vals is None and name == "PWD" and st.cwd:
+        vals = [st.cwd]
+    if op in ("-", ":-", "=", ":="):
+        if vals is None or (op[0] == ":" and vals == [""]):
+            vals = [_strip_quotes(word)]  # ${UNSET:-/} is /
+    elif op in ("+", ":+"):
+        vals = None if vals is None else [_strip_quotes(word)] if vals != [""] or op == "+" else [""]
+    if off is not None:
+        if vals is None:
+            # HOME, PWD and OLDPWD are absolute paths: `${HOME:0:1}` is "/".
+            return ["/"] if name in ("HOME", "PWD", "OLDPWD") and off == "0" and length == "1" else None
+        vals = [v[int(off) : int(off) + int(length) if length else None] for v in vals]
+    return vals
+
+
+def _brace_expand(s: str, limit: int = 64) -> list[str]:
+    """Bash brace expansion of comma lists: `{rm,-rf,/}` → rm -rf /, `/{bin,etc}` → /bin /etc."""
+    depth, start = 0, -1
+    for i, c in enumerate(s):
+        if c == "{":
+            start = i if depth == 0 else start
+            depth += 1
+        elif c == "}" and depth:
+            depth -= 1
+            if depth:
+                continue
+            inner, alts, level, last = s[start + 1 : i], [], 0, 0
+            for j, ch in enumerate(inner):
+                level += (ch == "{") - (ch == "}")
+                if ch == "," and level == 0:
+                    alts.append(inner[last:j])
+                    last = j + 1
+            if alts:
+                out: list[str] = []
+                for a in alts + [inner[last:]]:
+                    out.extend(_brace_expand(s[:start] + a + s[i + 1 :], limit))
+                    if len(out) >= limit:  # `{a,b}` x 30 is 2**30 words: stop early
+                        break
+                return out[:limit]
+    return [s]
+
+
+def _resolve_word(parts: list[Part], st: _State, split: bool = True) -> list[_Field]:
+    """Expand one lexed word into fields: variables, substitutions, IFS splitting, brace expansion."""
+    ifs = (st.env.get("IFS") or [" \t\n"])[0]
+    fields, braces = [_Field()], False
+    for kind, val, quoted in parts:
+        taint = None
+        if kind == "lit":
+            braces |= not quoted and "{" in val and "," in val
+            fields[-1].add(val, val, None, quoted)
+            continue
+        if kind == "var":
+            vals = _var_values(val, st)
+            if vals is None:  # unknown: keep $NAME (paths like $HOME/x stay recognizable), empty in bare
+                fields[-1].add(val, "", "var", quoted)
+                continue
+        else:
+            value, taint = _sub_value(val, st)
+            if kind == "psub":  # <(...) is a file name; remember what the file would hold
+                fields[-1].add("\x00", "", "net" if taint == "net" else None, quoted)
+                fields[-1].code = value
+                continue
+            if not isinstance(value, str):
+                fields[-1].add("\x00", "", taint or ("opaque" if value is OPAQUE else "sub"), quoted)
+                continue
+            vals = [value.rstrip("\n")]
+        for k, v in enumerate(vals):
+            if k:  # several values (a for-loop variable): one word each
+                fields.append(_Field())
+            pieces = [v] if quoted or not split or not ifs else re.split("[" + re.escape(ifs) + "]", v)
+            for j, piece in enumerate(pieces):
+                if j:
+                    fields.append(_Field())
+                fields[-1].add(piece, piece, taint, quoted)
+    out = [f for f in fields if f.text or f.quoted or f.taint]
+    if braces:
+        out = [g for f in out for g in ([_Field(t) for t in _brace_expand(f.text)] if not f.taint else [f])]
     return out
 
 
-def _collect_subs(body: str, subs: list[str], own: list[str]) -> None:
-    """Record the $(...) and `...` bodies inside a double-quoted string."""
-    i, n = 0, len(body)
-    while i < n:
-        c = body[i]
-        if c == "\\":
+def _sub_value(body: str, st: _State) -> tuple[object, str | None]:
+    """What $(body) prints (text, None if unknown, OPAQUE if a hidden payload) and its taint."""
+    steps = _steps(body, st.child())[0]
+    if not steps:
+        return "", None
+    outs = [s.out for k, s in enumerate(steps) if k + 1 == len(steps) or not steps[k + 1].piped]
+    if any(s.out_taint == "net" for s in steps):
+        return None, "net"
+    if any(o is OPAQUE for o in outs):
+        return OPAQUE, "opaque"
+    if any(o is None for o in outs):
+        return None, None
+    return "".join(outs), None
+
+
+class _Step:
+    """A resolved simple command with what feeds it and what it prints."""
+
+    __slots__ = ("fields", "redirs", "i0", "piped", "stdin", "taint", "feeders", "cwd", "out", "out_taint")
+
+
+def _steps(s: str, st: _State) -> tuple[list[_Step], list[str], bool]:
+    """Lex and resolve `s` command by command, updating `st`; returns (steps, substitution bodies, unterminated)."""
+    subs: list[str] = []
+    raws, unterminated = lex(s, subs)
+    steps: list[_Step] = []
+    prev: _Step | None = None
+    for raw in raws:
+        step = _Step()
+        step.fields = []
+        for w in raw.words:
+            assign = w[0][0] == "lit" and not w[0][2] and ASSIGNMENT.match(w[0][1]) is not None
+            step.fields.extend(_resolve_word(w, st, split=not assign))  # assignments are not split
+        step.redirs = [(op, (_resolve_word(w, st, split=False) or [_Field()])[0]) for op, w in raw.redirs]
+        argv = [f.text for f in step.fields]
+        step.i0, step.piped, step.cwd = unwrap_index(argv), raw.piped, st.cwd
+        words = argv[step.i0 :] if step.i0 >= 0 else []
+        if raw.piped and prev is not None:
+            step.stdin, step.taint = prev.out, prev.out_taint
+            step.feeders = [[f.text for f in prev.fields[max(prev.i0, 0) :]]] + prev.feeders
+        else:
+            step.stdin, step.taint, step.feeders = None, None, []
+        for op, f in step.redirs:
+            if op == "<<<":
+                step.stdin = OPAQUE if f.taint == "opaque" else f.text + "\n"
+                step.taint = "net" if f.taint == "net" else None
+            elif op in ("<<", "<<-"):
+                step.stdin, step.taint = raw.heredoc, None
+            elif op == "<":
+                step.stdin, step.taint = None, None
+        step.out = static_output(words, step.stdin, st.cwd)
+        fetches = bool(words) and base(words[0]) in _FETCHERS
+        step.out_taint = "net" if step.taint == "net" or fetches else None
+        steps.append(step)
+        _update_state(argv, step.i0, st)
+        prev = step
+    return steps, subs, unterminated
+
+
+def _update_state(argv: list[str], i0: int, st: _State) -> None:
+    """Record what this command defines for the rest of the line: variables, loop values, the cwd."""
+    if i0 < 0:
+        return
+    words = argv[i0:]
+    assigns = argv[:i0] if not words else words[1:] if base(words[0]) in (
+        "export", "declare", "typeset", "local", "readonly") else []
+    for w in assigns:
+        if ASSIGNMENT.match(w):
+            name, _, value = w.partition("=")
+            st.env[name.rstrip("+")] = [value[:_MAX_VALUE]]  # `x=$x$x;` x 100 would double without end
+    if not words:
+        return
+    name = base(words[0])
+    if name == "unset":
+        for w in words[1:]:
+            st.env.pop(w, None)
+    elif name in ("cd", "pushd"):
+        target = next((w for w in words[1:] if not w.startswith("-") or w == "-"), "~")
+        p = norm(target, st.cwd) if target != "-" else ""
+        st.cwd = p if p.startswith(("/", "~")) else None
+    elif name == "for" and len(words) >= 3 and words[2] == "in":
+        st.env[words[1]] = words[3:]
+
+
+# ---------------------------------------------------------------------------------- judging
+
+
+def _fork_bomb(s: str) -> str | None:
+    """'fork bomb' when a function defined in `s` calls itself twice with a pipe or &."""
+    if "{" not in s:
+        return None
+    for m in _FUNC_DEF.finditer(s):
+        name, body = m.group(1) or m.group(2), m.group(3)
+        calls = re.findall(r"(?<![\w.:-])" + re.escape(name) + r"(?![\w.:-])", body)
+        if len(calls) >= 2 and ("&" in body or "|" in body):
+            return "fork bomb"
+    return None
+
+
+def _run_text(field: _Field, how: str, st: _State, nested: bool = True) -> str | None:
+    """Judge a word a shell runs as code (bash -c WORD, eval WORDS); `st` is the inner state unless nested."""
+    if field.taint == "net":
+        return "run a script downloaded from the network"
+    if field.taint == "opaque":
+        return CANNOT_VERIFY + f"{how} runs a payload decoded at run time"
+    return _judge(field.text, st.child(code=True) if nested else st)
+
+
+def _run_input(value: object, taint: str | None, how: str, st: _State) -> str | None:
+    """Judge what a shell reads as its script: piped input, a here-string, a <(...) file."""
+    if taint == "net":
+        return "pipe from network into a shell" if how != "file" else "run a script downloaded from the network"
+    if value is OPAQUE:
+        return CANNOT_VERIFY + "a shell runs a payload decoded at run time"
+    return _judge(value, st.child(code=True)) if isinstance(value, str) else None
+
+
+def _interpreter(family: str, words: list[_Field], stdin: object, taint: str | None, ctx: Ctx) -> str | None:
+    """python -c / perl -e / awk '...' code, or the program an interpreter reads from stdin."""
+    idx, reads_stdin = interpreter_code(family, [f.text for f in words[1:]])
+    if idx is not None:
+        f = words[1 + idx]
+        if f.taint == "net":
+            return "run a script downloaded from the network"
+        if f.taint == "opaque" or f.taint == "var" and not f.bare.strip() and family != "awk":
+            # `python3 -c "$CODE"`: only a variable (`python3 -c "print('$HOME')"` is still read).
+            return CANNOT_VERIFY + f"{family} runs code held in a variable or decoded at run time"
+        return code_reason(family, f.text, ctx.judge_code)
+    if not reads_stdin or family == "awk":
+        return None
+    if taint == "net":
+        return "pipe from network into a shell"
+    if stdin is OPAQUE:
+        return CANNOT_VERIFY + f"{family} runs a payload decoded at run time"
+    return code_reason(family, stdin, ctx.judge_code) if isinstance(stdin, str) else None
+
+
+def _shell(words: list[_Field], stdin: object, taint: str | None, st: _State) -> str | None:
+    """sh/bash -c CODE, a script from <(...), or the script read from stdin."""
+    args = words[1:]
+    i = 0
+    while i < len(args):
+        a = args[i].text
+        if a.startswith("-") and not a.startswith("--") and "c" in a[1:] and i + 1 < len(args):
+            # `sh -c CODE NAME ARG...`: the words after the code are $0, $1, ... inside it.
+            inner = st.child(code=True)
+            for k, f in enumerate(args[i + 2 :]):
+                inner.env[str(k)] = [f.text]
+            return _run_text(args[i + 1], "sh -c", inner, nested=False)
+        if a == "-s" or a == "-":
+            break
+        if a in ("-o", "+o", "-O", "+O"):
             i += 2
             continue
-        if c == "$" and body.startswith("$(", i):
-            end = _find_close(body, i + 2)
-            end = n if end < 0 else end
-            subs.append(body[i + 2 : end])
-            own.append(body[i + 2 : end])
-            i = end
-        elif c == "`":
-            end = body.find("`", i + 1)
-            end = n if end < 0 else end
-            subs.append(body[i + 1 : end])
-            own.append(body[i + 1 : end])
-            i = end
-        i += 1
-
-
-def _unwrap(argv: list[str]) -> list[str]:
-    """Drop `sudo`/`env`/`nohup`/... (with their options), assignments and leading reserved words."""
-    i, n = 0, len(argv)
-    while i < n:
-        w = argv[i]
-        if w in _PREFIX_WORDS or _ASSIGNMENT.match(w):
-            i += 1
-            continue
-        name = w.rsplit("/", 1)[-1].lstrip("\\")
-        takes_arg = _WRAPPERS.get(name)
-        if takes_arg is None:
-            break
-        if name == "command" and i + 1 < n and argv[i + 1] in ("-v", "-V"):
-            return []  # `command -v rm` only looks the command up
-        i += 1
-        while i < n and argv[i].startswith("-") and argv[i] != "-":
-            opt = argv[i]
-            i += 1
-            if opt == "--":
+        if not a.startswith(("-", "+")):
+            if a == "/dev/stdin":
                 break
-            if opt in takes_arg and "=" not in opt:
-                i += 1
-        if name == "timeout" and i < n:
-            i += 1  # the duration
-    return argv[i:]
+            return _run_input(args[i].code, args[i].taint, "file", st) if "\x00" in a else None
+        i += 1
+    return _run_input(stdin, taint, "stdin", st)
 
 
-# ---------------------------------------------------------------------------------- checks
-
-
-def _target_label(path: str) -> str | None:
-    """'/' / 'the home directory' / '/etc' when deleting `path` recursively is catastrophic."""
-    p = path.replace("${HOME}", "$HOME")
-    p = re.sub(r"/{2,}", "/", p)
-    while len(p) > 1 and (p.endswith("/") or p.endswith("/*") or p.endswith("/.")):
-        p = p[:-2] if p.endswith(("/*", "/.")) else p[:-1]
-    if p in ("", "/", "/*", "/.", "/.."):
-        return "/"
-    if p in ("~", "$HOME"):
-        return "the home directory"
-    if _SYSTEM_DIRS.match(p):
-        return p
+def _sink_reason(
+    name: str, words: list[_Field], stdin: object, taint: str | None, ctx: Ctx, st: _State
+) -> str | None:
+    """Commands that run text as code: shells, eval, source, interpreters, ssh, watch, at, alias, trap."""
+    args = words[1:]
+    if name in _SHELLS:
+        return _shell(words, stdin, taint, st)
+    if name == "su":
+        k = next((k for k, f in enumerate(args[:-1]) if f.text in ("-c", "--command")), None)
+        return None if k is None else _run_text(args[k + 1], "su -c", st)
+    if name in ("source", ".") and args:
+        if args[0].text == "/dev/stdin":
+            return _run_input(stdin, taint, "stdin", st)
+        return _run_input(args[0].code, args[0].taint, "file", st) if "\x00" in args[0].text else None
+    if name == "eval" and args:
+        joined = _Field(" ".join(f.text for f in args))
+        joined.taint = max((f.taint for f in args), key=lambda t: _TAINT_RANK[t])
+        return _run_text(joined, "eval", st)
+    family = interpreter_family(name)
+    if family:
+        return _interpreter(family, words, stdin, taint, ctx)
+    texts = [f.text for f in args]
+    if name == "ssh":
+        takes = set("-b -c -D -E -e -F -I -i -J -L -l -m -O -o -p -Q -R -S -W -w -B".split())
+        i = 0
+        while i < len(texts) and texts[i].startswith("-"):
+            i += 2 if texts[i] in takes else 1
+        # A remote command from a variable is everyday scripting, so unlike eval it is not "cannot verify".
+        return _judge(" ".join(texts[i + 1 :]), st.child()) if len(texts) > i + 1 else None
+    if name == "watch":
+        i = 0
+        while i < len(texts) and texts[i].startswith("-"):
+            i += 2 if texts[i] in ("-n", "--interval", "-q", "--equexit") else 1
+        return _judge(" ".join(texts[i:]), st.child()) if texts[i:] else None
+    if name in ("at", "batch"):
+        return _run_input(stdin, taint, "stdin", st)
+    if name == "trap" and texts:
+        return _judge(texts[0], st.child())
+    if name == "alias":  # the value runs whenever the alias is typed
+        values = [t.split("=", 1)[1] for t in texts if re.match(r"[^\s=/$`'\"]+=", t)]
+        return next((r for v in values if (r := _judge(v, st.child()))), None)
     return None
 
 
-def _wide_root(path: str) -> str | None:
-    """'/' or 'the home directory' for whole-filesystem / whole-home search roots."""
-    label = _target_label(path)
-    return label if label in ("/", "the home directory") else None
-
-
-def _rm_reason(args: list[str]) -> str | None:
-    recursive, targets, options_done = False, [], False
-    for a in args:
-        if options_done or a == "-" or not a.startswith("-"):
-            targets.append(a)
-        elif a == "--":
-            options_done = True
-        elif a.startswith("--"):
-            recursive = recursive or a == "--recursive"
-        elif "r" in a or "R" in a:
-            recursive = True
-    if recursive:
-        for t in targets:
-            label = _target_label(t)
-            if label:
-                return f"recursive delete of {label}"
-    return None
-
-
-def _find_reason(args: list[str], depth: int) -> str | None:
-    i = 0
-    while i < len(args) and args[i] in ("-H", "-L", "-P", "-O0", "-O1", "-O2", "-O3"):
-        i += 1
-    roots = []
-    while i < len(args) and not args[i].startswith("-") and args[i] not in ("(", "!", ")", ","):
-        roots.append(args[i])
-        i += 1
-    expr = args[i:]
-    deletes = "-delete" in expr
-    for j, a in enumerate(expr):
-        if a in ("-exec", "-execdir", "-ok", "-okdir"):
-            end = j + 1
-            while end < len(expr) and expr[end] not in (";", "+"):
-                end += 1
-            inner = expr[j + 1 : end]
-            reason = _argv_reason(inner, depth + 1)
+def _hidden_name(words: list[_Field], ctx: Ctx, st: _State) -> str | None:
+    """A command whose name is not known: `$R -rf /`, `$(echo ... | base64 -d) -rf /`, r${x}m."""
+    head, args = words[0], [f.text for f in words[1:]]
+    if head.taint == "net":
+        return "run a script downloaded from the network"
+    if head.taint == "opaque":
+        return CANNOT_VERIFY + "the command name is decoded at run time"
+    if st.code and all(f.taint == "var" and not f.bare for f in words):
+        # Code that is only variables (`eval "$CMD"`, `sh -c "$1"`, `eval $l`): what runs is unknown.
+        # With literal arguments (`sh -c "$BIN --quiet"`) it is a program run from a variable, as usual.
+        return CANNOT_VERIFY + f"runs a command held in a variable ({head.text})"
+    if head.bare and head.bare != head.text:
+        # An unset variable expands to nothing: r${x}m is rm.
+        reason = argv_reason([head.bare] + args, ctx)
+        if reason:
+            return CANNOT_VERIFY + f"command name {head.text!r} may be {head.bare}: {reason}"
+    if any(a.startswith("-") or "=" in a for a in args):
+        for guess in _GUESSES:
+            reason = argv_reason([guess] + args, ctx)
             if reason:
-                return reason
-            inner = _unwrap(inner)
-            if inner and inner[0].rsplit("/", 1)[-1] in ("rm", "shred", "unlink"):
-                deletes = True
-    if deletes:
-        for r in roots:
-            label = _wide_root(r)
-            if label:
-                return f"delete of files across {label} (find)"
+                shown = head.text.replace("\x00", "$(...)")
+                return CANNOT_VERIFY + f"hidden command name ({shown}), and as {guess} it would be a {reason}"
     return None
 
 
-def _xargs_command(args: list[str]) -> list[str]:
-    """The command xargs runs, after its options."""
-    i = 0
-    while i < len(args) and args[i].startswith("-") and args[i] != "-":
-        opt = args[i]
-        i += 1
-        if opt == "--":
-            break
-        if opt in _XARGS_ARG_OPTS:
-            i += 1
-    return args[i:]
-
-
-def _chmod_reason(name: str, args: list[str]) -> str | None:
-    opts = [a for a in args if a.startswith("--") or _CHMOD_OPTS.match(a)]
-    if not any(a == "--recursive" or (not a.startswith("--") and "R" in a) for a in opts):
+def _command_reason(
+    fields: list[_Field], i0: int, stdin: object, taint: str | None, ctx: Ctx, st: _State
+) -> str | None:
+    """Reason one resolved simple command is destructive (or cannot be verified), else None."""
+    if i0 < 0:
         return None
-    rest = [a for a in args if a not in opts]
-    if len(rest) < 2:
-        return None
-    mode, targets = rest[0], rest[1:]
-    for t in targets:
-        label = _target_label(t)
-        if label:
-            if name == "chmod" and _WIDE_OPEN.match(mode):
-                return f"recursive chmod 777 on {label}"
-            return f"recursive {name} on {label}"
-    return None
+    reason = assignment_reason([f.text for f in fields[:i0]])
+    if reason or i0 >= len(fields):
+        return reason
+    words = fields[i0:]
+    head = words[0]
+    if head.taint or "\x00" in head.text:
+        return _hidden_name(words, ctx, st)
+    return argv_reason([f.text for f in words], ctx) or _sink_reason(base(head.text), words, stdin, taint, ctx, st)
 
 
-def _is_fetch(body: str) -> bool:
-    """True if the command text `body` starts by downloading something (curl, wget, ...)."""
-    commands = _simple_commands(body, [])
-    argv = _unwrap(commands[0][0]) if commands else []
-    return bool(argv) and argv[0].rsplit("/", 1)[-1] in _FETCHERS
+def _judge_argv(argv: list[str], cwd: str | None, st: _State) -> str | None:
+    """Judge a plain argv that another command runs (find -exec, xargs)."""
+    ctx = _ctx(cwd, None, [], st)
+    return _command_reason([_Field(a) for a in argv], unwrap_index(argv), None, None, ctx, st)
 
 
-def _argv_reason(argv: list[str], depth: int, subs: list[str] | None = None) -> str | None:
-    """Reason a single simple command (already split into words) is dangerous, or None."""
-    argv = _unwrap(argv)
-    if not argv or depth > _MAX_DEPTH:
-        return None
-    name = argv[0].rsplit("/", 1)[-1].lstrip("\\")
-    args = argv[1:]
-    if name == "rm":
-        return _rm_reason(args)
-    if name == "find":
-        return _find_reason(args, depth)
-    if name == "xargs":
-        return _argv_reason(_xargs_command(args), depth + 1)
-    if name.startswith("mkfs") or name in ("mke2fs", "mkswap"):
-        return "filesystem format (mkfs)" if name != "mkswap" else "filesystem format (mkswap)"
-    if name == "wipefs" and any(a in ("-a", "--all") for a in args):
-        return "wipe of filesystem signatures (wipefs)"
-    if name == "dd":
-        if any(a.startswith("of=") and _DISK.match(a[3:]) for a in args):
-            return "raw write to a block device"
-        return None
-    if name in ("shred", "tee") and any(_DISK.match(a) for a in args):
-        return "overwrite of a disk device"
-    if name in ("cp", "mv") and args and _DISK.match(args[-1]):
-        return "overwrite of a disk device"
-    if name in ("chmod", "chown", "chgrp"):
-        return _chmod_reason(name, args)
-    if name in _POWER:
-        return None if any(a in ("-c", "--help") for a in args) else "shutdown/reboot"
-    if name in ("init", "telinit") and args[:1] in (["0"], ["6"]):
-        return f"shutdown/reboot (init {args[0]})"
-    if name == "systemctl" and any(a in _SYSTEMCTL_POWER for a in args):
-        return "shutdown/reboot (systemctl)"
-    if name in _SHELLS or name == "su":
-        for k, a in enumerate(args):
-            if a.startswith("-") and not a.startswith("--") and "c" in a and k + 1 < len(args):
-                # `bash -c 'rm -rf /'`, `su -c '...'`: the string is a command line of its own.
-                reason = _reason(args[k + 1], depth + 1)
+def _ctx(cwd: str | None, stdin: object, feeders: list[list[str]], st: _State) -> Ctx:
+    """What the rules see of one command's surroundings, with callbacks that judge nested commands."""
+    return Ctx(
+        cwd=cwd, stdin=stdin if isinstance(stdin, str) else None, feeders=feeders,
+        judge_argv=lambda argv: _judge_argv(argv, cwd, st),
+        judge_code=lambda text: _judge(text, st.child(code=True)),
+    )
+
+
+def _judge(s: str, st: _State) -> str | None:
+    """dangerous_reason for `s` under state `st` (variables, cwd, depth)."""
+    reason = _fork_bomb(s)
+    if reason:
+        return reason
+    steps, subs, unterminated = _steps(s, st)
+    for step in steps:
+        ctx = _ctx(step.cwd, step.stdin, step.feeders, st)
+        for op, f in step.redirs:
+            if ">" in op and not (op.endswith("&") and (f.text.isdigit() or f.text == "-")):
+                reason = overwrite_reason(f.text, ctx, append=">>" in op)
                 if reason:
                     return reason
-                break
-    if name in _SHELLS or name in ("source", ".", "eval"):
-        # `bash <(curl ...)`, `sh -c "$(wget -O- ...)"`, `eval "$(curl ...)"`
-        if subs and any(_is_fetch(b) for b in subs):
-            return "run a script downloaded from the network"
-        if name == "eval":
-            return _reason(" ".join(args), depth + 1)
-    return None
-
-
-def _reason(s: str, depth: int) -> str | None:
-    """dangerous_reason without the shortcut, recursing into substitutions and `bash -c` strings."""
-    if depth > _MAX_DEPTH:
-        return None
-    if "{" in s and _FORK_BOMB.search(s):
-        return "fork bomb"
-    subs: list[str] = []
-    commands = _simple_commands(s, subs)
-    for k, (argv, redirs, piped, own_subs) in enumerate(commands):
-        for op, target in redirs:
-            if ">" in op and _DISK.match(target):
-                return "overwrite of a disk device"
-        reason = _argv_reason(argv, depth, own_subs)
+        reason = _command_reason(step.fields, step.i0, step.stdin, step.taint, ctx, st)
         if reason:
             return reason
-        if not piped:
-            continue
-        # Pipeline context: what feeds this command?
-        cmd = _unwrap(argv)
-        if not cmd:
-            continue
-        name = cmd[0].rsplit("/", 1)[-1]
-        feeders = []
-        j = k
-        while j > 0 and commands[j][2]:
-            j -= 1
-            feeders.append(_unwrap(commands[j][0]))
-        feeder_names = {f[0].rsplit("/", 1)[-1] for f in feeders if f}
-        if feeder_names & _FETCHERS:
-            runs_stdin = (name in _SHELLS and not any(a.startswith("-") and "c" in a for a in cmd[1:])) or (
-                name in _INTERPRETERS and all(a == "-" for a in cmd[1:])
-            )
-            if runs_stdin:
-                return "pipe from network into a shell"
-        if name == "xargs":
-            inner = _unwrap(_xargs_command(cmd[1:]))
-            if inner and inner[0].rsplit("/", 1)[-1] in ("rm", "shred", "unlink"):
-                for f in feeders:
-                    if f and f[0].rsplit("/", 1)[-1] == "find":
-                        roots = [a for a in f[1:] if not a.startswith("-")][:1] or ["."]
-                        label = _wide_root(roots[0])
-                        if label:
-                            return f"delete of files found across {label} (find | xargs rm)"
     for body in subs:
-        reason = _reason(body, depth + 1)
+        reason = _judge(body, st.child())
         if reason:
             return reason
+    if unterminated and st.depth == 0 and _RISKY.search(re.sub(r"[\\'\"]", "", s)):
+        # bash would refuse the line, but we cannot be sure we read it the way a user's edit would.
+        # Only the line itself: nested code was cut out of it heuristically (awk strings, sh -c).
+        return CANNOT_VERIFY + "unterminated quote or substitution"
     return None
 
 
 def dangerous_reason(cmd: str) -> str | None:
-    """A short reason if `cmd` is destructive (rm -rf /, mkfs, dd to a disk, curl | sh, ...), else None."""
-    if not isinstance(cmd, str) or not _TRIGGER.search(cmd):
+    """A short reason if `cmd` is destructive (rm -rf /, mkfs, dd to a disk, curl | sh, ...), else None.
+
+    Reasons starting with CANNOT_VERIFY mark commands whose payload is hidden (decoded, in a variable).
+    """
+    if not isinstance(cmd, str) or not cmd.strip():
         return None
     try:
-        return _reason(cmd, 0)
-    except RecursionError:
-        return "command too deeply nested to check"
+        return _judge(cmd, _State())
+    except (_TooDeep, RecursionError):
+        return CANNOT_VERIFY + "command too deeply nested to check"
+
+
+def is_unverified(reason: str | None) -> bool:
+    """True for a reason that says the command could not be checked rather than found destructive."""
+    return bool(reason) and reason.startswith(CANNOT_VERIFY)

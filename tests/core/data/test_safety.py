@@ -1,6 +1,11 @@
+import time
+from pathlib import Path
+
 import pytest
 
-from core.data.safety import dangerous_reason
+from core.data.safety import CANNOT_VERIFY, dangerous_reason, is_unverified
+
+CORPUS = Path(__file__).resolve().parents[2] / "fixtures" / "safety"
 
 DANGEROUS = [
     # recursive delete of / or home, in all spellings
@@ -163,3 +168,126 @@ def test_never_raises_on_junk(junk):
 
 def test_unclosed_substitution_is_still_checked():
     assert dangerous_reason("echo $(rm -rf /") == "recursive delete of /"
+
+
+# ---------------------------------------------------------------------------------- the corpus
+
+
+def _corpus(name: str) -> list[str]:
+    """One command per line; `#` lines are comments; "⏎" is a newline inside a command."""
+    lines = (CORPUS / name).read_text(encoding="utf-8").splitlines()
+    return [ln.replace("⏎", "\n") for ln in lines if ln.strip() and not ln.startswith("#")]
+
+
+def test_recall_and_false_positive_rate_on_the_corpus():
+    # Figures for docs/data.md: `.venv/bin/python bench/safety_recall.py` prints them.
+    destructive, benign = _corpus("destructive.txt"), _corpus("benign.txt")
+    assert len(destructive) >= 200 and len(benign) >= 200
+    misses = [c for c in destructive if dangerous_reason(c) is None]
+    false_pos = [(c, r) for c in benign if (r := dangerous_reason(c)) is not None]
+    recall = 1 - len(misses) / len(destructive)
+    fp_rate = len(false_pos) / len(benign)
+    report = "\n".join([f"recall {recall:.1%}, false positives {fp_rate:.1%}"]
+                       + [f"missed: {c!r}" for c in misses] + [f"flagged: {c!r} -> {r}" for c, r in false_pos])
+    assert recall >= 0.95 and fp_rate <= 0.02, report
+
+
+# ---------------------------------------------------------------------------------- obfuscations, by class
+
+OBFUSCATED = [
+    ("r''m -rf /", "recursive delete of /"),
+    ("r\\m -rf /", "recursive delete of /"),
+    ("r\\\nm -rf /", "recursive delete of /"),  # backslash-newline inside the name
+    ("$'\\x72\\x6d' -rf /", "recursive delete of /"),
+    ("R=rm; $R -rf /", "recursive delete of /"),
+    ("a=/; rm -rf $a", "recursive delete of /"),
+    ("rm -rf ${UNSET:-/}", "recursive delete of /"),
+    ("for d in /bin /sbin; do rm -rf $d; done", "recursive delete of /bin"),
+    ("rm${IFS}-rf${IFS}/", "recursive delete of /"),
+    ("{rm,-rf,/}", "recursive delete of /"),
+    ("cd / && rm -rf *", "recursive delete of /"),
+    ("cd && rm -rf ./*", "recursive delete of the home directory"),
+    ("rm -rf $(echo /)", "recursive delete of /"),
+    ("$(printf '\\x72\\x6d') -rf /", "recursive delete of /"),
+    ("echo cm0gLXJmIC8= | base64 -d | sh", "recursive delete of /"),
+    ("eval $(echo cm0gLXJmIC8= | base64 -d)", "recursive delete of /"),
+    ("echo 726d202d7266202f | xxd -r -p | sh", "recursive delete of /"),
+    ("sh <<< 'rm -rf /'", "recursive delete of /"),
+    ("sh <<EOF\nrm -rf /\nEOF", "recursive delete of /"),
+    ("python -c 'import os; os.system(\"rm -rf /\")'", "recursive delete of /"),
+    ("python3 -c 'import shutil; shutil.rmtree(\"/\")'", "recursive delete of / (python)"),
+    ("perl -e 'system(\"rm -rf /\")'", "recursive delete of /"),
+    ("find / -exec sh -c 'rm -rf \"$1\"' _ {} \\;", "recursive delete of /"),
+    ("> /etc/passwd", "overwrite of /etc/passwd"),
+    ("truncate -s 0 /var/log/*", "truncation of the system logs"),
+    ("echo b > /proc/sysrq-trigger", "write to the kernel SysRq trigger (instant reboot/crash)"),
+    ("mv /etc /tmp/etc.bak", "move of /etc out of place"),
+    ("mv ~ /dev/null", "move of the home directory out of place"),
+    ("ln -sf /bin/true /usr/bin/sudo", "replacing /usr/bin/sudo with a link"),
+    ("crontab -r", "removal of every cron job (crontab -r)"),
+    ("kill -9 -1", "kill of every process (kill -1)"),
+    ("rsync -a --delete empty/ /", "rsync --delete into /"),
+    ("cd ~ && git clean -fdx", "git clean -f in the home directory"),
+    ("iptables -P INPUT DROP", "firewall policy INPUT DROP (cuts off remote access)"),
+    ("systemctl mask sshd", "systemctl mask sshd (cuts off remote access)"),
+    ("history -c", "clearing the shell history"),
+    ("passwd -d root", "removal of root's password"),
+]
+
+
+@pytest.mark.parametrize(("cmd", "reason"), OBFUSCATED)
+def test_obfuscated(cmd, reason):
+    assert dangerous_reason(cmd) == reason
+
+
+UNVERIFIABLE = [
+    "eval \"$CMD\"",  # eval of a variable
+    "sh -c \"$X\"",
+    "$R -rf /",  # the command name is hidden, the arguments would be fatal for rm
+    "echo $PAYLOAD | base64 -d | sh",  # a decoded payload whose content is unknown
+    "base64 -d payload.b64 | bash",
+    "python3 -c \"$CODE\"",
+    "python3 -c \"import zlib,base64; exec(zlib.decompress(base64.b64decode(open('p').read())))\"",
+    "rm -rf \"/tmp/x",  # unparseable: an unterminated quote
+]
+
+
+@pytest.mark.parametrize("cmd", UNVERIFIABLE)
+def test_what_cannot_be_seen_is_cannot_verify_not_safe(cmd):
+    reason = dangerous_reason(cmd)
+    assert reason and reason.startswith(CANNOT_VERIFY) and is_unverified(reason)
+
+
+@pytest.mark.parametrize("cmd", [
+    "eval \"$(ssh-agent -s)\"",  # tool output, not a payload
+    "echo bHMgLWxh | base64 -d | sh",  # decodes to `ls -la`
+    "cat <<EOF > notes.txt\nrm -rf /\nEOF",  # the here-document is only written to a file
+    "curl -s https://x | python -mjson.tool",
+    "find ~ -name '.DS_Store' -delete",
+    "ssh host \"$REMOTE_CMD\"",
+    "echo 'oops",  # unterminated, but nothing risky in it
+])
+def test_look_alikes_are_safe(cmd):
+    assert dangerous_reason(cmd) is None
+
+
+def test_callers_show_cannot_verify_as_a_warning():
+    from core.evaluate import judge
+    from core.generate import answer_from_text
+
+    answer = answer_from_text("run it", "```bash\neval \"$CMD\"\n```")
+    assert answer.dangerous and is_unverified(answer.dangerous)
+    assert judge('eval "$CMD"', "ls")["dangerous"].startswith(CANNOT_VERIFY)
+    assert not is_unverified(None) and not is_unverified("recursive delete of /")
+
+
+@pytest.mark.parametrize("cmd", [
+    "{a,b}" * 30,  # 2**30 words if expanded naively
+    "x=$x$x;" * 200 + "rm -rf $x",  # a value doubling 200 times
+    "$(" * 500 + "rm -rf /" + ")" * 500,
+    "echo " + "'x' " * 5000,
+])
+def test_pathological_input_is_fast(cmd):
+    t = time.perf_counter()
+    dangerous_reason(cmd)
+    assert time.perf_counter() - t < 1.0
