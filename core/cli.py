@@ -208,6 +208,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         table.add_row(escape(r.name), f"[{colors.get(r.status, 'white')}]{status}[/]", steps, loss, best, ago,
                       escape(r.model or "–"))
     con.print(table, soft_wrap=False)
+    for r in runs:
+        for problem in r.problems:  # a damaged file is named, not hidden behind "interrupted"
+            con.print(f"[yellow]{escape(r.name)}: {escape(problem)}[/]")
     return 0
 
 

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -167,6 +167,7 @@ class RunInfo:
     updated: float | None  # mtime of events.jsonl
     pid: int | None
     stopping: bool = False  # running, and the trainer has acknowledged a stop signal
+    problems: list[str] = field(default_factory=list)  # damaged files, named: "events.jsonl ends in a torn line …"
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -326,7 +327,33 @@ def run_info(run_dir: Path) -> RunInfo:
         updated=_mtime(events_path),
         pid=pid,
         stopping=stopping and status == "running",
+        problems=[] if status == "running" else damaged_files(run_dir),
     )
+
+
+def damaged_files(run_dir: Path) -> list[str]:
+    """What is wrong with a run's own files, each named: a torn last event, an unreadable provenance.json."""
+    problems = []
+    events = run_dir / EVENTS_FILE
+    try:
+        with open(events, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() > 0:
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    problems.append(f"{EVENTS_FILE} ends in a torn line (the trainer was killed while writing it)")
+    except OSError:
+        pass
+    prov = run_dir / PROVENANCE_FILE
+    try:
+        text = prov.read_text(encoding="utf-8")
+        if not isinstance(json.loads(text), dict):
+            raise ValueError
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError):
+        problems.append(f"{PROVENANCE_FILE} is not valid JSON (damaged; the run's pid and versions are unknown)")
+    return problems
 
 
 def _mtime(path: Path) -> float | None:

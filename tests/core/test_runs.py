@@ -439,3 +439,20 @@ def test_listing_a_long_run_reads_a_bounded_number_of_bytes(tmp_path, bytes_read
     write_long(run_dir / runs.EVENTS_FILE, [started(run_dir, dead_pid()), range(1, LONG + 1)])
     (info,) = runs.list_runs(tmp_path)
     assert info.step == LONG and bytes_read[0] <= HEAD_BYTES + TAIL_BYTES + 1
+
+
+def test_damaged_files_are_named_not_hidden_behind_interrupted(tmp_path, capsys):
+    from core.cli import main
+
+    run = make_run(tmp_path, "torn", lambda d: [started(d, dead_pid())])
+    with open(run / runs.EVENTS_FILE, "ab") as f:
+        f.write(b'{"v": 1, "type": "step", "st')  # killed mid-write
+    (run / runs.PROVENANCE_FILE).write_text("{not json")
+    info = runs.run_info(run)
+    assert info.status == "interrupted"
+    assert info.problems == ["events.jsonl ends in a torn line (the trainer was killed while writing it)",
+                             "provenance.json is not valid JSON (damaged; the run's pid and versions are unknown)"]
+    assert main(["runs", "--run-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{run.name}: events.jsonl ends in a torn line" in out and "provenance.json is not valid JSON" in out
+    assert runs.run_info(make_run(tmp_path, "clean", lambda d: [started(d, dead_pid())])).problems == []
