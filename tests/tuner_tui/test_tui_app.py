@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -174,7 +175,9 @@ async def test_monitor_follows_a_growing_event_file(live_run):
         assert train[-1][0] == 3015 and len(train) <= 2000  # long runs are thinned, recent steps kept
 
 
-async def test_monitor_stop_sends_sigterm_and_the_run_ends_interrupted(tmp_path):
+@contextlib.asynccontextmanager
+async def monitoring_a_fake_trainer(tmp_path):
+    """The TUI following a detached fake trainer in its Monitor, once the run shows as running."""
     from test_tui_launcher import FAKE_TRAINER
 
     from tuner_tui import launcher
@@ -189,14 +192,19 @@ async def test_monitor_stop_sends_sigterm_and_the_run_ends_interrupted(tmp_path)
             await wait_until(pilot, lambda: app.monitor.view is not None and app.monitor.view.status == "running",
                              what="running")
             app.action_pane("monitor")
-            await pilot.press("s")
-            await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
-            await pilot.press("y")
-            await wait_until(pilot, lambda: app.monitor.view.status == "interrupted", timeout=20, what="interrupted")
+            yield app, pilot, launch
     finally:
         if launch.poll() is None:
             os.kill(launch.pid, signal.SIGKILL)
             launch.popen.wait()
+
+
+async def test_monitor_stop_sends_sigterm_and_the_run_ends_interrupted(tmp_path):
+    async with monitoring_a_fake_trainer(tmp_path) as (app, pilot, _):
+        await pilot.press("s")
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.monitor.view.status == "interrupted", timeout=20, what="interrupted")
 
 
 # ---------------------------------------------------------------------------------- presets
@@ -498,27 +506,10 @@ async def test_16_colour_terminals_get_the_ansi_theme(runs_dir, monkeypatch):
 
 
 async def test_monitor_says_stopping_from_the_moment_stop_is_confirmed(tmp_path):
-    from test_tui_launcher import FAKE_TRAINER
-
-    from tuner_tui import launcher
-
-    root = tmp_path / "runs"
-    launch = launcher.launch(argv=[sys.executable, "-c", FAKE_TRAINER, str(root)], root=root, target="fake")
-    try:
-        app = TunerApp(runs_dir=root, poll_interval=0.1)
-        async with app.run_test(size=SIZE) as pilot:
-            app.launches.append(launch)
-            app.monitor.attach(None, launch)
-            await wait_until(pilot, lambda: app.monitor.view is not None and app.monitor.view.status == "running",
-                             what="running")
-            app.action_pane("monitor")
-            os.kill(launch.pid, signal.SIGSTOP)  # a trainer busy in a long evaluation: it cannot answer yet
-            app.monitor.mark_stopping(app.monitor.watch.run_dir)
-            await wait_until(pilot, lambda: "stopping…" in str(app.monitor.query_one("#mon-header").render()),
-                             what="stopping… in the header")
-            assert app.monitor.view.stopping and app.monitor.view.status == "running"
-            os.kill(launch.pid, signal.SIGCONT)
-    finally:
-        if launch.poll() is None:
-            os.kill(launch.pid, signal.SIGKILL)
-            launch.popen.wait()
+    async with monitoring_a_fake_trainer(tmp_path) as (app, pilot, launch):
+        os.kill(launch.pid, signal.SIGSTOP)  # a trainer busy in a long evaluation: it cannot answer yet
+        app.monitor.mark_stopping(app.monitor.watch.run_dir)
+        await wait_until(pilot, lambda: "stopping…" in str(app.monitor.query_one("#mon-header").render()),
+                         what="stopping… in the header")
+        assert app.monitor.view.stopping and app.monitor.view.status == "running"
+        os.kill(launch.pid, signal.SIGCONT)
