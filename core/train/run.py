@@ -258,9 +258,9 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
 
     # under `srun --gpus-per-task=1` each task sees one GPU, index 0, whatever its local rank
     device_map = {"": torch_cuda_index()} if device == "cuda" else None
-    if device == "cuda" and precision.autocast == __import__("torch").bfloat16:
-        import torch
+    import torch
 
+    if device == "cuda" and precision.autocast == torch.bfloat16:
         torch.backends.cuda.matmul.allow_tf32 = True  # Ampere+: fp32 matmuls (LoRA, lm_head) on tensor cores
         torch.backends.cudnn.allow_tf32 = True
     from transformers import set_seed
