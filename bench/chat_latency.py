@@ -40,7 +40,11 @@ def fresh_prompts(loaded, n: int) -> list[str]:
     while len(out) < n:
         prompt = PROMPTS[k % len(PROMPTS)] + " please" * (k // len(PROMPTS))
         k += 1
-        length = len(loaded.tokenizer(prompt_text(loaded.tokenizer, prompt, loaded.style, loaded.system_prompt))["input_ids"])
+        length = len(
+            loaded.tokenizer(prompt_text(loaded.tokenizer, prompt, loaded.style, loaded.system_prompt))[
+                "input_ids"
+            ]
+        )
         if length not in seen:
             seen.add(length)
             out.append(prompt)
@@ -67,8 +71,14 @@ def one_token(loaded, prompt: str) -> float:
     from core.generate import generate_batch
 
     t = time.perf_counter()
-    generate_batch(loaded.model, loaded.tokenizer, [prompt], style=loaded.style,
-                   system_prompt=loaded.system_prompt, max_new_tokens=1)
+    generate_batch(
+        loaded.model,
+        loaded.tokenizer,
+        [prompt],
+        style=loaded.style,
+        system_prompt=loaded.system_prompt,
+        max_new_tokens=1,
+    )
     return time.perf_counter() - t
 
 
@@ -80,12 +90,15 @@ def main() -> None:
     ap.add_argument("--checkpoint")
     ap.add_argument("--repeats", type=int, default=5, help="prompts to time (after the warm-up one)")
     ap.add_argument("--max-new-tokens", type=int, default=48)
-    ap.add_argument("--threads", type=int, help="torch.set_num_threads (default: core.inference.fit_cpu_threads)")
+    ap.add_argument(
+        "--threads", type=int, help="torch.set_num_threads (default: core.inference.fit_cpu_threads)"
+    )
     args = ap.parse_args()
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     t = time.perf_counter()
     import torch
+
     from core.cli import _quiet_libraries
 
     _quiet_libraries()
@@ -97,7 +110,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     from core.inference import load_for_inference
 
-    kw = dict(base=args.base, checkpoint=args.checkpoint, runs_root=args.run_dir, fit_threads=not args.threads)
+    kw = dict(
+        base=args.base, checkpoint=args.checkpoint, runs_root=args.run_dir, fit_threads=not args.threads
+    )
     t = time.perf_counter()
     loaded = load_for_inference(args.run, **kw)
     cold = time.perf_counter() - t
@@ -121,17 +136,25 @@ def main() -> None:
         load_avg = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     except OSError:
         load_avg = "n/a"
-    print(f"model:   {loaded.label} on {loaded.device} ({loaded.style} prompt), torch threads {torch.get_num_threads()}, "
-          f"{os.cpu_count()} CPUs, load average {load_avg}")
+    print(
+        f"model:   {loaded.label} on {loaded.device} ({loaded.style} prompt), torch threads {torch.get_num_threads()}, "
+        f"{os.cpu_count()} CPUs, load average {load_avg}"
+    )
     print(f"imports (torch, transformers, peft):       {imports:6.2f} s")
     print(f"load, first in process:                    {cold:6.2f} s")
-    print(f"load, cached (second):                     {cached:6.2f} s   target <= 3 s  "
-          f"{'OK' if cached <= 3 else 'OVER'}")
-    print(f"first generation of the process, 1st piece: {warm_first:5.2f} s   (one-time warm-up included; "
-          f"answer {warm_total:.2f} s)")
+    print(
+        f"load, cached (second):                     {cached:6.2f} s   target <= 3 s  "
+        f"{'OK' if cached <= 3 else 'OVER'}"
+    )
+    print(
+        f"first generation of the process, 1st piece: {warm_first:5.2f} s   (one-time warm-up included; "
+        f"answer {warm_total:.2f} s)"
+    )
     med_tok, med_piece = statistics.median(tokens), statistics.median(pieces)
-    print(f"first token after the prompt (median of {len(tokens)}): {med_tok:5.3f} s   max {max(tokens):.3f} s   "
-          f"target <= 0.5 s  {'OK' if med_tok <= 0.5 else 'OVER'}")
+    print(
+        f"first token after the prompt (median of {len(tokens)}): {med_tok:5.3f} s   max {max(tokens):.3f} s   "
+        f"target <= 0.5 s  {'OK' if med_tok <= 0.5 else 'OVER'}"
+    )
     print(f"first printed piece (median of {len(pieces)}):    {med_piece:5.3f} s   max {max(pieces):.3f} s")
     print(f"whole answer (median, <= {args.max_new_tokens} tokens):       {statistics.median(totals):5.2f} s")
 

@@ -36,30 +36,66 @@ import tempfile
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]  # core and the helper module, however this file is started
 
-from gpu_check_lib import (GiB, Proc, call_site, environment, flops_per_token, free_port, guarded,  # noqa: E402
-                           one_line, peak_tflops, render_markdown, run_cmd, run_summary, run_tuner,
-                           throughput)
+from gpu_check_lib import (  # noqa: E402
+    GiB,
+    Proc,
+    call_site,
+    environment,
+    flops_per_token,
+    free_port,
+    guarded,
+    one_line,
+    peak_tflops,
+    render_markdown,
+    run_cmd,
+    run_summary,
+    run_tuner,
+    throughput,
+)
 
 SECTION_ORDER = ("env", "qlora", "syncs", "smoke", "ddp")
 
 # Qwen2.5-7B (and Qwen2.5-Coder-7B-Instruct, the qwen-qlora preset's model): config.json on the Hub.
-QWEN25_7B = dict(hidden_size=3584, intermediate_size=18944, num_hidden_layers=28, num_attention_heads=28,
-                 num_key_value_heads=4, vocab_size=152064, max_position_embeddings=32768, rope_theta=1e6,
-                 rms_norm_eps=1e-6, tie_word_embeddings=False)
+QWEN25_7B = dict(
+    hidden_size=3584,
+    intermediate_size=18944,
+    num_hidden_layers=28,
+    num_attention_heads=28,
+    num_key_value_heads=4,
+    vocab_size=152064,
+    max_position_embeddings=32768,
+    rope_theta=1e6,
+    rms_norm_eps=1e-6,
+    tie_word_embeddings=False,
+)
 # --cpu: same family and vocabulary, tiny body (bitsandbytes' CPU 4-bit kernels want multiples of 64).
-TINY_QWEN = {**QWEN25_7B, "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-             "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 512}
+TINY_QWEN = {
+    **QWEN25_7B,
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "num_key_value_heads": 1,
+    "max_position_embeddings": 512,
+}
 # Settings that keep a measured run to its training steps: no evaluation, samples or checkpoints.
-QUIET = ["eval.before_training=false", "eval.every=100000", "eval.sample_every=100000", "eval.exact_match_rows=0",
-         "train.save_every=100000", "log.every=1"]
+QUIET = [
+    "eval.before_training=false",
+    "eval.every=100000",
+    "eval.sample_every=100000",
+    "eval.exact_match_rows=0",
+    "train.save_every=100000",
+    "log.every=1",
+]
 
 
 @dataclass
@@ -91,9 +127,15 @@ class Ctx:
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment of a tuner subprocess: temp run/data folders, offline, no W&B."""
-        env = dict(os.environ, PYTHONPATH=str(ROOT), TUNER_DATA_DIR=str(self.work / "data"),
-                   TUNER_RUNS_DIR=str(self.work / "runs"), HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1",
-                   TOKENIZERS_PARALLELISM="false")
+        env = dict(
+            os.environ,
+            PYTHONPATH=str(ROOT),
+            TUNER_DATA_DIR=str(self.work / "data"),
+            TUNER_RUNS_DIR=str(self.work / "runs"),
+            HF_HUB_OFFLINE="1",
+            HF_DATASETS_OFFLINE="1",
+            TOKENIZERS_PARALLELISM="false",
+        )
         env.pop("WANDB_API_KEY", None)
         if self.cpu:
             env["CUDA_VISIBLE_DEVICES"] = ""
@@ -101,7 +143,9 @@ class Ctx:
         return env
 
 
-def tuner(ctx: Ctx, label: str, args: list[str], env: dict[str, str] | None = None, timeout: int = 900) -> Proc:
+def tuner(
+    ctx: Ctx, label: str, args: list[str], env: dict[str, str] | None = None, timeout: int = 900
+) -> Proc:
     """`tuner run ARGS` in a subprocess (log in logs/LABEL.log), cut off where the time budget ends."""
     return run_tuner(args, env or ctx.env(), ctx.logs / f"{label}.log", int(min(timeout, ctx.left() + 60)))
 
@@ -117,11 +161,19 @@ def sec_env(ctx: Ctx) -> dict[str, Any]:
     if not env["versions"].get("torch"):
         raise RuntimeError("torch is not installed")
     if not ctx.cpu and not env["gpus"]:
-        return {**env, "status": "failed", "error": f"no CUDA GPU visible to torch {env['versions']['torch']} "
-                f"(CUDA build: {env['cuda']}); use --cpu on a machine without one"}
+        return {
+            **env,
+            "status": "failed",
+            "error": f"no CUDA GPU visible to torch {env['versions']['torch']} "
+            f"(CUDA build: {env['cuda']}); use --cpu on a machine without one",
+        }
     g = env["gpus"][0] if env["gpus"] else None
-    summary = (f"{env['gpu_count']} × {g['name']}, cc {g['capability']}, {g['total_memory_gib']} GiB, bf16 {g['bf16']}, "
-               f"driver {env['driver']}, CUDA {env['cuda']}" if g else f"CPU only: {env['cpu']}, {env['cpu_count']} cores")
+    summary = (
+        f"{env['gpu_count']} × {g['name']}, cc {g['capability']}, {g['total_memory_gib']} GiB, bf16 {g['bf16']}, "
+        f"driver {env['driver']}, CUDA {env['cuda']}"
+        if g
+        else f"CPU only: {env['cpu']}, {env['cpu_count']} cores"
+    )
     return {**env, "summary": f"{summary}; torch {env['versions']['torch']}"}
 
 
@@ -161,7 +213,10 @@ def smoke_one(ctx: Ctx, name: str) -> dict[str, Any]:
     env = ctx.env(TUNER_RUNS_DIR=str(ctx.work / "smoke-runs" / name))  # its own folder: "latest" is this run
     limit = ["--max-steps", str(ctx.smoke_steps)] if ctx.smoke_steps else []  # a run ends with a checkpoint
     first = tuner(ctx, f"smoke-{name}", [str(path), *limit], env)
-    res: dict[str, Any] = {"command": " ".join(["tuner run", path.name, *limit]), "seconds_run": first.seconds}
+    res: dict[str, Any] = {
+        "command": " ".join(["tuner run", path.name, *limit]),
+        "seconds_run": first.seconds,
+    }
     if first.rc == 2 and first.run_dir is None:  # a one-line refusal before a run directory exists
         return {**res, "status": "skipped", "reason": first.error}
     if first.run_dir is None:
@@ -172,21 +227,41 @@ def smoke_one(ctx: Ctx, name: str) -> dict[str, Any]:
     if first.rc != 0 or run["status"] != "finished":
         return {**res, "status": "failed", "error": first.error or run["error"] or f"ended {run['status']}"}
     if not run["step_events"] or not run["loss_finite"]:
-        return {**res, "status": "failed", "error": f"{run['step_events']} step events, final loss {run['final_loss']}"}
+        return {
+            **res,
+            "status": "failed",
+            "error": f"{run['step_events']} step events, final loss {run['final_loss']}",
+        }
     target = run["step"] + 2
     second = tuner(ctx, f"smoke-{name}-resume", ["--resume", "latest", "--max-steps", str(target)], env)
     after = run_summary(second.run_dir or first.run_dir, since_last_start=True)
     after.pop("_steps")
     ckpt = int(after["resumed_from"].rsplit("-", 1)[-1]) if after["resumed_from"] else None
-    continued = (ckpt is not None and after["first_step"] == ckpt + 1 and after["status"] == "finished"
-                 and after["step"] == target)
-    res["resume"] = {"command": f"tuner run --resume latest --max-steps {target}", "from_step": ckpt,
-                     "first_step": after["first_step"], "step": after["step"], "status": after["status"],
-                     "final_loss": after["final_loss"], "continued": continued, "seconds": second.seconds}
+    continued = (
+        ckpt is not None
+        and after["first_step"] == ckpt + 1
+        and after["status"] == "finished"
+        and after["step"] == target
+    )
+    res["resume"] = {
+        "command": f"tuner run --resume latest --max-steps {target}",
+        "from_step": ckpt,
+        "first_step": after["first_step"],
+        "step": after["step"],
+        "status": after["status"],
+        "final_loss": after["final_loss"],
+        "continued": continued,
+        "seconds": second.seconds,
+    }
     if second.rc != 0 or not continued:
-        return {**res, "status": "failed", "error": second.error or after["error"]
-                or f"resume did not continue from the checkpoint (from {ckpt}, first step {after['first_step']}, "
-                   f"ended at {after['step']} of {target})"}
+        return {
+            **res,
+            "status": "failed",
+            "error": second.error
+            or after["error"]
+            or f"resume did not continue from the checkpoint (from {ckpt}, first step {after['first_step']}, "
+            f"ended at {after['step']} of {target})",
+        }
     return res
 
 
@@ -197,8 +272,11 @@ def sec_smoke(ctx: Ctx) -> dict[str, Any]:
     names = ctx.presets or [pf.name for pf in list_presets() if pf.shipped]
     items = {}
     for name in names:
-        items[name] = (guarded(smoke_one, ctx, name) if ctx.left() > 30 else
-                       {"status": "skipped", "reason": "time budget (--budget-s) spent"})
+        items[name] = (
+            guarded(smoke_one, ctx, name)
+            if ctx.left() > 30
+            else {"status": "skipped", "reason": "time budget (--budget-s) spent"}
+        )
     failed = {n: r for n, r in items.items() if r["status"] == "failed"}
     counts = Counter(r["status"] for r in items.values())
     out: dict[str, Any] = {"presets": items, "summary": ", ".join(f"{n} {s}" for s, n in counts.items())}
@@ -225,8 +303,13 @@ def build_qwen(ctx: Ctx, folder: Path) -> dict[str, Any]:
 
     tok = AutoTokenizer.from_pretrained(converted_dir())
     shape = TINY_QWEN if ctx.cpu else QWEN25_7B
-    cfg = AutoConfig.for_model("qwen2", **shape, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                               pad_token_id=tok.pad_token_id)
+    cfg = AutoConfig.for_model(
+        "qwen2",
+        **shape,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     # Initialized on the GPU when it has room: seconds instead of minutes, and the host never holds
     # more than the bf16 tensors being written (no 30 GB fp32 model in RAM).
     room = not ctx.cpu and torch.cuda.get_device_properties(0).total_memory > 24 * GiB
@@ -242,12 +325,27 @@ def build_qwen(ctx: Ctx, folder: Path) -> dict[str, Any]:
     gc.collect()
     if where == "cuda":
         torch.cuda.empty_cache()
-    return {"params": params, "built_on": where, "seconds": round(time.perf_counter() - t, 1),
-            "config": {k: shape[k] for k in ("hidden_size", "intermediate_size", "num_hidden_layers",
-                                             "num_attention_heads", "num_key_value_heads", "vocab_size")}}
+    return {
+        "params": params,
+        "built_on": where,
+        "seconds": round(time.perf_counter() - t, 1),
+        "config": {
+            k: shape[k]
+            for k in (
+                "hidden_size",
+                "intermediate_size",
+                "num_hidden_layers",
+                "num_attention_heads",
+                "num_key_value_heads",
+                "vocab_size",
+            )
+        },
+    }
 
 
-def qlora_run(ctx: Ctx, label: str, path: Path, steps: int, overrides: list[str], embedding: int) -> dict[str, Any]:
+def qlora_run(
+    ctx: Ctx, label: str, path: Path, steps: int, overrides: list[str], embedding: int
+) -> dict[str, Any]:
     """One measured `tuner run`: status, peak memory beside the estimator's figure, tokens/s, MFU."""
     from core.config.loader import load_preset
     from core.estimate import estimate_or_reason
@@ -255,20 +353,32 @@ def qlora_run(ctx: Ctx, label: str, path: Path, steps: int, overrides: list[str]
     sets = [*QUIET, *(["model.device=cpu"] if ctx.cpu else []), *overrides]
     args = [str(path), "--max-steps", str(steps)] + [a for s in sets for a in ("--set", s)]
     proc = tuner(ctx, f"qlora-{label}", args, timeout=600)
-    res: dict[str, Any] = {"overrides": overrides, "command": f"tuner run {path.name} --max-steps {steps} "
-                           + " ".join(f"--set {s}" for s in sets), "seconds": proc.seconds}
+    res: dict[str, Any] = {
+        "overrides": overrides,
+        "command": f"tuner run {path.name} --max-steps {steps} " + " ".join(f"--set {s}" for s in sets),
+        "seconds": proc.seconds,
+    }
     est = estimate_or_reason(load_preset(path, sets)[0], ctx.device)
     if isinstance(est, str):
         res["estimate_error"] = est
     else:
-        res.update(estimate_bytes=est.total, estimate_shape=f"{est.rows} × {est.seq} tokens",
-                   estimate_components={c.name: c.bytes for c in est.components})
+        res.update(
+            estimate_bytes=est.total,
+            estimate_shape=f"{est.rows} × {est.seq} tokens",
+            estimate_components={c.name: c.bytes for c in est.components},
+        )
     if proc.run_dir is None:
         return {**res, "status": "failed", "error": proc.error or f"exit code {proc.rc}"}
     run = run_summary(proc.run_dir)
     steps_ev = run.pop("_steps")
-    res.update(step=run["step"], final_loss=run["final_loss"], device=run["device"], adapter=run["adapter"],
-               trainable_params=run["trainable_params"], total_params=run["total_params"])
+    res.update(
+        step=run["step"],
+        final_loss=run["final_loss"],
+        device=run["device"],
+        adapter=run["adapter"],
+        trainable_params=run["trainable_params"],
+        total_params=run["total_params"],
+    )
     mem = [e.get("memory") or {} for e in steps_ev]
     res["host_peak_rss_bytes"] = proc.maxrss  # the whole run's, model loading included
     if ctx.cpu:  # no accelerator: host memory is the training memory (not GPU memory)
@@ -281,14 +391,19 @@ def qlora_run(ctx: Ctx, label: str, path: Path, steps: int, overrides: list[str]
     tp = throughput(steps_ev, run["grad_accum"] or 1)
     res.update(tp)
     if tp["tokens_per_s"] and run["total_params"]:
-        fpt = flops_per_token(run["total_params"], run["trainable_params"] or 0, embedding, run["adapter"] or "qlora")
+        fpt = flops_per_token(
+            run["total_params"], run["trainable_params"] or 0, embedding, run["adapter"] or "qlora"
+        )
         res["flops_per_token"] = fpt
         res["achieved_tflops"] = fpt * tp["tokens_per_s"] / 1e12
         peak = None if ctx.cpu else peak_tflops(_gpu_name())
         res["mfu"] = res["achieved_tflops"] / peak if peak else None
     if proc.rc != 0 or run["status"] != "finished" or not run["loss_finite"]:
-        return {**res, "status": "failed",
-                "error": proc.error or run["error"] or f"ended {run['status']}, final loss {run['final_loss']}"}
+        return {
+            **res,
+            "status": "failed",
+            "error": proc.error or run["error"] or f"ended {run['status']}, final loss {run['final_loss']}",
+        }
     return res
 
 
@@ -315,42 +430,68 @@ def sec_qlora(ctx: Ctx) -> dict[str, Any]:
     tokens, micro = ctx.large_budget
     # --cpu: even the preset's own batch (up to 3072 tokens × a 152K vocabulary) takes minutes on 2 cores
     small = ["train.max_tokens_per_batch=256", "train.micro_batch_size=4"] if ctx.cpu else []
-    runs = {"preset batching": guarded(qlora_run, ctx, "preset", path, ctx.qlora_steps[0], small, arch.vocab * arch.hidden)}
+    runs = {
+        "preset batching": guarded(
+            qlora_run, ctx, "preset", path, ctx.qlora_steps[0], small, arch.vocab * arch.hidden
+        )
+    }
     if ctx.qlora_steps[1]:  # 0: only the preset's batching (the test suite's shortcut)
-        runs[f"{tokens} tokens"] = guarded(qlora_run, ctx, "large", path, ctx.qlora_steps[1],
-                                           [f"train.max_tokens_per_batch={tokens}", f"train.micro_batch_size={micro}"],
-                                           arch.vocab * arch.hidden)
+        runs[f"{tokens} tokens"] = guarded(
+            qlora_run,
+            ctx,
+            "large",
+            path,
+            ctx.qlora_steps[1],
+            [f"train.max_tokens_per_batch={tokens}", f"train.micro_batch_size={micro}"],
+            arch.vocab * arch.hidden,
+        )
     out: dict[str, Any] = {
-        "shape_name": "tiny Qwen2 (--cpu)" if ctx.cpu else "Qwen2.5-7B", "model": built,
-        "params_b": round(built["params"] / 1e9, 3), "runs": runs,
+        "shape_name": "tiny Qwen2 (--cpu)" if ctx.cpu else "Qwen2.5-7B",
+        "model": built,
+        "params_b": round(built["params"] / 1e9, 3),
+        "runs": runs,
         "peak_tflops": None if ctx.cpu else peak_tflops(_gpu_name()),
         "memory_label": "host peak RSS (CPU, not GPU memory)" if ctx.cpu else "peak allocated GPU memory",
-        "memory_note": ("--cpu: the measured figure is the tuner process's peak resident set size (ru_maxrss: host "
-                        "RAM, not GPU memory), compared with the estimator's figure for the CPU" if ctx.cpu else
-                        "measured: torch.cuda.max_memory_allocated in the run's process, read from its step events "
-                        "(the largest of them), so without the ~0.5 GiB CUDA context the estimate includes; "
-                        "`measured_reserved_bytes` in report.json is the caching allocator's reserve, "
-                        "`host_peak_rss_bytes` the process's peak host RAM (loading included)"),
-        "estimate_note": ("core.estimate counts the largest micro batch the preset can build (rows of max_seq_len "
-                          "tokens); the bundled rows are ~55 tokens, so the real micro batches are smaller (column "
-                          "'real tokens / micro batch')"),
+        "memory_note": (
+            "--cpu: the measured figure is the tuner process's peak resident set size (ru_maxrss: host "
+            "RAM, not GPU memory), compared with the estimator's figure for the CPU"
+            if ctx.cpu
+            else "measured: torch.cuda.max_memory_allocated in the run's process, read from its step events "
+            "(the largest of them), so without the ~0.5 GiB CUDA context the estimate includes; "
+            "`measured_reserved_bytes` in report.json is the caching allocator's reserve, "
+            "`host_peak_rss_bytes` the process's peak host RAM (loading included)"
+        ),
+        "estimate_note": (
+            "core.estimate counts the largest micro batch the preset can build (rows of max_seq_len "
+            "tokens); the bundled rows are ~55 tokens, so the real micro batches are smaller (column "
+            "'real tokens / micro batch')"
+        ),
     }
     # QWEN25_7B checked against the estimator's published-shape table (in --cpu mode too, from the config alone)
     from transformers import AutoConfig
 
     ref = KNOWN["qwen/qwen2.5-coder-7b"]
-    out["shapes"] = {"built": arch.describe(), "qwen2.5_7b_config_matches_estimator_table":
-                     arch_from_config(AutoConfig.for_model("qwen2", **QWEN25_7B).to_dict()) == ref}
+    out["shapes"] = {
+        "built": arch.describe(),
+        "qwen2.5_7b_config_matches_estimator_table": arch_from_config(
+            AutoConfig.for_model("qwen2", **QWEN25_7B).to_dict()
+        )
+        == ref,
+    }
     if not ctx.cpu:
         out["shapes"]["built_matches_estimator_table"] = arch == ref
     bad = {k: r for k, r in runs.items() if r["status"] == "failed"}
     first = runs["preset batching"]
     peak, est = (first.get("measured_peak_bytes") or 0) / GiB, (first.get("estimate_bytes") or 0) / GiB
-    out["summary"] = f"{out['shape_name']}, {out['params_b']}B params; peak {peak:.2f} GiB vs estimate {est:.2f} GiB"
+    out["summary"] = (
+        f"{out['shape_name']}, {out['params_b']}B params; peak {peak:.2f} GiB vs estimate {est:.2f} GiB"
+    )
     if bad:
         out.update(status="failed", error="; ".join(f"{k}: {r.get('error')}" for k, r in bad.items()))
     elif not all(out["shapes"][k] for k in out["shapes"] if k.endswith("table")):
-        out.update(status="failed", error=f"shapes differ from the estimator's Qwen2.5-Coder-7B: {out['shapes']}")
+        out.update(
+            status="failed", error=f"shapes differ from the estimator's Qwen2.5-Coder-7B: {out['shapes']}"
+        )
     return out
 
 
@@ -414,16 +555,27 @@ def sec_syncs(ctx: Ctx) -> dict[str, Any]:
                 delattr(cls, name)
     run = run_summary(outcome.run_dir) if outcome.run_dir else {"status": "no run directory"}
     run.pop("_steps", None)
-    res: dict[str, Any] = {"steps": steps, "log_every": log_every, "device": run.get("device"),
-                           "run_status": run["status"],
-                           "syncs_by_step": {str(k): v for k, v in per_step.items()} if counting else None}
+    res: dict[str, Any] = {
+        "steps": steps,
+        "log_every": log_every,
+        "device": run.get("device"),
+        "run_status": run["status"],
+        "syncs_by_step": {str(k): v for k, v in per_step.items()} if counting else None,
+    }
     if outcome.status != "finished":
         return {**res, "status": "failed", "error": outcome.error or f"run ended {outcome.status}"}
     if not counting:
-        return {**res, "summary": f"{run['step']} steps in-process on the CPU; sync counting needs CUDA (n/a)"}
+        return {
+            **res,
+            "summary": f"{run['step']} steps in-process on the CPU; sync counting needs CUDA (n/a)",
+        }
     if not sum(per_step.values()):  # logging reads the loss at least: zero means the hook saw nothing
-        return {**res, "status": "failed", "error": "no sync warnings reached the warnings hook (a library "
-                "silenced warnings?): the count would be meaningless"}
+        return {
+            **res,
+            "status": "failed",
+            "error": "no sync warnings reached the warnings hook (a library "
+            "silenced warnings?): the count would be meaningless",
+        }
     # Steady state: step 1 pays one-off work, the last one the end-of-run evaluation and save;
     # logging steps (every log_every) read the loss on purpose.
     middle = range(2, steps)
@@ -432,14 +584,19 @@ def sec_syncs(ctx: Ctx) -> dict[str, Any]:
     steady = Counter()
     for s in middle:
         steady.update(sites.get(s, Counter()))
-    res.update(median_per_step=statistics.median(plain) if plain else None,
-               median_per_logging_step=statistics.median(logged) if logged else None,
-               setup_syncs=per_step["setup"], top_sites=steady.most_common(6),
-               note="counted: syncs raised on the Python thread; a sync inside backward runs on autograd's device "
-                    "thread and is only printed by c10, not counted here")
-    res["summary"] = (f"{res['median_per_step']} syncs per step (median of non-logging steps 2–{steps - 1}), "
-                      f"{res['median_per_logging_step']} on logging steps (log.every {log_every}); micro batch "
-                      f"from the quickstart smoke preset on {run.get('device')}")
+    res.update(
+        median_per_step=statistics.median(plain) if plain else None,
+        median_per_logging_step=statistics.median(logged) if logged else None,
+        setup_syncs=per_step["setup"],
+        top_sites=steady.most_common(6),
+        note="counted: syncs raised on the Python thread; a sync inside backward runs on autograd's device "
+        "thread and is only printed by c10, not counted here",
+    )
+    res["summary"] = (
+        f"{res['median_per_step']} syncs per step (median of non-logging steps 2–{steps - 1}), "
+        f"{res['median_per_logging_step']} on logging steps (log.every {log_every}); micro batch "
+        f"from the quickstart smoke preset on {run.get('device')}"
+    )
     return res
 
 
@@ -460,19 +617,37 @@ def sec_ddp(ctx: Ctx) -> dict[str, Any]:
     ranks_dir, runs = ctx.work / "ddp-ranks", ctx.work / "ddp-runs"
     ranks_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(port),
-           str(ROOT / "bench" / "gpu_check_rank.py"), str(ranks_dir), "run", str(path),
-           *(["--max-steps", str(ctx.smoke_steps)] if ctx.smoke_steps else [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        str(port),
+        str(ROOT / "bench" / "gpu_check_rank.py"),
+        str(ranks_dir),
+        "run",
+        str(path),
+        *(["--max-steps", str(ctx.smoke_steps)] if ctx.smoke_steps else []),
+    ]
     env = ctx.env(TUNER_RUNS_DIR=str(runs), OMP_NUM_THREADS="1")
     t = time.perf_counter()
-    rc, out, err = run_cmd(cmd, env, min(600, ctx.left() + 60))  # a rank stuck in a collective hangs, not fails
+    rc, out, err = run_cmd(
+        cmd, env, min(600, ctx.left() + 60)
+    )  # a rank stuck in a collective hangs, not fails
     ctx.logs.mkdir(parents=True, exist_ok=True)
     (ctx.logs / "ddp.log").write_text(f"$ {' '.join(cmd)}\n--- stdout\n{out}\n--- stderr\n{err}")
     ranks = [json.loads(f.read_text()) for f in sorted(ranks_dir.glob("rank*.json"))]
     dirs = sorted(d for d in runs.iterdir() if d.is_dir()) if runs.is_dir() else []
-    res: dict[str, Any] = {"command": "torchrun --nproc_per_node 2 --master_port PORT bench/gpu_check_rank.py … run "
-                           f"{path.name}", "exit_code": rc, "seconds_run": round(time.perf_counter() - t, 1),
-                           "ranks": ranks, "run_dirs": [d.name for d in dirs]}
+    res: dict[str, Any] = {
+        "command": "torchrun --nproc_per_node 2 --master_port PORT bench/gpu_check_rank.py … run "
+        f"{path.name}",
+        "exit_code": rc,
+        "seconds_run": round(time.perf_counter() - t, 1),
+        "ranks": ranks,
+        "run_dirs": [d.name for d in dirs],
+    }
     run = run_summary(dirs[0]) if len(dirs) == 1 else None
     if run:
         run.pop("_steps")
@@ -493,8 +668,10 @@ def sec_ddp(ctx: Ctx) -> dict[str, Any]:
         problems.append(f"run {run['status']}, world size {run['world_size']}")
     if problems:
         return {**res, "status": "failed", "error": "; ".join(problems)}
-    res["summary"] = (f"2 ranks on {run['device']} over {res['backend']}, both stopped at step {steps[0]}, "
-                      f"one run directory, final loss {run['final_loss']:.4g}")
+    res["summary"] = (
+        f"2 ranks on {run['device']} over {res['backend']}, both stopped at step {steps[0]}, "
+        f"one run directory, final loss {run['final_loss']:.4g}"
+    )
     return res
 
 
@@ -503,7 +680,12 @@ def sec_ddp(ctx: Ctx) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 SECTIONS: dict[str, Callable[[Ctx], dict[str, Any]]] = {
-    "env": sec_env, "qlora": sec_qlora, "syncs": sec_syncs, "smoke": sec_smoke, "ddp": sec_ddp}
+    "env": sec_env,
+    "qlora": sec_qlora,
+    "syncs": sec_syncs,
+    "smoke": sec_smoke,
+    "ddp": sec_ddp,
+}
 
 
 def write_reports(out: Path, report: dict[str, Any]) -> str:
@@ -517,15 +699,25 @@ def write_reports(out: Path, report: dict[str, Any]) -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--cpu", action="store_true", help="run on the CPU with tiny shapes (what the test suite does)")
-    ap.add_argument("--sections", default=",".join(SECTION_ORDER),
-                    help=f"comma-separated subset of {', '.join(SECTION_ORDER)}")
+    ap.add_argument(
+        "--cpu", action="store_true", help="run on the CPU with tiny shapes (what the test suite does)"
+    )
+    ap.add_argument(
+        "--sections",
+        default=",".join(SECTION_ORDER),
+        help=f"comma-separated subset of {', '.join(SECTION_ORDER)}",
+    )
     ap.add_argument("--presets", help="smoke only these presets (default: every shipped preset)")
     ap.add_argument("--out", help="report folder (default bench/out/gpu-check-<time>/)")
-    ap.add_argument("--qlora-steps", default=None,
-                    help="steps of the two QLoRA runs, e.g. 30,20 (--cpu: 4,2); a second 0 skips the larger batch")
+    ap.add_argument(
+        "--qlora-steps",
+        default=None,
+        help="steps of the two QLoRA runs, e.g. 30,20 (--cpu: 4,2); a second 0 skips the larger batch",
+    )
     ap.add_argument("--budget-s", type=float, help="start no section or smoke run after this many seconds")
-    ap.add_argument("--keep-work", action="store_true", help="keep the temp folder (models, runs) for inspection")
+    ap.add_argument(
+        "--keep-work", action="store_true", help="keep the temp folder (models, runs) for inspection"
+    )
     return ap.parse_args(argv)
 
 
@@ -544,31 +736,50 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="gpu-check-"))
     steps = tuple(int(s) for s in (args.qlora_steps or ("4,2" if args.cpu else "30,20")).split(","))
-    ctx = Ctx(cpu=args.cpu, out=out, work=work, presets=args.presets.split(",") if args.presets else None,
-              qlora_steps=(steps[0], steps[-1]), large_budget=(512, 8) if args.cpu else (8192, 64),
-              smoke_steps=4 if args.cpu else None,  # --cpu: 2 cores, each step and evaluation counts
-              deadline=time.monotonic() + args.budget_s if args.budget_s else math.inf)
+    ctx = Ctx(
+        cpu=args.cpu,
+        out=out,
+        work=work,
+        presets=args.presets.split(",") if args.presets else None,
+        qlora_steps=(steps[0], steps[-1]),
+        large_budget=(512, 8) if args.cpu else (8192, 64),
+        smoke_steps=4 if args.cpu else None,  # --cpu: 2 cores, each step and evaluation counts
+        deadline=time.monotonic() + args.budget_s if args.budget_s else math.inf,
+    )
     # The in-process section (syncs) reads these too; subprocesses get them through ctx.env().
     for key, value in ctx.env().items():
         if key.startswith(("TUNER_", "HF_", "TOKENIZERS_")):
             os.environ[key] = value
     started = time.perf_counter()
-    report: dict[str, Any] = {"date": datetime.now().astimezone().isoformat(timespec="seconds"),
-                              "mode": "cpu" if args.cpu else "gpu",
-                              "command": "bench/gpu_check.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-                              "sections": {}}
+    report: dict[str, Any] = {
+        "date": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "mode": "cpu" if args.cpu else "gpu",
+        "command": "bench/gpu_check.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "sections": {},
+    }
     try:
         report["conditions"] = environment()
-    except Exception as e:  # noqa: BLE001 - the env section reports it in full
+    except Exception as e:
         report["conditions"] = {"error": one_line(e)}
     for name in SECTION_ORDER:
         if name in chosen:
             print(f"[gpu-check] {name} …", file=sys.stderr, flush=True)
-            sec = guarded(SECTIONS[name], ctx) if ctx.left() > 30 else {
-                "status": "skipped", "reason": f"time budget (--budget-s {args.budget_s}) spent", "seconds": 0}
+            sec = (
+                guarded(SECTIONS[name], ctx)
+                if ctx.left() > 30
+                else {
+                    "status": "skipped",
+                    "reason": f"time budget (--budget-s {args.budget_s}) spent",
+                    "seconds": 0,
+                }
+            )
             report["sections"][name] = sec
-            print(f"[gpu-check] {name}: {sec['status']} in {sec['seconds']} s"
-                  + (f" — {sec.get('error')}" if sec["status"] == "failed" else ""), file=sys.stderr, flush=True)
+            print(
+                f"[gpu-check] {name}: {sec['status']} in {sec['seconds']} s"
+                + (f" — {sec.get('error')}" if sec["status"] == "failed" else ""),
+                file=sys.stderr,
+                flush=True,
+            )
             report["seconds"] = round(time.perf_counter() - started, 1)
             write_reports(out, report)
     report["seconds"] = round(time.perf_counter() - started, 1)

@@ -13,9 +13,10 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 GiB = 1 << 30
@@ -36,7 +37,7 @@ def guarded(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
     try:
         res = fn(*args)
         res.setdefault("status", "passed")
-    except Exception as e:  # noqa: BLE001 - one broken check must not hide the others
+    except Exception as e:
         res = {"status": "failed", "error": one_line(e), "traceback": traceback.format_exc()[-4000:]}
     res["seconds"] = round(time.perf_counter() - t, 1)
     return res
@@ -55,9 +56,11 @@ class Proc:
 
 # `tuner run` as the console script runs it, plus the process's peak RSS on the way out: step events
 # only sample RSS between steps, after the logits and activations are freed.
-TUNER_MAIN = ("import resource, sys\nfrom core.cli import main\ncode = 1\ntry:\n    code = main(sys.argv[1:])\n"
-              "finally:\n    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
-              "    print(f'gpu-check maxrss_bytes={peak}', file=sys.stderr)\nsys.exit(code)")
+TUNER_MAIN = (
+    "import resource, sys\nfrom core.cli import main\ncode = 1\ntry:\n    code = main(sys.argv[1:])\n"
+    "finally:\n    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024\n"
+    "    print(f'gpu-check maxrss_bytes={peak}', file=sys.stderr)\nsys.exit(code)"
+)
 
 
 def _run_dirs(env: dict[str, str]) -> set[Path]:
@@ -69,8 +72,15 @@ def _run_dirs(env: dict[str, str]) -> set[Path]:
 def run_cmd(cmd: list[str], env: dict[str, str], timeout: float) -> tuple[int, str, str]:
     """(exit code, stdout, stderr) of a command in its own process group; on timeout the whole group is killed
     (torchrun's workers and DataLoader workers too), the exit code is 124 and stderr ends with an error line."""
-    p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
+    p = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = p.communicate(timeout=timeout)
         return p.returncode, out, err
@@ -92,7 +102,9 @@ def run_tuner(args: list[str], env: dict[str, str], log: Path, timeout: int) -> 
     rss = re.findall(r"^gpu-check maxrss_bytes=(\d+)$", err, re.M)
     err = re.sub(r"^gpu-check maxrss_bytes=\d+\n?", "", err, flags=re.M)
     dirs = re.findall(r"^run directory: (.+)$", out, re.M)
-    new = sorted(_run_dirs(env) - before)  # a run killed by the timeout prints no directory: its events still count
+    new = sorted(
+        _run_dirs(env) - before
+    )  # a run killed by the timeout prints no directory: its events still count
     run_dir = Path(dirs[-1].strip()) if dirs else (new[-1] if len(new) == 1 else None)
     errors = [ln.split("error:", 1)[1].strip() for ln in err.splitlines() if ln.startswith("error:")]
     tail = [ln for ln in err.splitlines() if ln.strip()]
@@ -107,20 +119,30 @@ def run_summary(run_dir: Path, since_last_start: bool = False) -> dict[str, Any]
     evs = read_events(run_dir / "events.jsonl")
     starts = [i for i, e in enumerate(evs) if e["type"] == "run_started"]
     if since_last_start and starts:
-        evs = evs[starts[-1]:]
+        evs = evs[starts[-1] :]
     started = next((e for e in evs if e["type"] == "run_started"), {})
     steps = [e for e in evs if e["type"] == "step"]
     end = next((e for e in reversed(evs) if e["type"] in ("finished", "failed")), None)
     status = "no end event" if end is None else (end.get("status") if end["type"] == "finished" else "failed")
     loss = steps[-1]["loss"] if steps else None
-    return {"status": status, "step": end.get("step") if end else None, "step_events": len(steps),
-            "first_step": steps[0]["step"] if steps else None, "final_loss": loss,
-            "loss_finite": isinstance(loss, (int, float)) and math.isfinite(loss), "device": started.get("device"),
-            "dtype": started.get("dtype"), "adapter": started.get("adapter"), "resumed_from": started.get("resumed_from"),
-            "world_size": started.get("world_size"), "trainable_params": started.get("trainable_params"),
-            "total_params": started.get("total_params"), "grad_accum": started.get("grad_accum"),
-            "error": f"{end.get('message')} ({end.get('hint')})" if end and end["type"] == "failed" else None,
-            "_steps": steps}
+    return {
+        "status": status,
+        "step": end.get("step") if end else None,
+        "step_events": len(steps),
+        "first_step": steps[0]["step"] if steps else None,
+        "final_loss": loss,
+        "loss_finite": isinstance(loss, (int, float)) and math.isfinite(loss),
+        "device": started.get("device"),
+        "dtype": started.get("dtype"),
+        "adapter": started.get("adapter"),
+        "resumed_from": started.get("resumed_from"),
+        "world_size": started.get("world_size"),
+        "trainable_params": started.get("trainable_params"),
+        "total_params": started.get("total_params"),
+        "grad_accum": started.get("grad_accum"),
+        "error": f"{end.get('message')} ({end.get('hint')})" if end and end["type"] == "failed" else None,
+        "_steps": steps,
+    }
 
 
 def _driver() -> str | None:
@@ -131,12 +153,16 @@ def _driver() -> str | None:
         pynvml.nvmlInit()
         v = pynvml.nvmlSystemGetDriverVersion()
         return v.decode() if isinstance(v, bytes) else str(v)
-    except Exception:  # noqa: BLE001 - not installed or no NVML: try the next source
+    except Exception:
         pass
     if shutil.which("nvidia-smi"):
         try:
-            out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
-                                 capture_output=True, text=True, timeout=10).stdout.split()
+            out = subprocess.run(
+                ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.split()
             if out:
                 return out[0]
         except (OSError, subprocess.SubprocessError):
@@ -169,20 +195,42 @@ def environment() -> dict[str, Any]:
     if torch.cuda.is_available():
         for i in range(torch.cuda.device_count()):
             p = torch.cuda.get_device_properties(i)
-            gpus.append({"index": i, "name": p.name, "capability": f"{p.major}.{p.minor}",
-                         "total_memory_gib": round(p.total_memory / GiB, 1), "bf16": (p.major, p.minor) >= (8, 0)})
+            gpus.append(
+                {
+                    "index": i,
+                    "name": p.name,
+                    "capability": f"{p.major}.{p.minor}",
+                    "total_memory_gib": round(p.total_memory / GiB, 1),
+                    "bf16": (p.major, p.minor) >= (8, 0),
+                }
+            )
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                                timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
         commit += " (with uncommitted changes)" if dirty else ""
     except (OSError, subprocess.SubprocessError):
         commit = None
-    return {"versions": versions, "cuda": torch.version.cuda, "cuda_available": torch.cuda.is_available(),
-            "gpu_count": len(gpus), "gpus": gpus, "driver": _driver() if gpus else None,
-            "cpu": _cpu_name(), "cpu_count": os.cpu_count(), "ram_gib": round(psutil.virtual_memory().total / GiB, 1),
-            "torch_threads": torch.get_num_threads(), "commit": commit}
+    return {
+        "versions": versions,
+        "cuda": torch.version.cuda,
+        "cuda_available": torch.cuda.is_available(),
+        "gpu_count": len(gpus),
+        "gpus": gpus,
+        "driver": _driver() if gpus else None,
+        "cpu": _cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "ram_gib": round(psutil.virtual_memory().total / GiB, 1),
+        "torch_threads": torch.get_num_threads(),
+        "commit": commit,
+    }
 
 
 def throughput(steps: list[dict[str, Any]], grad_accum: int) -> dict[str, Any]:
@@ -191,12 +239,16 @@ def throughput(steps: list[dict[str, Any]], grad_accum: int) -> dict[str, Any]:
     timed = [e for e in steps[warm:] if e.get("tokens_per_s")] or [e for e in steps if e.get("tokens_per_s")]
     tokens = sum(e["tokens"] for e in timed)
     seconds = sum(e["tokens"] / e["tokens_per_s"] for e in timed)
-    return {"timed_steps": len(timed), "tokens_per_s": tokens / seconds if seconds else None,
-            "tokens_per_micro_batch": tokens / len(timed) / max(1, grad_accum) if timed else None}
+    return {
+        "timed_steps": len(timed),
+        "tokens_per_s": tokens / seconds if seconds else None,
+        "tokens_per_micro_batch": tokens / len(timed) / max(1, grad_accum) if timed else None,
+    }
 
 
 def call_site(frames: list[traceback.FrameSummary]) -> str:
     """Where a sync came from: the innermost frame, then the two innermost outside torch (path:line function)."""
+
     def short(f: traceback.FrameSummary) -> str:
         path = f.filename.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
         return f"{path}:{f.lineno} {f.name}"
@@ -226,7 +278,10 @@ PEAK_TFLOPS: list[tuple[str, float]] = [
     (r"A100", 312.0),
     (r"L40S", 362.0),
     (r"\bL4\b", 121.0),
-    (r"4090", 165.2),  # fp16/bf16 with fp32 accumulation (what PyTorch's matmuls use); 330 with fp16 accumulation
+    (
+        r"4090",
+        165.2,
+    ),  # fp16/bf16 with fp32 accumulation (what PyTorch's matmuls use); 330 with fp16 accumulation
     (r"\bT4\b", 65.0),  # fp16: Turing has no bf16
 ]
 
@@ -277,13 +332,17 @@ def conditions_line(report: dict[str, Any]) -> str:
     gpus = c.get("gpus") or []
     if gpus:
         g = gpus[0]
-        hw = (f"{len(gpus)} × {g['name']} (compute capability {g['capability']}, {g['total_memory_gib']} GiB), "
-              f"driver {c.get('driver') or '?'}, CUDA {c.get('cuda') or '?'}")
+        hw = (
+            f"{len(gpus)} × {g['name']} (compute capability {g['capability']}, {g['total_memory_gib']} GiB), "
+            f"driver {c.get('driver') or '?'}, CUDA {c.get('cuda') or '?'}"
+        )
     else:
         hw = f"no GPU: {c.get('cpu', '?')}, {c.get('cpu_count', '?')} cores, {c.get('ram_gib', '?')} GiB RAM"
     libs = ", ".join(f"{k} {val}" for k, val in v.items() if val)
-    return (f"{report.get('date', '?')}, mode {report.get('mode', '?')}: {hw}; {libs}; "
-            f"commit {c.get('commit', '?')}; `{report.get('command', '')}`")
+    return (
+        f"{report.get('date', '?')}, mode {report.get('mode', '?')}: {hw}; {libs}; "
+        f"commit {c.get('commit', '?')}; `{report.get('command', '')}`"
+    )
 
 
 def _smoke_rows(sec: dict[str, Any]) -> list[str]:
@@ -292,9 +351,11 @@ def _smoke_rows(sec: dict[str, Any]) -> list[str]:
     for name, item in (sec.get("presets") or {}).items():
         if item.get("status") == "passed":
             run, res = item.get("run", {}), item.get("resume", {})
-            text = (f"{run.get('device')}, {run.get('adapter')}, {run.get('step')} steps, final loss "
-                    f"{_num(run.get('final_loss'))}, resumed {res.get('from_step')}→{res.get('step')} "
-                    f"({'continued' if res.get('continued') else 'did NOT continue'}), {item.get('seconds', 0):.0f} s")
+            text = (
+                f"{run.get('device')}, {run.get('adapter')}, {run.get('step')} steps, final loss "
+                f"{_num(run.get('final_loss'))}, resumed {res.get('from_step')}→{res.get('step')} "
+                f"({'continued' if res.get('continued') else 'did NOT continue'}), {item.get('seconds', 0):.0f} s"
+            )
         else:
             text = item.get("reason") or item.get("error") or ""
         rows.append(f"| smoke: {name} | {_status(item)} | {text} |")
@@ -307,9 +368,14 @@ def _qlora_rows(sec: dict[str, Any]) -> list[str]:
     if not runs:
         return []
     mem_label = sec.get("memory_label", "peak memory")
-    out = ["", f"### QLoRA at {sec.get('shape_name', '?')} shapes ({sec.get('params_b', '?')}B params, random init)", "",
-           f"| batching | status | steps | real tokens / micro batch | tokens/s | TFLOP/s | MFU | {mem_label} | "
-           "estimate (core.estimate) | measured / estimate |", "|---|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        "",
+        f"### QLoRA at {sec.get('shape_name', '?')} shapes ({sec.get('params_b', '?')}B params, random init)",
+        "",
+        f"| batching | status | steps | real tokens / micro batch | tokens/s | TFLOP/s | MFU | {mem_label} | "
+        "estimate (core.estimate) | measured / estimate |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for label, r in runs.items():
         mfu = r.get("mfu")
         sets = " ".join(r.get("overrides") or []) or "preset as shipped"
@@ -318,10 +384,20 @@ def _qlora_rows(sec: dict[str, Any]) -> list[str]:
             f"{_num(r.get('tokens_per_micro_batch'), '{:.0f}')} | {_num(r.get('tokens_per_s'), '{:.0f}')} | "
             f"{_num(r.get('achieved_tflops'), '{:.3g}')} | {f'{mfu:.1%}' if isinstance(mfu, float) else 'n/a'} | "
             f"{_gib(r.get('measured_peak_bytes'))} | {_gib(r.get('estimate_bytes'))} "
-            f"({r.get('estimate_shape', '?')}) | {_num(r.get('measured_over_estimate'), '{:.2f}')} |")
-    peak = f"{sec['peak_tflops']} TFLOP/s dense bf16" if sec.get("peak_tflops") else "n/a (no GPU, or not in the table)"
-    out += ["", f"- {FLOPS_FORMULA}", f"- peak used for MFU: {peak}",
-            f"- {sec.get('memory_note', '')}", f"- {sec.get('estimate_note', '')}"]
+            f"({r.get('estimate_shape', '?')}) | {_num(r.get('measured_over_estimate'), '{:.2f}')} |"
+        )
+    peak = (
+        f"{sec['peak_tflops']} TFLOP/s dense bf16"
+        if sec.get("peak_tflops")
+        else "n/a (no GPU, or not in the table)"
+    )
+    out += [
+        "",
+        f"- {FLOPS_FORMULA}",
+        f"- peak used for MFU: {peak}",
+        f"- {sec.get('memory_note', '')}",
+        f"- {sec.get('estimate_note', '')}",
+    ]
     return out
 
 
@@ -337,7 +413,9 @@ def render_markdown(report: dict[str, Any]) -> str:
             extra += _qlora_rows(sec)
         summary = sec.get("summary") or sec.get("reason") or ""
         if sec.get("status") == "failed":
-            summary = f"{sec.get('error')}" + (f" — {summary}" if summary and summary != sec.get("error") else "")
+            summary = f"{sec.get('error')}" + (
+                f" — {summary}" if summary and summary != sec.get("error") else ""
+            )
         lines.append(f"| {name} | {_status(sec)} | {summary} ({sec.get('seconds', 0):.0f} s) |")
     syncs = report.get("sections", {}).get("syncs", {})
     if syncs.get("top_sites"):

@@ -43,8 +43,13 @@ def main() -> int:
 
     backend = dist.get_backend() if dist.is_available() and dist.is_initialized() else None
     rank = int(os.environ.get("RANK", 0))
-    record = {"rank": rank, "exit_code": code, "step": seen.get("step"), "backend": backend,
-              "world_size": int(os.environ.get("WORLD_SIZE", 1))}
+    record = {
+        "rank": rank,
+        "exit_code": code,
+        "step": seen.get("step"),
+        "backend": backend,
+        "world_size": int(os.environ.get("WORLD_SIZE", 1)),
+    }
     (out / f"rank{rank}.json").write_text(json.dumps(record))
     return code
 

@@ -15,7 +15,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-PROMPTS = ["List all files, including hidden ones", "Show disk usage of the current folder", "Count lines in notes.txt"]
+PROMPTS = [
+    "List all files, including hidden ones",
+    "Show disk usage of the current folder",
+    "Count lines in notes.txt",
+]
 
 
 def generate_seconds(loaded, batch: int, tokens: int) -> float:
@@ -30,8 +34,13 @@ def generate_seconds(loaded, batch: int, tokens: int) -> float:
     enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
     started = time.perf_counter()
     with torch.no_grad():
-        loaded.model.generate(**enc, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False,
-                              pad_token_id=tok.pad_token_id)
+        loaded.model.generate(
+            **enc,
+            max_new_tokens=tokens,
+            min_new_tokens=tokens,
+            do_sample=False,
+            pad_token_id=tok.pad_token_id,
+        )
     return time.perf_counter() - started
 
 
@@ -52,7 +61,9 @@ def main() -> None:
     for quant in (True, False):
         started = time.perf_counter()
         loaded[quant] = load_for_inference(args.run, quant=quant, fit_threads=False)
-        print(f"load {'4-bit' if quant else 'fp32 '}: {time.perf_counter() - started:.1f} s ({loaded[quant].base_note})")
+        print(
+            f"load {'4-bit' if quant else 'fp32 '}: {time.perf_counter() - started:.1f} s ({loaded[quant].base_note})"
+        )
     for quant in (True, False):  # bitsandbytes repacks 4-bit weights on the first eval-mode call
         generate_seconds(loaded[quant], 1, 2)
     print("| batch | 4-bit tok/s | fp32 tok/s | ratio |\n|---|---|---|---|")

@@ -72,9 +72,17 @@ def build_model(folder: Path, shape: str, vocab: int) -> None:
     from transformers import AutoConfig, AutoModelForCausalLM
 
     layers, hidden, inter, heads, kv = SHAPES[shape]
-    cfg = AutoConfig.for_model("llama", vocab_size=vocab, max_position_embeddings=512, tie_word_embeddings=True,
-                               hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
-                               num_attention_heads=heads, num_key_value_heads=kv)
+    cfg = AutoConfig.for_model(
+        "llama",
+        vocab_size=vocab,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        hidden_size=hidden,
+        intermediate_size=inter,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+    )
     torch.manual_seed(0)
     AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16).save_pretrained(folder)
 
@@ -97,9 +105,15 @@ def worker(folder: Path, path: str, steps: int, rows: int, seq: int, autocast: b
     from core.models.build import _keep_cpu_4bit_trainable, prepare_kbit
 
     rss0 = _rss_bytes()
-    q = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                           bnb_4bit_compute_dtype=torch.bfloat16)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16, quantization_config=q, device_map={"": "cpu"})
+    q = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16,
+    )
+    model = AutoModelForCausalLM.from_pretrained(
+        folder, dtype=torch.bfloat16, quantization_config=q, device_map={"": "cpu"}
+    )
     model.config.use_cache = False
     _keep_cpu_4bit_trainable(model)  # as core.models.build does on the CPU
     if path == "upcast":
@@ -107,11 +121,18 @@ def worker(folder: Path, path: str, steps: int, rows: int, seq: int, autocast: b
     else:
         prepare_kbit(model)
     torch.manual_seed(0)  # the same LoRA initialisation on both paths
-    model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
-                                             task_type="CAUSAL_LM"))
+    model = get_peft_model(
+        model,
+        LoraConfig(
+            r=8, lora_alpha=16, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], task_type="CAUSAL_LM"
+        ),
+    )
     model.train()
-    frozen = sum(p.numel() * p.element_size() for p in model.parameters()
-                 if not p.requires_grad and type(p).__name__ != "Params4bit")
+    frozen = sum(
+        p.numel() * p.element_size()
+        for p in model.parameters()
+        if not p.requires_grad and type(p).__name__ != "Params4bit"
+    )
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     vocab = model.config.vocab_size
     x = torch.randint(0, vocab, (rows, seq), generator=torch.Generator().manual_seed(1))
@@ -134,12 +155,18 @@ def worker(folder: Path, path: str, steps: int, rows: int, seq: int, autocast: b
     losses, times, cpu, resid = [], [], [], None
     for i in range(steps):
         t0, c0 = time.perf_counter(), time.process_time()
-        hooks = torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t) if i == 0 else contextlib.nullcontext()
+        hooks = (
+            torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t)
+            if i == 0
+            else contextlib.nullcontext()
+        )
         with hooks, ctx():
             out = model(input_ids=x, labels=x, output_hidden_states=i == 0)
             loss = out.loss
         if i == 0:
-            resid = str(out.hidden_states[1].dtype).removeprefix("torch.")  # the residual stream after block 1
+            resid = str(out.hidden_states[1].dtype).removeprefix(
+                "torch."
+            )  # the residual stream after block 1
             del out
         loss.backward()
         opt.step()
@@ -149,17 +176,38 @@ def worker(folder: Path, path: str, steps: int, rows: int, seq: int, autocast: b
         cpu.append(time.process_time() - c0)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     head = sum(n for n, is_head in saved.values() if is_head)
-    return {"path": path, "frozen_unquantized_bytes": frozen, "saved_blocks_bytes": sum(n for n, _ in saved.values()) - head,
-            "saved_head_bytes": head,
-            "peak_rss_delta_bytes": peak - rss0, "ms_per_step": 1000 * statistics.median(times[2:] or times),
-            "cpu_ms_per_step": 1000 * statistics.median(cpu[2:] or cpu),
-            "residual_dtype": resid, "losses": losses, "threads": torch.get_num_threads()}
+    return {
+        "path": path,
+        "frozen_unquantized_bytes": frozen,
+        "saved_blocks_bytes": sum(n for n, _ in saved.values()) - head,
+        "saved_head_bytes": head,
+        "peak_rss_delta_bytes": peak - rss0,
+        "ms_per_step": 1000 * statistics.median(times[2:] or times),
+        "cpu_ms_per_step": 1000 * statistics.median(cpu[2:] or cpu),
+        "residual_dtype": resid,
+        "losses": losses,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def run_path(folder: Path, path: str, args: argparse.Namespace) -> dict:
     """One path in a fresh process, so that its peak RSS is its own."""
-    cmd = [sys.executable, __file__, "--worker", path, "--folder", str(folder), "--steps", str(args.steps),
-           "--rows", str(args.rows), "--seq", str(args.seq), "--threads", str(args.threads)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        path,
+        "--folder",
+        str(folder),
+        "--steps",
+        str(args.steps),
+        "--rows",
+        str(args.rows),
+        "--seq",
+        str(args.seq),
+        "--threads",
+        str(args.threads),
+    ]
     if not args.autocast:
         cmd.append("--no-autocast")
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -175,8 +223,12 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=4)
     ap.add_argument("--seq", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1, help="torch threads in each run (see ms/step above)")
-    ap.add_argument("--no-autocast", dest="autocast", action="store_false",
-                    help="no bf16 autocast (how tuner itself trains on the CPU)")
+    ap.add_argument(
+        "--no-autocast",
+        dest="autocast",
+        action="store_false",
+        help="no bf16 autocast (how tuner itself trains on the CPU)",
+    )
     ap.add_argument("--json", action="store_true", help="also print one JSON line per run")
     ap.add_argument("--worker", choices=PATHS, help=argparse.SUPPRESS)
     ap.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
@@ -184,7 +236,11 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `core` when run as a script
 
     if args.worker:
-        print(json.dumps(worker(args.folder, args.worker, args.steps, args.rows, args.seq, args.autocast, args.threads)))
+        print(
+            json.dumps(
+                worker(args.folder, args.worker, args.steps, args.rows, args.seq, args.autocast, args.threads)
+            )
+        )
         return
 
     vocab = vocab_size()
@@ -205,16 +261,22 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
     mode = "bf16 autocast" if args.autocast else "no autocast"
-    print(f"\n{args.rows} × {args.seq} tokens, {args.steps} steps, {mode}, LoRA r=8 q/k/v/o, AdamW lr 1e-3, "
-          f"vocab {vocab}, torch threads {rows_out[0]['threads']}, load average {os.getloadavg()[0]:.1f}\n")
-    print("| model (layers × hidden) | path | frozen unquantized | residual stream | saved for backward: blocks + logits/lm_head | peak RSS Δ "
-          "| CPU ms/step (wall) | loss first → last | max \\|Δ loss\\| vs upcast |")
+    print(
+        f"\n{args.rows} × {args.seq} tokens, {args.steps} steps, {mode}, LoRA r=8 q/k/v/o, AdamW lr 1e-3, "
+        f"vocab {vocab}, torch threads {rows_out[0]['threads']}, load average {os.getloadavg()[0]:.1f}\n"
+    )
+    print(
+        "| model (layers × hidden) | path | frozen unquantized | residual stream | saved for backward: blocks + logits/lm_head | peak RSS Δ "
+        "| CPU ms/step (wall) | loss first → last | max \\|Δ loss\\| vs upcast |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows_out:
         layers, hidden = SHAPES[r["shape"]][:2]
-        print(f"| {r['shape']} ({layers} × {hidden}) | {r['path']} | {r['frozen_unquantized_bytes']:,} B "
-              f"| {r['residual_dtype']} | {r['saved_blocks_bytes'] / 2**20:.1f} + {r['saved_head_bytes'] / 2**20:.1f} MiB | {r['peak_rss_delta_bytes'] / 2**20:.0f} MiB "
-              f"| {r['cpu_ms_per_step']:.0f} ({r['ms_per_step']:.0f}) | {r['losses'][0]:.4f} → {r['losses'][-1]:.4f} | {r['max_abs_dloss']:.1e} |")
+        print(
+            f"| {r['shape']} ({layers} × {hidden}) | {r['path']} | {r['frozen_unquantized_bytes']:,} B "
+            f"| {r['residual_dtype']} | {r['saved_blocks_bytes'] / 2**20:.1f} + {r['saved_head_bytes'] / 2**20:.1f} MiB | {r['peak_rss_delta_bytes'] / 2**20:.0f} MiB "
+            f"| {r['cpu_ms_per_step']:.0f} ({r['ms_per_step']:.0f}) | {r['losses'][0]:.4f} → {r['losses'][-1]:.4f} | {r['max_abs_dloss']:.1e} |"
+        )
 
 
 if __name__ == "__main__":

@@ -38,8 +38,7 @@ def main() -> None:
     caught = sum(r is not None for _, r in bad_verdicts)
     unverified = sum(is_unverified(r) for _, r in bad_verdicts)
     flagged = sum(r is not None for _, r in good_verdicts)
-    print(f"recall: {caught}/{len(bad)} = {caught / len(bad):.1%} "
-          f"({unverified} of them as 'cannot verify')")
+    print(f"recall: {caught}/{len(bad)} = {caught / len(bad):.1%} ({unverified} of them as 'cannot verify')")
     print(f"false positives: {flagged}/{len(good)} = {flagged / len(good):.1%}")
     print(f"time: {per_cmd:.0f} us per command")
     for c, r in bad_verdicts:

@@ -22,7 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
-LORA = dict(r=8, lora_alpha=16, lora_dropout=0.05, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], task_type="CAUSAL_LM")
+LORA = dict(
+    r=8,
+    lora_alpha=16,
+    lora_dropout=0.05,
+    target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+    task_type="CAUSAL_LM",
+)
 
 
 def train_rows():
@@ -82,7 +88,11 @@ def run_hf(mode: str, steps: int, warmup: int) -> dict:
             mask = torch.zeros((len(batch), 512), dtype=torch.long)
             for i, b in enumerate(batch):
                 n = len(b["input_ids"])
-                ids[i, :n], labels[i, :n], mask[i, :n] = torch.tensor(b["input_ids"]), torch.tensor(b["labels"]), 1
+                ids[i, :n], labels[i, :n], mask[i, :n] = (
+                    torch.tensor(b["input_ids"]),
+                    torch.tensor(b["labels"]),
+                    1,
+                )
             if timer.t0 is not None:
                 counter["real"] += int(mask.sum())
                 counter["padded"] += mask.numel()
@@ -97,16 +107,30 @@ def run_hf(mode: str, steps: int, warmup: int) -> dict:
             timer.step_end(state.global_step)
 
     args = TrainingArguments(
-        output_dir=tempfile.mkdtemp(), per_device_train_batch_size=bs, gradient_accumulation_steps=accum,
-        max_steps=steps + warmup, learning_rate=2e-4, lr_scheduler_type="cosine", warmup_steps=0.1,
-        logging_steps=10**6, save_strategy="no", report_to=[], use_cpu=True, remove_unused_columns=False,
-        disable_tqdm=True, seed=42,
+        output_dir=tempfile.mkdtemp(),
+        per_device_train_batch_size=bs,
+        gradient_accumulation_steps=accum,
+        max_steps=steps + warmup,
+        learning_rate=2e-4,
+        lr_scheduler_type="cosine",
+        warmup_steps=0.1,
+        logging_steps=10**6,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        remove_unused_columns=False,
+        disable_tqdm=True,
+        seed=42,
     )
     trainer = Trainer(model=model, args=args, train_dataset=data, data_collator=collate, callbacks=[CB()])
     trainer.train()
     seconds = time.perf_counter() - timer.t0
-    return {"real_tokens": counter["real"], "seconds": seconds, "steps": timer.steps,
-            "padded_fraction": 1 - counter["real"] / max(1, counter["padded"])}
+    return {
+        "real_tokens": counter["real"],
+        "seconds": seconds,
+        "steps": timer.steps,
+        "padded_fraction": 1 - counter["real"] / max(1, counter["padded"]),
+    }
 
 
 def run_trl(steps: int, warmup: int) -> dict:
@@ -117,10 +141,15 @@ def run_trl(steps: int, warmup: int) -> dict:
 
     model, tok = base_model()
     rows = train_rows()
-    ds = Dataset.from_list([
-        {"prompt": [{"role": "user", "content": r.instruction}], "completion": [{"role": "assistant", "content": r.command}]}
-        for r in rows
-    ])
+    ds = Dataset.from_list(
+        [
+            {
+                "prompt": [{"role": "user", "content": r.instruction}],
+                "completion": [{"role": "assistant", "content": r.command}],
+            }
+            for r in rows
+        ]
+    )
     timer = Timer(warmup)
     counter = {"real": 0, "padded": 0}
 
@@ -129,13 +158,32 @@ def run_trl(steps: int, warmup: int) -> dict:
             timer.step_end(state.global_step)
 
     cfg = SFTConfig(
-        output_dir=tempfile.mkdtemp(), packing=True, packing_strategy="bfd", max_length=512,
-        per_device_train_batch_size=1, gradient_accumulation_steps=1, max_steps=steps + warmup,
-        learning_rate=2e-4, lr_scheduler_type="cosine", warmup_steps=0.1, logging_steps=10**6, save_strategy="no",
-        report_to=[], use_cpu=True, disable_tqdm=True, seed=42, completion_only_loss=True,
+        output_dir=tempfile.mkdtemp(),
+        packing=True,
+        packing_strategy="bfd",
+        max_length=512,
+        per_device_train_batch_size=1,
+        gradient_accumulation_steps=1,
+        max_steps=steps + warmup,
+        learning_rate=2e-4,
+        lr_scheduler_type="cosine",
+        warmup_steps=0.1,
+        logging_steps=10**6,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        disable_tqdm=True,
+        seed=42,
+        completion_only_loss=True,
     )
-    trainer = SFTTrainer(model=model, args=cfg, train_dataset=ds, processing_class=tok, peft_config=LoraConfig(**LORA),
-                         callbacks=[CB()])
+    trainer = SFTTrainer(
+        model=model,
+        args=cfg,
+        train_dataset=ds,
+        processing_class=tok,
+        peft_config=LoraConfig(**LORA),
+        callbacks=[CB()],
+    )
     inner = trainer.data_collator
 
     def counting(batch):
@@ -150,8 +198,12 @@ def run_trl(steps: int, warmup: int) -> dict:
     trainer.data_collator = counting
     trainer.train()
     seconds = time.perf_counter() - timer.t0
-    return {"real_tokens": counter["real"], "seconds": seconds, "steps": timer.steps,
-            "padded_fraction": 1 - counter["real"] / max(1, counter["padded"])}
+    return {
+        "real_tokens": counter["real"],
+        "seconds": seconds,
+        "steps": timer.steps,
+        "padded_fraction": 1 - counter["real"] / max(1, counter["padded"]),
+    }
 
 
 def run_tuner(steps: int, warmup: int, batching: str, micro: int, max_tokens: int) -> dict:
@@ -160,10 +212,20 @@ def run_tuner(steps: int, warmup: int, batching: str, micro: int, max_tokens: in
 
     root = Path(tempfile.mkdtemp())
     overrides = [
-        "lora.r=8", "lora.alpha=16", "lora.dropout=0.05", 'lora.target_modules=["q_proj","k_proj","v_proj","o_proj"]',
-        "train.lr=2e-4", f"train.batching={batching}", f"train.micro_batch_size={micro}",
-        f"train.max_tokens_per_batch={max_tokens}", "train.grad_accum=1", "train.save_every=100000", "log.every=1",
-        "eval.every=100000", "eval.sample_every=100000", "eval.exact_match_rows=0",
+        "lora.r=8",
+        "lora.alpha=16",
+        "lora.dropout=0.05",
+        'lora.target_modules=["q_proj","k_proj","v_proj","o_proj"]',
+        "train.lr=2e-4",
+        f"train.batching={batching}",
+        f"train.micro_batch_size={micro}",
+        f"train.max_tokens_per_batch={max_tokens}",
+        "train.grad_accum=1",
+        "train.save_every=100000",
+        "log.every=1",
+        "eval.every=100000",
+        "eval.sample_every=100000",
+        "eval.exact_match_rows=0",
     ]
     out = run_training(RunRequest("quickstart", overrides, steps + warmup, runs_root=root))
     evs = [e for e in read_events(out.run_dir / "events.jsonl") if e["type"] == "step" and e["step"] > warmup]
@@ -180,7 +242,9 @@ def main() -> None:
     ap.add_argument("--batching", default="length_grouped")
     ap.add_argument("--micro", type=int, default=8)
     ap.add_argument("--max-tokens", type=int, default=1024)
-    ap.add_argument("--peak-gflops", type=float, default=None, help="measured fp32 matmul peak (bench/matmul_peak.py)")
+    ap.add_argument(
+        "--peak-gflops", type=float, default=None, help="measured fp32 matmul peak (bench/matmul_peak.py)"
+    )
     args = ap.parse_args()
     os.environ.setdefault("TUNER_DATA_DIR", tempfile.mkdtemp())
     import torch
@@ -193,9 +257,15 @@ def main() -> None:
         res = run_hf(args.mode, args.steps, args.warmup)
     n_params = 134_515_008  # SmolLM2-135M (tied embeddings counted once)
     tps = res["real_tokens"] / res["seconds"]
-    out = {"mode": args.mode, "batching": args.batching if args.mode == "tuner" else None, "threads": torch.get_num_threads(),
-           "real_tokens_per_s": round(tps, 1), "steps_per_s": round(res["steps"] / res["seconds"], 3),
-           "padded_fraction": res["padded_fraction"], "gflops": round(4 * n_params * tps / 1e9, 1)}
+    out = {
+        "mode": args.mode,
+        "batching": args.batching if args.mode == "tuner" else None,
+        "threads": torch.get_num_threads(),
+        "real_tokens_per_s": round(tps, 1),
+        "steps_per_s": round(res["steps"] / res["seconds"], 3),
+        "padded_fraction": res["padded_fraction"],
+        "gflops": round(4 * n_params * tps / 1e9, 1),
+    }
     if args.peak_gflops:
         out["mfu"] = round(out["gflops"] / args.peak_gflops, 3)
     print(json.dumps(out))

@@ -167,7 +167,10 @@ class OutputWatch:
                 pending = False
                 if predicate(capture(self.session)):
                     if os.environ.get("BENCH_DEBUG"):
-                        print(f"  {what}: " + ", ".join(f"{a * 1000:.0f}–{b * 1000:.0f} ms {n} B" for a, b, n in bursts))
+                        print(
+                            f"  {what}: "
+                            + ", ".join(f"{a * 1000:.0f}–{b * 1000:.0f} ms {n} B" for a, b, n in bursts)
+                        )
                     return last - t0
         return None
 
@@ -204,16 +207,36 @@ def synthetic_data_dir(root: Path, n: int) -> Path:
     d.mkdir(parents=True)
     with open(d / "train.jsonl", "w") as f:
         for i in range(n):
-            f.write(json.dumps({"instruction": f"list the files of project {i} sorted by size",
-                                "command": f"ls -lS /srv/project{i}", "source": "synthetic",
-                                "row_id": f"s:{i}", "category": "files"}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "instruction": f"list the files of project {i} sorted by size",
+                        "command": f"ls -lS /srv/project{i}",
+                        "source": "synthetic",
+                        "row_id": f"s:{i}",
+                        "category": "files",
+                    }
+                )
+                + "\n"
+            )
     for split in ("val", "test"):
         (d / f"{split}.jsonl").write_text("")
     (d / "rejected.jsonl").write_text("")
-    (d / "report.json").write_text(json.dumps({"sources": {"synthetic": {"loaded": n, "train": n}},
-                                               "steps_removed": {}, "splits": {"train": n}}))
-    (d / "manifest.json").write_text(json.dumps({"data_hash": "x", "input_key": "x", "preset": "synthetic",
-                                                 "counts": {"train": n, "val": 0, "test": 0, "rejected": 0}}))
+    (d / "report.json").write_text(
+        json.dumps(
+            {"sources": {"synthetic": {"loaded": n, "train": n}}, "steps_removed": {}, "splits": {"train": n}}
+        )
+    )
+    (d / "manifest.json").write_text(
+        json.dumps(
+            {
+                "data_hash": "x",
+                "input_key": "x",
+                "preset": "synthetic",
+                "counts": {"train": n, "val": 0, "test": 0, "rejected": 0},
+            }
+        )
+    )
     return d
 
 
@@ -222,8 +245,12 @@ def bench_tmux(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="tuner-tui-bench-"))
     runs = work / "runs"
     run = runs / "bench-20261121-000000"
-    env = {"TUNER_RUNS_DIR": str(runs), "TUNER_PRESETS_DIR": str(work / "presets"),
-           "TUNER_HISTORY_FILE": str(work / "history.jsonl"), "TUNER_DATA_DIR": str(work / "data")}
+    env = {
+        "TUNER_RUNS_DIR": str(runs),
+        "TUNER_PRESETS_DIR": str(work / "presets"),
+        "TUNER_HISTORY_FILE": str(work / "history.jsonl"),
+        "TUNER_DATA_DIR": str(work / "data"),
+    }
     env_prefix = " ".join(f"{k}={v}" for k, v in env.items())
     data = synthetic_data_dir(work / "data", args.rows)
     if args.real_run:
@@ -235,8 +262,10 @@ def bench_tmux(args: argparse.Namespace) -> None:
         run = _wait_for_training(launch, launcher)
     else:
         writer = subprocess.Popen([PY, "-c", WRITER, str(run), str(args.rate)], stdin=subprocess.DEVNULL)
-    loads = [subprocess.Popen(["nice", "-n", str(_nice()), PY, "-c", LOAD], stdin=subprocess.DEVNULL)
-             for _ in range(args.load)]
+    loads = [
+        subprocess.Popen(["nice", "-n", str(_nice()), PY, "-c", LOAD], stdin=subprocess.DEVNULL)
+        for _ in range(args.load)
+    ]
     session = f"tuner-bench-{os.getpid()}"
     trace_file = work / "trace.txt"
     results: dict[str, list[float]] = {}
@@ -247,18 +276,34 @@ def bench_tmux(args: argparse.Namespace) -> None:
         # the shell is released to exec the TUI, and nothing polls the screen meanwhile.
         go = work / "go.fifo"
         os.mkfifo(go)
-        for extra, label in (("", "`tuner-tui`"), (f" --data {data}", "`tuner-tui --data` (a 100K-row table)")):
+        for extra, label in (
+            ("", "`tuner-tui`"),
+            (f" --data {data}", "`tuner-tui --data` (a 100K-row table)"),
+        ):
             paints = []
             for _ in range(args.starts):
                 tmux("kill-session", "-t", session, check=False)
                 tui = [PY, str(ROOT / "bench" / "tui_traced.py"), str(trace_file)] if args.trace else TUI
-                tmux("new-session", "-d", "-s", session, "-x", w, "-y", h,
-                     f"read _ < {go}; cd {ROOT} && exec env {env_prefix} {' '.join(tui)}{extra}")
+                tmux(
+                    "new-session",
+                    "-d",
+                    "-s",
+                    session,
+                    "-x",
+                    w,
+                    "-y",
+                    h,
+                    f"read _ < {go}; cd {ROOT} && exec env {env_prefix} {' '.join(tui)}{extra}",
+                )
                 # tmux holds an Escape for `escape-time` (500 ms) to pair it with the next key (Alt+key)
                 tmux("set-option", "-s", "escape-time", "0")
                 starting = OutputWatch(session, work)
-                took = starting.until(lambda: go.write_text("go\n"), lambda s: "1 Data" in s and "5 Runs" in s,
-                                      timeout=30, what="start")
+                took = starting.until(
+                    lambda: go.write_text("go\n"),
+                    lambda s: "1 Data" in s and "5 Runs" in s,
+                    timeout=30,
+                    what="start",
+                )
                 starting.close()
                 if took is not None:
                     paints.append(took)
@@ -295,7 +340,9 @@ def bench_tmux(args: argparse.Namespace) -> None:
             time.sleep(args.gap)
         results["pane switch (1–5)"] = switches
         for key, values in sorted(per_pane.items()):
-            results[f"  → {key} {'Data Presets Monitor Playground Runs'.split()[int(key) - 1]}"] = values
+            results[f"  → {key} {['Data', 'Presets', 'Monitor', 'Playground', 'Runs'][int(key) - 1]}"] = (
+                values
+            )
         # paging the 100K-row table
         tmux("send-keys", "-t", session, "1")
         wait_screen(session, lambda s: MARKERS["1"] in s)
@@ -331,18 +378,26 @@ def bench_tmux(args: argparse.Namespace) -> None:
             proc.terminate()
             proc.wait(timeout=120)
         shutil.rmtree(work, ignore_errors=True)
-    what = (f"a real `{args.real_run}` run training (launched as the TUI launches, nice {_nice()})" if args.real_run
-            else f"fake run writing {args.rate:g} events/s (+{args.rate:g} log lines/s)")
+    what = (
+        f"a real `{args.real_run}` run training (launched as the TUI launches, nice {_nice()})"
+        if args.real_run
+        else f"fake run writing {args.rate:g} events/s (+{args.rate:g} log lines/s)"
+    )
     if args.load:
         what += f", {args.load} busy torch process{'es' if args.load > 1 else ''} at nice {_nice()}"
-    how = ("key → frame read from the pane's output (pipe-pane)" if args.observe == "output"
-           else f"key → screen, capture-pane every {args.poll_ms:g} ms")
+    how = (
+        "key → frame read from the pane's output (pipe-pane)"
+        if args.observe == "output"
+        else f"key → screen, capture-pane every {args.poll_ms:g} ms"
+    )
     print(f"\ntuner-tui latency — tmux {args.size}, {what}, {os.cpu_count()} CPUs; {how}\n")
     print("| measure | n | p50 | p95 | max |\n|---|---|---|---|---|")
     for name, values in results.items():
         if values:
-            print(f"| {name} | {len(values)} | {statistics.median(values) * 1000:.0f} ms | "
-                  f"{pct(values, 95) * 1000:.0f} ms | {max(values) * 1000:.0f} ms |")
+            print(
+                f"| {name} | {len(values)} | {statistics.median(values) * 1000:.0f} ms | "
+                f"{pct(values, 95) * 1000:.0f} ms | {max(values) * 1000:.0f} ms |"
+            )
     print(f"\nmonitor kept following the run: {'yes' if following else 'NO'} ({events:,} events written)")
     print("(each key sample includes tmux delivering the key and the TUI's output)")
 
@@ -358,7 +413,11 @@ def _wait_for_training(launch, launcher, timeout: float = 600.0) -> Path:
     t0 = time.time()
     while time.time() - t0 < timeout:
         run = launcher.find_run_dir(launch)
-        if run is not None and (run / "events.jsonl").is_file() and '"type": "step"' in (run / "events.jsonl").read_text():
+        if (
+            run is not None
+            and (run / "events.jsonl").is_file()
+            and '"type": "step"' in (run / "events.jsonl").read_text()
+        ):
             return run
         if launch.poll() is not None:
             raise SystemExit(f"the run ended before training: see {launch.log_path}")
@@ -394,8 +453,10 @@ def bench_pilot(args: argparse.Namespace) -> None:
             if line.startswith("FIRST_PAINT"):
                 values.append(float(line.split()[1]))
     print("| measure | n | p50 | max |\n|---|---|---|---|")
-    print(f"| first paint, headless (process start → first screen update) | {len(values)} | "
-          f"{statistics.median(values) * 1000:.0f} ms | {max(values) * 1000:.0f} ms |")
+    print(
+        f"| first paint, headless (process start → first screen update) | {len(values)} | "
+        f"{statistics.median(values) * 1000:.0f} ms | {max(values) * 1000:.0f} ms |"
+    )
 
 
 def main() -> None:
@@ -406,18 +467,41 @@ def main() -> None:
     ap.add_argument("--starts", type=int, default=5, help="launches for the first-paint median")
     ap.add_argument("--rows", type=int, default=100_000, help="rows in the data pane's table")
     ap.add_argument("--size", default="100x30", help="terminal size, WxH")
-    ap.add_argument("--poll-ms", type=float, default=2.0,
-                    help="screen polling interval (each poll forks a tmux client: on a busy CPU it competes with the TUI)")
-    ap.add_argument("--gap", type=float, default=0.05,
-                    help="seconds between a key's result and the next key (0.05: keys as fast as the screen allows)")
-    ap.add_argument("--trace", action="store_true",
-                    help="run the TUI through bench/tui_traced.py and also report its own key → frame time")
-    ap.add_argument("--observe", choices=["output", "poll"], default="output",
-                    help="how a key's result is seen: the pane's output through a FIFO, or capture-pane polling")
-    ap.add_argument("--load", type=int, default=0, metavar="N",
-                    help="N busy 1-thread torch processes at the launcher's niceness, for the whole measurement")
-    ap.add_argument("--real-run", metavar="PRESET",
-                    help="measure while this preset really trains (e.g. quickstart), instead of the fake run")
+    ap.add_argument(
+        "--poll-ms",
+        type=float,
+        default=2.0,
+        help="screen polling interval (each poll forks a tmux client: on a busy CPU it competes with the TUI)",
+    )
+    ap.add_argument(
+        "--gap",
+        type=float,
+        default=0.05,
+        help="seconds between a key's result and the next key (0.05: keys as fast as the screen allows)",
+    )
+    ap.add_argument(
+        "--trace",
+        action="store_true",
+        help="run the TUI through bench/tui_traced.py and also report its own key → frame time",
+    )
+    ap.add_argument(
+        "--observe",
+        choices=["output", "poll"],
+        default="output",
+        help="how a key's result is seen: the pane's output through a FIFO, or capture-pane polling",
+    )
+    ap.add_argument(
+        "--load",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N busy 1-thread torch processes at the launcher's niceness, for the whole measurement",
+    )
+    ap.add_argument(
+        "--real-run",
+        metavar="PRESET",
+        help="measure while this preset really trains (e.g. quickstart), instead of the fake run",
+    )
     args = ap.parse_args()
     (bench_tmux if args.mode == "tmux" else bench_pilot)(args)
 

@@ -19,7 +19,13 @@ async def shoot(runs_dir: Path, size: tuple[int, int], out: Path) -> list[Path]:
     written = []
     app = TunerApp(runs_dir=runs_dir, start_pane="runs")
     async with app.run_test(size=size) as pilot:
-        for key, name in (("5", "runs"), ("3", "monitor"), ("1", "data"), ("2", "presets"), ("4", "playground")):
+        for key, name in (
+            ("5", "runs"),
+            ("3", "monitor"),
+            ("1", "data"),
+            ("2", "presets"),
+            ("4", "playground"),
+        ):
             if name == "monitor":
                 await pilot.press("5")
                 await pilot.pause(0.5)

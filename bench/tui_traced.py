@@ -43,7 +43,9 @@ def main() -> int:
         if phase == "start":
             started[0] = time.perf_counter()
         elif time.perf_counter() - started[0] > 0.001:
-            trace.write(f"{time.perf_counter():.6f} gc gen{info['generation']} {time.perf_counter() - started[0]:.4f}\n")
+            trace.write(
+                f"{time.perf_counter():.6f} gc gen{info['generation']} {time.perf_counter() - started[0]:.4f}\n"
+            )
 
     gc.callbacks.append(gc_callback)
     _time_poll(trace)

@@ -33,10 +33,22 @@ def cmd_presets(args: argparse.Namespace) -> int:
         for pf in loader.list_presets():
             try:
                 p, _ = loader.load_preset(pf.path)
-                adapter = ("qlora" if p.quant.bits == 4 else p.train.adapter) if p.train.adapter == "lora" else "full"
-                table.add_row(pf.name, "shipped" if pf.shipped else "user", p.model.id, adapter, p.description)
+                adapter = (
+                    ("qlora" if p.quant.bits == 4 else p.train.adapter)
+                    if p.train.adapter == "lora"
+                    else "full"
+                )
+                table.add_row(
+                    pf.name, "shipped" if pf.shipped else "user", p.model.id, adapter, p.description
+                )
             except TunerError as e:
-                table.add_row(pf.name, "shipped" if pf.shipped else "user", "[red]invalid[/]", "", escape(str(e).splitlines()[0]))
+                table.add_row(
+                    pf.name,
+                    "shipped" if pf.shipped else "user",
+                    "[red]invalid[/]",
+                    "",
+                    escape(str(e).splitlines()[0]),
+                )
         con.print(table)
         return 0
     if args.action == "show":
@@ -55,8 +67,13 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for ref in targets:
         try:
             loader.load_preset(ref, args.set)
-            empty = Path(ref).is_file() and not Path(ref).read_text(encoding="utf-8", errors="replace").strip()
-            con.print(f"[green]ok[/]      {ref}" + (" [dim](empty: every setting is the default)[/]" if empty else ""))
+            empty = (
+                Path(ref).is_file() and not Path(ref).read_text(encoding="utf-8", errors="replace").strip()
+            )
+            con.print(
+                f"[green]ok[/]      {ref}"
+                + (" [dim](empty: every setting is the default)[/]" if empty else "")
+            )
         except TunerError as e:
             failed += 1
             for line in str(e).splitlines():
@@ -95,7 +112,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     """tuner run [PRESET] [--set k=v] [--max-steps N] [--resume RUN|latest] [--run-dir DIR]"""
     _quiet_libraries()
     if args.preset and args.resume:
-        raise TunerError("give a preset or --resume, not both", kind="config", hint="a resumed run uses its own preset")
+        raise TunerError(
+            "give a preset or --resume, not both", kind="config", hint="a resumed run uses its own preset"
+        )
     if args.seeds:
         return _run_seeds(args)
     return _run_once(args, args.set).exit_code
@@ -109,8 +128,14 @@ def _run_once(args: argparse.Namespace, overrides: list[str]):
     display = RunDisplay(_console())
     try:
         outcome = run_training(
-            RunRequest(args.preset, overrides, args.max_steps, args.resume, Path(args.run_dir) if args.run_dir else None,
-                       smoke=args.smoke),
+            RunRequest(
+                args.preset,
+                overrides,
+                args.max_steps,
+                args.resume,
+                Path(args.run_dir) if args.run_dir else None,
+                smoke=args.smoke,
+            ),
             on_event=display,
         )
     finally:
@@ -125,14 +150,18 @@ def _run_once(args: argparse.Namespace, overrides: list[str]):
 
 
 def parse_seeds(text: str) -> list[int]:
-    """"1,2,3" or "1-5" (or a mix) → seeds in order, without repeats."""
+    """ "1,2,3" or "1-5" (or a mix) → seeds in order, without repeats."""
     seeds: list[int] = []
     try:
         for part in filter(None, (p.strip() for p in text.split(","))):
             lo, _, hi = part.partition("-")
             seeds.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
     except ValueError:
-        raise TunerError(f"--seeds {text!r} is not a list of integers", kind="config", hint="e.g. --seeds 1,2,3 or --seeds 1-5") from None
+        raise TunerError(
+            f"--seeds {text!r} is not a list of integers",
+            kind="config",
+            hint="e.g. --seeds 1,2,3 or --seeds 1-5",
+        ) from None
     if not seeds:
         raise TunerError("--seeds is empty", kind="config", hint="e.g. --seeds 1,2,3")
     return list(dict.fromkeys(seeds))
@@ -148,8 +177,11 @@ def _run_seeds(args: argparse.Namespace) -> int:
     from core.runs import run_info
 
     if args.resume:
-        raise TunerError("--seeds starts new runs; it cannot be combined with --resume", kind="config",
-                         hint="resume each seed's run on its own: tuner run --resume RUN")
+        raise TunerError(
+            "--seeds starts new runs; it cannot be combined with --resume",
+            kind="config",
+            hint="resume each seed's run on its own: tuner run --resume RUN",
+        )
     seeds = parse_seeds(args.seeds)
     preset, _ = load_preset(args.preset or "quickstart", args.set)  # a config error stops before any run
     base = preset.log.run_name or preset.name
@@ -160,8 +192,14 @@ def _run_seeds(args: argparse.Namespace) -> int:
         outcome = _run_once(args, [*args.set, f"train.seed={seed}", f"log.run_name={base}-seed{seed}"])
         code = outcome.exit_code
         info = run_info(outcome.run_dir) if outcome.run_dir else None
-        results.append((seed, outcome.run_dir, info.status if info else outcome.status,
-                        info.best_val_loss if info else None))
+        results.append(
+            (
+                seed,
+                outcome.run_dir,
+                info.status if info else outcome.status,
+                info.best_val_loss if info else None,
+            )
+        )
         if code:
             break  # a failure is not seed-dependent often enough to burn the rest of a quota on it
     table = Table(title=f"{base}: {len(results)} of {len(seeds)} seeds")
@@ -172,8 +210,10 @@ def _run_seeds(args: argparse.Namespace) -> int:
     _console().print(table)
     losses = [best for _, _, status, best in results if best is not None and status == "finished"]
     if len(losses) > 1:
-        _console().print(f"best val loss over {len(losses)} seeds: mean {statistics.mean(losses):.4f}, "
-                         f"std {statistics.stdev(losses):.4f}, min {min(losses):.4f}, max {max(losses):.4f}")
+        _console().print(
+            f"best val loss over {len(losses)} seeds: mean {statistics.mean(losses):.4f}, "
+            f"std {statistics.stdev(losses):.4f}, min {min(losses):.4f}, max {max(losses):.4f}"
+        )
     return code
 
 
@@ -205,8 +245,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
         best = f"{r.best_val_loss:.4f}" if r.best_val_loss is not None else "–"
         ago = fmt_seconds(time.time() - r.updated) + " ago" if r.updated else "–"
         status = "stopping" if r.stopping else r.status
-        table.add_row(escape(r.name), f"[{colors.get(r.status, 'white')}]{status}[/]", steps, loss, best, ago,
-                      escape(r.model or "–"))
+        table.add_row(
+            escape(r.name),
+            f"[{colors.get(r.status, 'white')}]{status}[/]",
+            steps,
+            loss,
+            best,
+            ago,
+            escape(r.model or "–"),
+        )
     con.print(table, soft_wrap=False)
     for r in runs:
         for problem in r.problems:  # a damaged file is named, not hidden behind "interrupted"
@@ -236,11 +283,19 @@ def _quiet_libraries() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
-    p = argparse.ArgumentParser(prog="tuner", description="Fine-tune causal LMs headless; see also tuner-tui.")
+    p = argparse.ArgumentParser(
+        prog="tuner", description="Fine-tune causal LMs headless; see also tuner-tui."
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     def add_set(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a preset key, e.g. train.lr=1e-4")
+        sp.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a preset key, e.g. train.lr=1e-4",
+        )
 
     pr = sub.add_parser("presets", help="list, show or validate presets")
     pr_sub = pr.add_subparsers(dest="action", required=True)
@@ -273,9 +328,14 @@ def build_parser() -> argparse.ArgumentParser:
     ru.add_argument("--max-steps", type=int)
     ru.add_argument("--resume", metavar="RUN", help="a run directory, name, or 'latest'")
     ru.add_argument("--run-dir", help="parent folder of run directories (default ./runs or TUNER_RUNS_DIR)")
-    ru.add_argument("--seeds", metavar="LIST", help="one run per seed, in sequence: 1,2,3 or 1-5; then a summary")
-    ru.add_argument("--smoke", action="store_true",
-                    help="the preset's code path for ~10 steps on a tiny model of its family, offline, on the CPU")
+    ru.add_argument(
+        "--seeds", metavar="LIST", help="one run per seed, in sequence: 1,2,3 or 1-5; then a summary"
+    )
+    ru.add_argument(
+        "--smoke",
+        action="store_true",
+        help="the preset's code path for ~10 steps on a tiny model of its family, offline, on the CPU",
+    )
     ru.set_defaults(func=cmd_run)
 
     rs = sub.add_parser("runs", help="list runs: status, steps, best val loss")
@@ -286,13 +346,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_inference_commands(sub)
     from core.cli_doctor import add_doctor_command
+
     add_doctor_command(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tuner` console script."""
-    if sys.platform == "darwin":  # before torch loads: ops MPS lacks run on the CPU instead of failing the run
+    if (
+        sys.platform == "darwin"
+    ):  # before torch loads: ops MPS lacks run on the CPU instead of failing the run
         os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
     args = build_parser().parse_args(argv)
     try:

@@ -24,8 +24,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     err = Console(stderr=True, highlight=False)
     if err.is_terminal:
         with err.status("[dim]checking…[/]") as status:
-            report = run_doctor(args.presets, full=args.full, timeout=timeout,
-                                on_check=lambda c: status.update(f"[dim]checking… {c.section}: {c.name}[/]"))
+            report = run_doctor(
+                args.presets,
+                full=args.full,
+                timeout=timeout,
+                on_check=lambda c: status.update(f"[dim]checking… {c.section}: {c.name}[/]"),
+            )
     else:
         report = run_doctor(args.presets, full=args.full, timeout=timeout)
     render_report(con, report)
@@ -51,12 +55,21 @@ def add_doctor_command(sub: Any) -> None:
         "Exit status 1 when a check fails.",
     )
     mode = dr.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true",
-                      help="local checks plus one Hub probe, no model loading (default; a few seconds)")
-    mode.add_argument("--full", action="store_true",
-                      help="also load cached tokenizers/configs, query the Hub and stream one row per streaming source")
+    mode.add_argument(
+        "--quick",
+        action="store_true",
+        help="local checks plus one Hub probe, no model loading (default; a few seconds)",
+    )
+    mode.add_argument(
+        "--full",
+        action="store_true",
+        help="also load cached tokenizers/configs, query the Hub and stream one row per streaming source",
+    )
     dr.add_argument("--json", action="store_true", help="print the checks as JSON")
-    dr.add_argument("--timeout", type=seconds, metavar="S",
-                    help="per network call / load in --full (default 30)")
-    dr.add_argument("presets", nargs="*", metavar="PRESET", help="preset names or files (default: every preset)")
+    dr.add_argument(
+        "--timeout", type=seconds, metavar="S", help="per network call / load in --full (default 30)"
+    )
+    dr.add_argument(
+        "presets", nargs="*", metavar="PRESET", help="preset names or files (default: every preset)"
+    )
     dr.set_defaults(func=cmd_doctor)

@@ -32,17 +32,27 @@ def _load(args: argparse.Namespace):
     from core.inference import load_for_inference
 
     _quiet_libraries()
-    return load_for_inference(args.run, base=args.base, checkpoint=args.checkpoint,
-                              runs_root=Path(args.run_dir) if args.run_dir else None,
-                              device=args.device, quant=not args.no_quant)
+    return load_for_inference(
+        args.run,
+        base=args.base,
+        checkpoint=args.checkpoint,
+        runs_root=Path(args.run_dir) if args.run_dir else None,
+        device=args.device,
+        quant=not args.no_quant,
+    )
 
 
 def _print_loaded(err: Any, loaded: Any) -> None:
     """Which weights answer, where, and how the base was loaded (after the XLA → CPU note, if any)."""
     if loaded.device_note:
         err.print(f"[yellow]{escape(loaded.device_note)}[/]")
-    parts = [loaded.label, loaded.device, loaded.base_note, f"{loaded.style} prompt",
-             f"loaded in {loaded.load_seconds:.1f} s"]
+    parts = [
+        loaded.label,
+        loaded.device,
+        loaded.base_note,
+        f"{loaded.style} prompt",
+        f"loaded in {loaded.load_seconds:.1f} s",
+    ]
     err.print(f"[dim]{escape(' · '.join(p for p in parts if p))}[/]")
 
 
@@ -67,11 +77,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     con, err = _consoles()
     if not args.prompt.strip():
-        raise TunerError("the prompt is empty", kind="config", hint='say what the command should do: tuner generate RUN "…"')
+        raise TunerError(
+            "the prompt is empty",
+            kind="config",
+            hint='say what the command should do: tuner generate RUN "…"',
+        )
     loaded = _load(args)
     _print_loaded(err, loaded)
-    answer = generate_batch(loaded.model, loaded.tokenizer, [args.prompt], style=loaded.style,
-                            system_prompt=loaded.system_prompt, max_new_tokens=args.max_new_tokens)[0]
+    answer = generate_batch(
+        loaded.model,
+        loaded.tokenizer,
+        [args.prompt],
+        style=loaded.style,
+        system_prompt=loaded.system_prompt,
+        max_new_tokens=args.max_new_tokens,
+    )[0]
     con.print(visible(answer.output), markup=False)
     print_verdict(con, answer)
     return 0
@@ -103,8 +123,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     tty = sys.stdin.isatty()
     _print_loaded(err, loaded)
     if tty:
-        con.print("[dim]Type a request in plain words. /quit or Ctrl-D exits; Ctrl-C stops an answer. "
-                  "Nothing is executed.[/]")
+        con.print(
+            "[dim]Type a request in plain words. /quit or Ctrl-D exits; Ctrl-C stops an answer. "
+            "Nothing is executed.[/]"
+        )
     stop = threading.Event()
     while True:
         line = _read_prompt(con, tty)
@@ -123,7 +145,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
         try:
             for piece in stream_reply(loaded, text, max_new_tokens=args.max_new_tokens, stop=stop):
                 pieces.append(piece)
-                con.file.write(visible(piece))  # straight to the terminal: rich's buffer could repeat it after Ctrl-C
+                con.file.write(
+                    visible(piece)
+                )  # straight to the terminal: rich's buffer could repeat it after Ctrl-C
                 con.file.flush()
         except KeyboardInterrupt:
             stop.set()  # the background generation ends at its next token
@@ -165,7 +189,11 @@ def _counterpart(summary: dict[str, Any], run_dir: Path, out: Path) -> dict[str,
             other = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if other.get("data") == summary["data"] and other.get("rows") == summary["rows"] and other.get("mode") != mode:
+        if (
+            other.get("data") == summary["data"]
+            and other.get("rows") == summary["rows"]
+            and other.get("mode") != mode
+        ):
             return other
     return None
 
@@ -174,13 +202,19 @@ def render_summary(con: Any, summary: dict[str, Any], other: dict[str, Any] | No
     """Metric table; with `other` (the base model's or the adapter's run on the same rows) side by side."""
     from rich.table import Table
 
-    cols = [summary] if other is None else ([other, summary] if summary["mode"] != "base" else [summary, other])
+    cols = (
+        [summary] if other is None else ([other, summary] if summary["mode"] != "base" else [summary, other])
+    )
     if other is None:
         table = Table("metric", escape(summary["model"]), box=None, pad_edge=False)
     else:  # short headers; the full names above the table
         for s in cols:
-            con.print(f"[bold]{escape(s['mode'])}[/] = {escape(s['model'].removeprefix('base: '))}  [dim]({escape(s['created'])})[/]")
-        table = Table("metric", *[escape(s["mode"]) for s in cols], "Δ after − before", box=None, pad_edge=False)
+            con.print(
+                f"[bold]{escape(s['mode'])}[/] = {escape(s['model'].removeprefix('base: '))}  [dim]({escape(s['created'])})[/]"
+            )
+        table = Table(
+            "metric", *[escape(s["mode"]) for s in cols], "Δ after − before", box=None, pad_edge=False
+        )
     for title, key, count in _ROWS:
         cells = [f"{_pct(s[key])} ({s['counts'][count]}/{s['rows']})" for s in cols]
         if other is not None:
@@ -216,8 +250,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if err.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-            progress = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=err, transient=True)
+            progress = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err,
+                transient=True,
+            )
             progress.start()
             task = progress.add_task("generating", total=rows)
 
@@ -230,10 +270,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     select_inference_device(args.device)  # a bad --device fails before the data is read
     try:
         result = evaluate_run(
-            args.run, data=args.data, out=args.out, base=args.base, checkpoint=args.checkpoint, limit=args.limit,
-            batch_size=args.batch_size, max_new_tokens=args.max_new_tokens,
-            runs_root=Path(args.run_dir) if args.run_dir else None, on_progress=on_progress, on_loaded=on_loaded,
-            device=args.device, quant=not args.no_quant,
+            args.run,
+            data=args.data,
+            out=args.out,
+            base=args.base,
+            checkpoint=args.checkpoint,
+            limit=args.limit,
+            batch_size=args.batch_size,
+            max_new_tokens=args.max_new_tokens,
+            runs_root=Path(args.run_dir) if args.run_dir else None,
+            on_progress=on_progress,
+            on_loaded=on_loaded,
+            device=args.device,
+            quant=not args.no_quant,
         )
     finally:
         if progress is not None:
@@ -249,15 +298,32 @@ def add_inference_commands(sub: Any) -> None:
     """Register `generate`, `chat` and `eval` on the `tuner` subparsers."""
 
     def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("run", metavar="RUN", help="a run directory, run name, unique name prefix, or 'latest'")
-        sp.add_argument("--base", action="store_true", help="the base model without the run's adapter (before)")
-        sp.add_argument("--checkpoint", metavar="CK",
-                        help="a complete checkpoint instead of adapter/: latest, best, checkpoint-N or N")
-        sp.add_argument("--run-dir", help="parent folder of run directories (default ./runs or TUNER_RUNS_DIR)")
-        sp.add_argument("--device", type=device, default="auto", metavar="DEV",
-                        help="auto (default; never XLA: it recompiles per token), cpu, cuda, cuda:N, mps or xla")
-        sp.add_argument("--no-quant", action="store_true",
-                        help="load a 4/8-bit run's base unquantized, in model.dtype (fp32 on the CPU); default: as it was trained")
+        sp.add_argument(
+            "run", metavar="RUN", help="a run directory, run name, unique name prefix, or 'latest'"
+        )
+        sp.add_argument(
+            "--base", action="store_true", help="the base model without the run's adapter (before)"
+        )
+        sp.add_argument(
+            "--checkpoint",
+            metavar="CK",
+            help="a complete checkpoint instead of adapter/: latest, best, checkpoint-N or N",
+        )
+        sp.add_argument(
+            "--run-dir", help="parent folder of run directories (default ./runs or TUNER_RUNS_DIR)"
+        )
+        sp.add_argument(
+            "--device",
+            type=device,
+            default="auto",
+            metavar="DEV",
+            help="auto (default; never XLA: it recompiles per token), cpu, cuda, cuda:N, mps or xla",
+        )
+        sp.add_argument(
+            "--no-quant",
+            action="store_true",
+            help="load a 4/8-bit run's base unquantized, in model.dtype (fp32 on the CPU); default: as it was trained",
+        )
 
     def device(text: str) -> str:
         from core.inference import parse_device
@@ -289,9 +355,19 @@ def add_inference_commands(sub: Any) -> None:
 
     ev = sub.add_parser("eval", help="score a run (or --base) on its test split or a data file")
     common(ev)
-    ev.add_argument("--data", metavar="FILE", help="JSONL/CSV with instruction and command fields (default: the run's test split)")
-    ev.add_argument("--out", metavar="PREDS.jsonl", help="predictions file (default <run>/eval/<data>-<adapter|base>.jsonl)")
+    ev.add_argument(
+        "--data",
+        metavar="FILE",
+        help="JSONL/CSV with instruction and command fields (default: the run's test split)",
+    )
+    ev.add_argument(
+        "--out",
+        metavar="PREDS.jsonl",
+        help="predictions file (default <run>/eval/<data>-<adapter|base>.jsonl)",
+    )
     ev.add_argument("--limit", type=positive, metavar="N", help="only the first N rows")
     ev.add_argument("--batch-size", type=positive, default=16, metavar="B")
-    ev.add_argument("--max-new-tokens", type=positive, metavar="N", help="default: the preset's eval.max_new_tokens")
+    ev.add_argument(
+        "--max-new-tokens", type=positive, metavar="N", help="default: the preset's eval.max_new_tokens"
+    )
     ev.set_defaults(func=cmd_eval)

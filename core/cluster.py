@@ -11,20 +11,40 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 from core.doctor import Check
 from core.train.distributed import slurm_launch_env
 
 # Filesystems every node of a cluster mounts the same way, and ones that live on one machine only.
-SHARED_FS = frozenset({"nfs", "nfs4", "lustre", "gpfs", "beegfs", "cephfs", "ceph", "panfs", "wekafs", "cifs", "smb3",
-                       "orangefs", "pvfs2", "glusterfs"})
-LOCAL_FS = frozenset({"ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "tmpfs", "overlay", "ramfs", "f2fs", "vfat"})
+SHARED_FS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "lustre",
+        "gpfs",
+        "beegfs",
+        "cephfs",
+        "ceph",
+        "panfs",
+        "wekafs",
+        "cifs",
+        "smb3",
+        "orangefs",
+        "pvfs2",
+        "glusterfs",
+    }
+)
+LOCAL_FS = frozenset(
+    {"ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "tmpfs", "overlay", "ramfs", "f2fs", "vfat"}
+)
 SLURM_TOOLS = ("sbatch", "sinfo", "scontrol")
 OUTSIDE = "not in a SLURM job; no multi-process launch"
-SIGNAL_ADVICE = ("`#SBATCH --signal=USR1@120` (no `B:`, which signals only the batch shell, never the srun tasks) "
-                 "and `#SBATCH --requeue`")
+SIGNAL_ADVICE = (
+    "`#SBATCH --signal=USR1@120` (no `B:`, which signals only the batch shell, never the srun tasks) "
+    "and `#SBATCH --requeue`"
+)
 TORCHRUN_SIGNALS = "--signals-to-handle SIGTERM,SIGINT,SIGHUP,SIGQUIT,SIGUSR1 --shutdown-timeout 110"
 
 
@@ -32,8 +52,10 @@ TORCHRUN_SIGNALS = "--signals-to-handle SIGTERM,SIGINT,SIGHUP,SIGQUIT,SIGUSR1 --
 
 
 def fs_kind(fstype: str) -> str:
-    """"shared", "local" or "unknown" for a filesystem type as /proc/mounts names it."""
-    if fstype in SHARED_FS or fstype.startswith("fuse."):  # fuse.*: sshfs, gcsfuse, juicefs, s3fs… are network mounts
+    """ "shared", "local" or "unknown" for a filesystem type as /proc/mounts names it."""
+    if fstype in SHARED_FS or fstype.startswith(
+        "fuse."
+    ):  # fuse.*: sshfs, gcsfuse, juicefs, s3fs… are network mounts
         return "shared"
     return "local" if fstype in LOCAL_FS else "unknown"
 
@@ -73,7 +95,7 @@ def _under(path: str, folder: str | None) -> bool:
 
 def _show(path: str, env: Mapping[str, str]) -> str:
     home = env.get("HOME", "")
-    return "~" + path[len(home):] if home and home != "/" and _under(path, home) else path
+    return "~" + path[len(home) :] if home and home != "/" and _under(path, home) else path
 
 
 def job_nodes(env: Mapping[str, str]) -> int:
@@ -94,7 +116,9 @@ def tasks_per_node(env: Mapping[str, str]) -> int | None:
         return max(1, step // nodes)
     if _int(env.get("SLURM_NTASKS_PER_NODE")):
         return int(env["SLURM_NTASKS_PER_NODE"])
-    first = re.match(r"\d+", env.get("SLURM_TASKS_PER_NODE", ""))  # "4(x2)" or "2,1": this node's share comes first
+    first = re.match(
+        r"\d+", env.get("SLURM_TASKS_PER_NODE", "")
+    )  # "4(x2)" or "2,1": this node's share comes first
     return int(first.group()) if first else None
 
 
@@ -121,7 +145,9 @@ def default_paths(env: Mapping[str, str], cwd: str) -> dict[str, str]:
         p = home + p[1:] if p == "~" or p.startswith("~/") else p
         return os.path.normpath(p if os.path.isabs(p) else os.path.join(cwd, p))
 
-    hf = env.get("HF_HOME") or os.path.join(env.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "huggingface")
+    hf = env.get("HF_HOME") or os.path.join(
+        env.get("XDG_CACHE_HOME") or os.path.join(home, ".cache"), "huggingface"
+    )
     return {"runs folder": absolute(env.get("TUNER_RUNS_DIR") or "runs"), "HF cache": absolute(hf)}
 
 
@@ -138,10 +164,14 @@ def check_slurm_job(env: Mapping[str, str]) -> Check:
         text += f" ({env['SLURM_JOB_NAME']})"
     text += f" on {nodes} node{'' if nodes == '1' else 's'}" + (f" {nodelist}" if nodelist else "")
     if tasks:
-        text += f", {tasks} task{'' if tasks == '1' else 's'} ({env.get('SLURM_TASKS_PER_NODE', '?')} per node)"
+        text += (
+            f", {tasks} task{'' if tasks == '1' else 's'} ({env.get('SLURM_TASKS_PER_NODE', '?')} per node)"
+        )
     if "SLURM_STEP_NUM_TASKS" in env:
-        text += (f"; this process is srun task {env.get('SLURM_PROCID', '?')} of {env['SLURM_STEP_NUM_TASKS']}"
-                 + (f" on {env['SLURMD_NODENAME']}" if env.get("SLURMD_NODENAME") else ""))
+        text += (
+            f"; this process is srun task {env.get('SLURM_PROCID', '?')} of {env['SLURM_STEP_NUM_TASKS']}"
+            + (f" on {env['SLURMD_NODENAME']}" if env.get("SLURMD_NODENAME") else "")
+        )
     else:
         # the batch script or an salloc shell: one process, whatever SLURM_NTASKS says
         text += "; this is the job's shell, not an srun task: start the ranks with `srun tuner run PRESET`"
@@ -153,24 +183,34 @@ def check_slurm_job(env: Mapping[str, str]) -> Check:
 
 def check_login(env: Mapping[str, str]) -> Check:
     """A machine that can submit jobs but is not inside one."""
-    return Check("SLURM", "pass", "login node (sbatch on PATH, not inside a job): submit with "
-                 "`sbatch docs/slurm/tuner.sbatch PRESET`; download models here first (`hf download MODEL`)")
+    return Check(
+        "SLURM",
+        "pass",
+        "login node (sbatch on PATH, not inside a job): submit with "
+        "`sbatch docs/slurm/tuner.sbatch PRESET`; download models here first (`hf download MODEL`)",
+    )
 
 
 def check_launch(env: Mapping[str, str]) -> Check | None:
     """This process's rank under torchrun/accelerate, or the rank tuner will give an srun task."""
     if "RANK" in env:
-        text = (f"{launcher_name(env)}: rank {env['RANK']} of {env.get('WORLD_SIZE', '?')} "
-                f"(local rank {env.get('LOCAL_RANK', '?')}), "
-                f"rendezvous {env.get('MASTER_ADDR', '?')}:{env.get('MASTER_PORT', '?')}")
+        text = (
+            f"{launcher_name(env)}: rank {env['RANK']} of {env.get('WORLD_SIZE', '?')} "
+            f"(local rank {env.get('LOCAL_RANK', '?')}), "
+            f"rendezvous {env.get('MASTER_ADDR', '?')}:{env.get('MASTER_PORT', '?')}"
+        )
         if env.get("ACCELERATE_USE_FSDP", "").lower() in ("1", "true", "yes"):
             text += "; FSDP: 4-bit (QLoRA) presets are refused, use DDP for them"
         return Check("launch", "pass", text)
     derived = slurm_launch_env(env)
     if not derived:
         return None
-    return Check("launch", "pass", f"srun task: tuner runs it as rank {derived['RANK']} of {derived['WORLD_SIZE']} "
-                 f"(local rank {derived['LOCAL_RANK']}), rendezvous {derived['MASTER_ADDR']}:{derived['MASTER_PORT']}")
+    return Check(
+        "launch",
+        "pass",
+        f"srun task: tuner runs it as rank {derived['RANK']} of {derived['WORLD_SIZE']} "
+        f"(local rank {derived['LOCAL_RANK']}), rendezvous {derived['MASTER_ADDR']}:{derived['MASTER_PORT']}",
+    )
 
 
 def check_gpus(env: Mapping[str, str], gpus: int | None) -> Check:
@@ -185,22 +225,39 @@ def check_gpus(env: Mapping[str, str], gpus: int | None) -> Check:
         visible += f" (CUDA_VISIBLE_DEVICES={env['CUDA_VISIBLE_DEVICES']})"
     if not per_node:
         if "SLURM_JOB_ID" in env:
-            return Check("GPUs", "warn", f"no GPU allocated to this job ({visible}): it would train on the CPU",
-                         "#SBATCH --gres=gpu:N with --ntasks-per-node=N (one rank per GPU)")
+            return Check(
+                "GPUs",
+                "warn",
+                f"no GPU allocated to this job ({visible}): it would train on the CPU",
+                "#SBATCH --gres=gpu:N with --ntasks-per-node=N (one rank per GPU)",
+            )
         return Check("GPUs", "pass", f"none ({visible}): the ranks train on the CPU over gloo")
     if tasks and tasks < per_node:
         fix = f"#SBATCH --ntasks-per-node={per_node} with `srun tuner run PRESET`"
         if "RANK" not in env and "SLURM_STEP_NUM_TASKS" not in env:
             fix += f" (or one task per node running `torchrun --nproc_per_node {per_node}`)"
-        return Check("GPUs", "warn", f"{per_node} per node but {tasks} rank{'' if tasks == 1 else 's'} per node: "
-                     f"{per_node - tasks} would sit idle; {visible}", fix)
+        return Check(
+            "GPUs",
+            "warn",
+            f"{per_node} per node but {tasks} rank{'' if tasks == 1 else 's'} per node: "
+            f"{per_node - tasks} would sit idle; {visible}",
+            fix,
+        )
     if tasks and tasks > per_node:
-        return Check("GPUs", "warn", f"{tasks} ranks per node share {per_node} GPU{'' if per_node == 1 else 's'}; {visible}",
-                     f"one rank per GPU: --ntasks-per-node={per_node} (or torchrun --nproc_per_node {per_node})")
-    return Check("GPUs", "pass", f"{per_node} per node" + (", one per rank" if tasks else "") + f"; {visible}")
+        return Check(
+            "GPUs",
+            "warn",
+            f"{tasks} ranks per node share {per_node} GPU{'' if per_node == 1 else 's'}; {visible}",
+            f"one rank per GPU: --ntasks-per-node={per_node} (or torchrun --nproc_per_node {per_node})",
+        )
+    return Check(
+        "GPUs", "pass", f"{per_node} per node" + (", one per rank" if tasks else "") + f"; {visible}"
+    )
 
 
-def check_shared(label: str, path: str, mounts: list[tuple[str, str]], env: Mapping[str, str], *, login: bool) -> Check:
+def check_shared(
+    label: str, path: str, mounts: list[tuple[str, str]], env: Mapping[str, str], *, login: bool
+) -> Check:
     """Is the runs folder / HF cache on a filesystem every node sees? (type of the mount that holds it)."""
     var = "TUNER_RUNS_DIR" if label == "runs folder" else "HF_HOME"
     shown = _show(path, env) + ("" if var in env else " (default)")
@@ -212,11 +269,18 @@ def check_shared(label: str, path: str, mounts: list[tuple[str, str]], env: Mapp
     if kind == "shared":
         return Check(label, "pass", f"{shown}: {fstype} ({point}), shared")
     base = "$SCRATCH" if env.get("SCRATCH") else "<a folder every node sees>"
-    fix = (f"export TUNER_RUNS_DIR={base}/tuner-runs" if var == "TUNER_RUNS_DIR"
-           else f"export HF_HOME={base}/hf, then `hf download MODEL` on the login node")
+    fix = (
+        f"export TUNER_RUNS_DIR={base}/tuner-runs"
+        if var == "TUNER_RUNS_DIR"
+        else f"export HF_HOME={base}/hf, then `hf download MODEL` on the login node"
+    )
     if kind == "unknown":
-        return Check(label, "warn", f"{shown}: {fstype} ({point}), not known to tuner as shared or local",
-                     f"check that every node sees {path} (`df -T` on a compute node), or {fix}")
+        return Check(
+            label,
+            "warn",
+            f"{shown}: {fstype} ({point}), not known to tuner as shared or local",
+            f"check that every node sees {path} (`df -T` on a compute node), or {fix}",
+        )
     if login:
         why = "jobs on the compute nodes will not see it"
     elif var == "TUNER_RUNS_DIR":
@@ -225,7 +289,12 @@ def check_shared(label: str, path: str, mounts: list[tuple[str, str]], env: Mapp
         why = "ranks on other nodes cannot write into the run rank 0 creates, nor a requeued job find it"
     else:
         why = "other nodes will not find the model (compute nodes are often offline)"
-    return Check(label, "warn", f"{shown}: {fstype} ({point}), local to this {'login ' if login else ''}node: {why}", fix)
+    return Check(
+        label,
+        "warn",
+        f"{shown}: {fstype} ({point}), local to this {'login ' if login else ''}node: {why}",
+        fix,
+    )
 
 
 def check_home_quota(env: Mapping[str, str], paths: Mapping[str, str]) -> Check:
@@ -234,33 +303,67 @@ def check_home_quota(env: Mapping[str, str], paths: Mapping[str, str]) -> Check:
     inside = [label for label, p in paths.items() if _under(p, home) and not _under(p, scratch)]
     if not inside:
         return Check("home quota", "pass", f"runs folder and HF cache are outside $HOME (SCRATCH={scratch})")
-    fix = " ".join(f"{var}={val}" for label, var, val in (("runs folder", "TUNER_RUNS_DIR", "$SCRATCH/tuner-runs"),
-                                                           ("HF cache", "HF_HOME", "$SCRATCH/hf")) if label in inside)
-    return Check("home quota", "warn", f"{' and '.join(inside)} in $HOME while $SCRATCH={scratch} exists: home quotas are "
-                 "small (a 7B base model is 15 GB, every checkpoint adds to it)", f"export {fix}")
+    fix = " ".join(
+        f"{var}={val}"
+        for label, var, val in (
+            ("runs folder", "TUNER_RUNS_DIR", "$SCRATCH/tuner-runs"),
+            ("HF cache", "HF_HOME", "$SCRATCH/hf"),
+        )
+        if label in inside
+    )
+    return Check(
+        "home quota",
+        "warn",
+        f"{' and '.join(inside)} in $HOME while $SCRATCH={scratch} exists: home quotas are "
+        "small (a 7B base model is 15 GB, every checkpoint adds to it)",
+        f"export {fix}",
+    )
 
 
 def check_preemption(env: Mapping[str, str], on_path: Iterable[str]) -> Check:
     """The pre-emption warning must reach the ranks (no `B:`), and the job must be able to requeue itself."""
     signal_option = env.get("SBATCH_SIGNAL", "")
     if signal_option.upper().startswith("B:"):
-        return Check("pre-emption", "warn", f"SBATCH_SIGNAL={signal_option}: `B:` signals only the batch shell, never "
-                     "the srun tasks that train: they would be killed at the time limit without a checkpoint",
-                     "--signal=USR1@120 (no `B:`) and --requeue")
+        return Check(
+            "pre-emption",
+            "warn",
+            f"SBATCH_SIGNAL={signal_option}: `B:` signals only the batch shell, never "
+            "the srun tasks that train: they would be killed at the time limit without a checkpoint",
+            "--signal=USR1@120 (no `B:`) and --requeue",
+        )
     forwarded = env.get("TORCHELASTIC_SIGNALS_TO_HANDLE")
     if "SLURM_JOB_ID" in env and forwarded is not None and "SIGUSR1" not in forwarded:
-        return Check("pre-emption", "warn", "torchrun does not forward SIGUSR1 to its ranks "
-                     f"(it handles {forwarded}): SLURM's warning would end torchrun, not checkpoint the run",
-                     f"torchrun {TORCHRUN_SIGNALS} … (docs/slurm/tuner-torchrun.sbatch)")
+        return Check(
+            "pre-emption",
+            "warn",
+            "torchrun does not forward SIGUSR1 to its ranks "
+            f"(it handles {forwarded}): SLURM's warning would end torchrun, not checkpoint the run",
+            f"torchrun {TORCHRUN_SIGNALS} … (docs/slurm/tuner-torchrun.sbatch)",
+        )
     if "SLURM_JOB_ID" in env and "scontrol" not in set(on_path):
-        return Check("pre-emption", "warn", "scontrol is not on PATH: after its pre-emption checkpoint the job cannot "
-                     "requeue itself", "resubmit by hand: `sbatch docs/slurm/tuner.sbatch --resume RUN`")
-    return Check("pre-emption", "pass", "on SIGUSR1 every rank stops at the same step, one checkpoint is written, the job "
-                 f"requeues itself and resumes the run: {SIGNAL_ADVICE}")
+        return Check(
+            "pre-emption",
+            "warn",
+            "scontrol is not on PATH: after its pre-emption checkpoint the job cannot requeue itself",
+            "resubmit by hand: `sbatch docs/slurm/tuner.sbatch --resume RUN`",
+        )
+    return Check(
+        "pre-emption",
+        "pass",
+        "on SIGUSR1 every rank stops at the same step, one checkpoint is written, the job "
+        f"requeues itself and resumes the run: {SIGNAL_ADVICE}",
+    )
 
 
-def cluster_checks(env: Mapping[str, str], mounts_text: str | None, *, on_path: Iterable[str] = (),
-                   gpus: int | None = None, cwd: str = "/", resolve: Callable[[str], str] = os.path.normpath) -> list[Check]:
+def cluster_checks(
+    env: Mapping[str, str],
+    mounts_text: str | None,
+    *,
+    on_path: Iterable[str] = (),
+    gpus: int | None = None,
+    cwd: str = "/",
+    resolve: Callable[[str], str] = os.path.normpath,
+) -> list[Check]:
     """The doctor's "cluster" lines for `env` and a /proc/mounts text (one skip line outside any cluster)."""
     tools = set(on_path)
     slurm = "SLURM_JOB_ID" in env
@@ -312,4 +415,6 @@ def doctor_checks() -> list[Check]:
     except OSError:
         mounts = None  # macOS: no /proc; the filesystem lines say they cannot tell
     tools = [t for t in SLURM_TOOLS if shutil.which(t)]
-    return cluster_checks(env, mounts, on_path=tools, gpus=_torch_gpus(), cwd=os.getcwd(), resolve=os.path.realpath)
+    return cluster_checks(
+        env, mounts, on_path=tools, gpus=_torch_gpus(), cwd=os.getcwd(), resolve=os.path.realpath
+    )

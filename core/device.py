@@ -72,18 +72,30 @@ def select_device(preference: str = "auto") -> str:
             return "xla"
         return "cpu"
     if preference == "cuda" and not torch.cuda.is_available():
-        raise TunerError("model.device = \"cuda\" but no CUDA GPU is visible", kind="device",
-                         hint="run on a GPU machine, or --set model.device=auto to use what is here")
+        raise TunerError(
+            'model.device = "cuda" but no CUDA GPU is visible',
+            kind="device",
+            hint="run on a GPU machine, or --set model.device=auto to use what is here",
+        )
     if preference == "mps":
         if platform.system() != "Darwin":
-            raise TunerError("model.device = \"mps\" needs macOS on Apple silicon", kind="device",
-                             hint="--set model.device=auto to use what is here")
+            raise TunerError(
+                'model.device = "mps" needs macOS on Apple silicon',
+                kind="device",
+                hint="--set model.device=auto to use what is here",
+            )
         if not torch.backends.mps.is_available():
-            raise TunerError("model.device = \"mps\" but MPS is not available in this PyTorch build", kind="device",
-                             hint="install a PyTorch build with MPS, or --set model.device=cpu")
+            raise TunerError(
+                'model.device = "mps" but MPS is not available in this PyTorch build',
+                kind="device",
+                hint="install a PyTorch build with MPS, or --set model.device=cpu",
+            )
     if preference == "xla" and not xla_available():
-        raise TunerError("model.device = \"xla\" but torch_xla is not installed or PJRT_DEVICE is unset", kind="device",
-                         hint="on a TPU VM: pip install torch_xla and export PJRT_DEVICE=TPU (see `make test-xla`)")
+        raise TunerError(
+            'model.device = "xla" but torch_xla is not installed or PJRT_DEVICE is unset',
+            kind="device",
+            hint="on a TPU VM: pip install torch_xla and export PJRT_DEVICE=TPU (see `make test-xla`)",
+        )
     return preference
 
 
@@ -103,8 +115,14 @@ class Precision:
         return self.autocast or self.weights
 
 
-def precision_policy(preference: str, device: str, *, capability: tuple[int, int] | None = None,
-                     full_finetune: bool = False, mps_bf16: bool = False) -> Precision:
+def precision_policy(
+    preference: str,
+    device: str,
+    *,
+    capability: tuple[int, int] | None = None,
+    full_finetune: bool = False,
+    mps_bf16: bool = False,
+) -> Precision:
     """Pure rule from (dtype preference, device, GPU compute capability, adapter) to a Precision.
 
     CUDA: bf16 only from compute capability 8.0 (`torch.cuda.is_bf16_supported()` also says yes on
@@ -122,8 +140,12 @@ def precision_policy(preference: str, device: str, *, capability: tuple[int, int
             half = torch.bfloat16 if bf16_ok else torch.float16
         elif preference == "bfloat16" and not bf16_ok:
             major, minor = capability or (0, 0)
-            raise TunerError(f"model.dtype = \"bfloat16\" but this GPU (compute capability {major}.{minor}) only emulates "
-                             "bf16", kind="device", hint="--set model.dtype=auto (fp16 here) or float16")
+            raise TunerError(
+                f'model.dtype = "bfloat16" but this GPU (compute capability {major}.{minor}) only emulates '
+                "bf16",
+                kind="device",
+                hint="--set model.dtype=auto (fp16 here) or float16",
+            )
         else:
             half = table[preference]
         if half == torch.float32:
@@ -133,7 +155,11 @@ def precision_policy(preference: str, device: str, *, capability: tuple[int, int
         return Precision(half, half)
     if device == "mps":
         if preference in ("auto", "float16", "bfloat16"):
-            half = torch.bfloat16 if (preference == "bfloat16" or (preference == "auto" and mps_bf16)) else torch.float16
+            half = (
+                torch.bfloat16
+                if (preference == "bfloat16" or (preference == "auto" and mps_bf16))
+                else torch.float16
+            )
             return Precision(torch.float32, half)
         return Precision(torch.float32)
     if device == "xla":
@@ -168,7 +194,9 @@ def device_precision(preference: str, device: str, *, full_finetune: bool = Fals
     device, _, index = device.partition(":")
     cap = cuda_capability(int(index) if index else torch_cuda_index()) if device == "cuda" else None
     mps_bf16 = device == "mps" and mps_bf16_available()
-    return precision_policy(preference, device, capability=cap, full_finetune=full_finetune, mps_bf16=mps_bf16)
+    return precision_policy(
+        preference, device, capability=cap, full_finetune=full_finetune, mps_bf16=mps_bf16
+    )
 
 
 def torch_cuda_index() -> int:
@@ -194,30 +222,53 @@ def fsdp_requested() -> bool:
 
 def check_preset_for_device(preset: Preset, device: str, world_size: int = 1) -> None:
     """Refuse, before loading anything, a preset asking for something this device cannot do."""
-    device_precision(preset.model.dtype, device, full_finetune=preset.train.adapter == "full")  # bf16 on a T4, …
+    device_precision(
+        preset.model.dtype, device, full_finetune=preset.train.adapter == "full"
+    )  # bf16 on a T4, …
     if fsdp_requested() and preset.quant.bits:
         # QLoRA under FSDP needs the 4-bit storage dtype to match every other parameter, no device
         # map, and collective saves of quantized shards; none of it has run on GPUs here yet.
-        raise TunerError(f"FSDP with a {preset.quant.bits}-bit base (QLoRA) is not supported", kind="config",
-                         hint="use DDP (accelerate launch --multi_gpu, or torchrun): each GPU holds its own 4-bit copy "
-                         "(a 7B fits in 24 GB), or --set quant.bits=0 for LoRA under FSDP")
-    if fsdp_requested() and device not in ("cuda", "cpu"):  # FSDP2 runs over gloo too: that is how it is tested
-        raise TunerError(f"FSDP through accelerate runs on CUDA GPUs, not {device}", kind="config",
-                         hint="drop the FSDP config (on a TPU, tpu-lora shards over the cores through SPMD)")
+        raise TunerError(
+            f"FSDP with a {preset.quant.bits}-bit base (QLoRA) is not supported",
+            kind="config",
+            hint="use DDP (accelerate launch --multi_gpu, or torchrun): each GPU holds its own 4-bit copy "
+            "(a 7B fits in 24 GB), or --set quant.bits=0 for LoRA under FSDP",
+        )
+    if fsdp_requested() and device not in (
+        "cuda",
+        "cpu",
+    ):  # FSDP2 runs over gloo too: that is how it is tested
+        raise TunerError(
+            f"FSDP through accelerate runs on CUDA GPUs, not {device}",
+            kind="config",
+            hint="drop the FSDP config (on a TPU, tpu-lora shards over the cores through SPMD)",
+        )
     if preset.quant.bits and device in ("xla", "mps"):
-        raise TunerError(f"quant.bits = {preset.quant.bits} (bitsandbytes) does not run on {device}", kind="device",
-                         hint="--set quant.bits=0 (train LoRA on the unquantized model)")
+        raise TunerError(
+            f"quant.bits = {preset.quant.bits} (bitsandbytes) does not run on {device}",
+            kind="device",
+            hint="--set quant.bits=0 (train LoRA on the unquantized model)",
+        )
     if preset.train.optimizer in ("adamw_bnb_8bit", "paged_adamw_8bit") and device in ("xla", "mps"):
-        raise TunerError(f"train.optimizer = {preset.train.optimizer!r} (bitsandbytes) does not run on {device}",
-                         kind="device", hint="--set train.optimizer=adamw_torch")
+        raise TunerError(
+            f"train.optimizer = {preset.train.optimizer!r} (bitsandbytes) does not run on {device}",
+            kind="device",
+            hint="--set train.optimizer=adamw_torch",
+        )
     if device == "xla":
         cores = xla_spmd_cores(device)
         if cores > 1 and (preset.data.task == "text" or preset.train.batching != "pad_to_max"):
-            raise TunerError(f"{cores} XLA cores (SPMD) need instruction data with train.batching = \"pad_to_max\"",
-                             kind="config", hint="--set train.batching=pad_to_max, or use one core (TPU_NUM_DEVICES=1)")
+            raise TunerError(
+                f'{cores} XLA cores (SPMD) need instruction data with train.batching = "pad_to_max"',
+                kind="config",
+                hint="--set train.batching=pad_to_max, or use one core (TPU_NUM_DEVICES=1)",
+            )
     if preset.quant.bits or preset.train.optimizer in ("adamw_bnb_8bit", "paged_adamw_8bit"):
         import importlib.util
 
         if importlib.util.find_spec("bitsandbytes") is None:
-            raise TunerError("this preset needs bitsandbytes (4-bit/8-bit)", kind="dependency",
-                             hint="pip install bitsandbytes")
+            raise TunerError(
+                "this preset needs bitsandbytes (4-bit/8-bit)",
+                kind="dependency",
+                hint="pip install bitsandbytes",
+            )

@@ -72,7 +72,7 @@ class DoctorReport:
     elapsed_s: float = 0.0
 
     def counts(self) -> dict[str, int]:
-        out = {s: 0 for s in STATUSES}
+        out = dict.fromkeys(STATUSES, 0)
         for c in self.checks:
             out[c.status] += 1
         return out
@@ -126,7 +126,7 @@ def fmt_bytes(n: float | None) -> str:
 def _tilde(path: Path | str) -> str:
     text = str(path)
     home = str(Path.home())
-    return "~" + text[len(home):] if text == home or text.startswith(home + os.sep) else text
+    return "~" + text[len(home) :] if text == home or text.startswith(home + os.sep) else text
 
 
 def _first_line(exc: BaseException) -> str:
@@ -178,7 +178,9 @@ def hf_datasets_cache() -> Path:
 
 def download_hint(hub_id: str, repo_type: str = "model", revision: str | None = None) -> str:
     """The one sentence that says how to get a Hub repo onto an offline machine."""
-    flags = (" --repo-type dataset" if repo_type == "dataset" else "") + (f" --revision {revision}" if revision else "")
+    flags = (" --repo-type dataset" if repo_type == "dataset" else "") + (
+        f" --revision {revision}" if revision else ""
+    )
     return (
         f"on a machine with internet run `huggingface-cli download{flags} {hub_id}` (`hf download` with "
         f"huggingface_hub ≥ 1.0), then copy its cache to {_tilde(hf_home())} here or set HF_HOME to the copy"
@@ -215,7 +217,7 @@ PACKAGES: tuple[Package, ...] = (
     Package("gguf", "gguf", "0.10", True, "reading the embedded GGUF model"),
     Package("huggingface_hub", "huggingface_hub", None, True, "the Hub and its cache"),
     Package("nvidia-ml-py", "pynvml", "12", False, "GPU utilisation readings"),
-    Package("torch_xla", "torch_xla", None, False, "TPU training (model.device = \"xla\")"),
+    Package("torch_xla", "torch_xla", None, False, 'TPU training (model.device = "xla")'),
 )
 
 
@@ -241,6 +243,7 @@ def version_at_least(version: str, minimum: str) -> bool:
 
         return Version(version) >= Version(minimum)
     except Exception:  # noqa: BLE001 - packaging missing or an odd version string: compare numbers
+
         def nums(v: str) -> tuple[int, ...]:
             out = []
             for part in v.split("+")[0].split("."):
@@ -255,15 +258,19 @@ def version_at_least(version: str, minimum: str) -> bool:
 
 def pip_command(pkg: Package, upgrade: bool = False) -> str:
     if pkg.dist == "torch":
-        return ("install the torch wheel for this machine: `pip install -U torch` (CPU) or the CUDA index "
-                "for your driver, see https://pytorch.org/get-started/locally/")
+        return (
+            "install the torch wheel for this machine: `pip install -U torch` (CPU) or the CUDA index "
+            "for your driver, see https://pytorch.org/get-started/locally/"
+        )
     if pkg.dist == "torch_xla":
         return "on a TPU VM: `pip install 'torch_xla[tpu]'` (the release matching your torch) and export PJRT_DEVICE=TPU"
     spec = f"{pkg.dist}>={pkg.minimum}" if pkg.minimum else pkg.dist
     return f"`pip install {'-U ' if upgrade else ''}'{spec}'`"
 
 
-def check_packages(*, needs_bnb: bool = False, wants_gpu: bool = False, wants_xla: bool = False) -> list[Check]:
+def check_packages(
+    *, needs_bnb: bool = False, wants_gpu: bool = False, wants_xla: bool = False
+) -> list[Check]:
     """One check per package: required missing/too old → fail; optional missing → warn when
     something here needs it (a preset, a GPU, PJRT_DEVICE), else skip."""
     out: list[Check] = []
@@ -272,16 +279,31 @@ def check_packages(*, needs_bnb: bool = False, wants_gpu: bool = False, wants_xl
         version = installed_version(pkg)
         if version is None:
             if pkg.required:
-                out.append(Check(pkg.dist, "fail", f"not installed (needed for {pkg.purpose})", pip_command(pkg)))
+                out.append(
+                    Check(pkg.dist, "fail", f"not installed (needed for {pkg.purpose})", pip_command(pkg))
+                )
             elif wanted.get(pkg.dist):
-                out.append(Check(pkg.dist, "warn", f"not installed (optional, needed here: {pkg.purpose})", pip_command(pkg)))
+                out.append(
+                    Check(
+                        pkg.dist,
+                        "warn",
+                        f"not installed (optional, needed here: {pkg.purpose})",
+                        pip_command(pkg),
+                    )
+                )
             else:
                 out.append(Check(pkg.dist, "skip", f"not installed (optional: {pkg.purpose})"))
             continue
         if pkg.minimum and version != "unknown version" and not version_at_least(version, pkg.minimum):
             status: Status = "fail" if pkg.required else "warn"
-            out.append(Check(pkg.dist, status, f"{version} is older than the {pkg.minimum} tuner needs ({pkg.purpose})",
-                             pip_command(pkg, upgrade=True)))
+            out.append(
+                Check(
+                    pkg.dist,
+                    status,
+                    f"{version} is older than the {pkg.minimum} tuner needs ({pkg.purpose})",
+                    pip_command(pkg, upgrade=True),
+                )
+            )
             continue
         out.append(Check(pkg.dist, "pass", version + ("" if pkg.required else " (optional)")))
     return out
@@ -291,7 +313,9 @@ def check_python() -> Check:
     v = sys.version_info
     text = f"{platform.python_version()} ({sys.executable})"
     if v < (3, 10):
-        return Check("Python", "fail", text + ": tuner needs Python 3.10 or newer", "create the venv with python3.11")
+        return Check(
+            "Python", "fail", text + ": tuner needs Python 3.10 or newer", "create the venv with python3.11"
+        )
     return Check("Python", "pass", text)
 
 
@@ -333,8 +357,9 @@ def check_torch() -> tuple[list[Check], DeviceInfo]:
     try:
         import torch
     except Exception as e:  # noqa: BLE001 - missing or broken torch
-        return [Check("torch build", "fail", f"torch does not import: {_first_line(e)}",
-                      pip_command(PACKAGES[0]))], info
+        return [
+            Check("torch build", "fail", f"torch does not import: {_first_line(e)}", pip_command(PACKAGES[0]))
+        ], info
     info.torch_ok = True
     out: list[Check] = []
     cuda_v = getattr(torch.version, "cuda", None)
@@ -347,8 +372,14 @@ def check_torch() -> tuple[list[Check], DeviceInfo]:
         build = "CPU-only build"
     threads = f"; {torch.get_num_threads()} CPU threads of {os.cpu_count()} cores"
     if not cuda_v and not hip_v and _nvidia_driver_present():
-        out.append(Check("torch build", "warn", f"torch {torch.__version__}, {build}, but an NVIDIA driver is present",
-                         "install the CUDA build of torch for your driver (https://pytorch.org/get-started/locally/)"))
+        out.append(
+            Check(
+                "torch build",
+                "warn",
+                f"torch {torch.__version__}, {build}, but an NVIDIA driver is present",
+                "install the CUDA build of torch for your driver (https://pytorch.org/get-started/locally/)",
+            )
+        )
     else:
         out.append(Check("torch build", "pass", f"torch {torch.__version__}, {build}{threads}"))
 
@@ -362,17 +393,32 @@ def check_torch() -> tuple[list[Check], DeviceInfo]:
             try:
                 prop = torch.cuda.get_device_properties(i)
                 free = _nvml_free(i)
-                mem = fmt_bytes(prop.total_memory) + (f" ({fmt_bytes(free)} free)" if free is not None else "")
+                mem = fmt_bytes(prop.total_memory) + (
+                    f" ({fmt_bytes(free)} free)" if free is not None else ""
+                )
                 bf16 = "bf16" if prop.major >= 8 else "no bf16 (fp16)"
-                out.append(Check(f"CUDA GPU {i}", "pass", f"{prop.name}, {mem}, compute {prop.major}.{prop.minor}, {bf16}"))
+                out.append(
+                    Check(
+                        f"CUDA GPU {i}",
+                        "pass",
+                        f"{prop.name}, {mem}, compute {prop.major}.{prop.minor}, {bf16}",
+                    )
+                )
             except Exception as e:  # noqa: BLE001
                 out.append(Check(f"CUDA GPU {i}", "warn", f"cannot read its properties: {_first_line(e)}"))
     elif cuda_v and _nvidia_driver_present():
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-        out.append(Check("CUDA", "warn", "a CUDA build and an NVIDIA driver, but torch sees no GPU"
-                         + (f" (CUDA_VISIBLE_DEVICES={visible!r})" if visible is not None else ""),
-                         "check `nvidia-smi`, that the driver supports CUDA " + str(cuda_v)
-                         + ", and CUDA_VISIBLE_DEVICES"))
+        out.append(
+            Check(
+                "CUDA",
+                "warn",
+                "a CUDA build and an NVIDIA driver, but torch sees no GPU"
+                + (f" (CUDA_VISIBLE_DEVICES={visible!r})" if visible is not None else ""),
+                "check `nvidia-smi`, that the driver supports CUDA "
+                + str(cuda_v)
+                + ", and CUDA_VISIBLE_DEVICES",
+            )
+        )
     else:
         out.append(Check("CUDA", "skip", "no CUDA GPU visible"))
 
@@ -386,8 +432,19 @@ def check_torch() -> tuple[list[Check], DeviceInfo]:
             out.append(Check("MPS", "pass", "available"))
         else:
             built = bool(mps and mps.is_built())
-            out.append(Check("MPS", "warn", "not available" + (" (torch built with MPS; macOS 12.3+ on Apple silicon needed)" if built else " in this torch build"),
-                             "install a torch build with MPS support on Apple silicon"))
+            out.append(
+                Check(
+                    "MPS",
+                    "warn",
+                    "not available"
+                    + (
+                        " (torch built with MPS; macOS 12.3+ on Apple silicon needed)"
+                        if built
+                        else " in this torch build"
+                    ),
+                    "install a torch build with MPS support on Apple silicon",
+                )
+            )
 
     # XLA
     pjrt = os.environ.get("PJRT_DEVICE")
@@ -396,9 +453,20 @@ def check_torch() -> tuple[list[Check], DeviceInfo]:
     if info.xla:
         out.append(Check("XLA", "pass", f"torch_xla installed, PJRT_DEVICE={pjrt}"))
     elif has_xla:
-        out.append(Check("XLA", "warn", "torch_xla installed but PJRT_DEVICE is unset", "export PJRT_DEVICE=TPU (or CPU/CUDA)"))
+        out.append(
+            Check(
+                "XLA",
+                "warn",
+                "torch_xla installed but PJRT_DEVICE is unset",
+                "export PJRT_DEVICE=TPU (or CPU/CUDA)",
+            )
+        )
     elif pjrt:
-        out.append(Check("XLA", "warn", f"PJRT_DEVICE={pjrt} but torch_xla is not installed", pip_command(PACKAGES[-1])))
+        out.append(
+            Check(
+                "XLA", "warn", f"PJRT_DEVICE={pjrt} but torch_xla is not installed", pip_command(PACKAGES[-1])
+            )
+        )
     else:
         out.append(Check("XLA", "skip", "torch_xla not installed, PJRT_DEVICE unset"))
 
@@ -407,7 +475,7 @@ def check_torch() -> tuple[list[Check], DeviceInfo]:
 
         info.auto = select_device("auto")
         note = " (no accelerator: training runs on the CPU, slowly)" if info.auto == "cpu" else ""
-        out.append(Check("device auto", "pass", f"model.device = \"auto\" picks {info.auto}{note}"))
+        out.append(Check("device auto", "pass", f'model.device = "auto" picks {info.auto}{note}'))
     except Exception as e:  # noqa: BLE001
         out.append(Check("device auto", "fail", f"cannot pick a device: {_first_line(e)}"))
     return out, info
@@ -452,7 +520,9 @@ def check_disk(label: str, path: Path) -> Check:
     if usage.free < DISK_FAIL_BYTES:
         return Check(f"disk: {label}", "fail", text + " (under 2 GB)", move)
     if usage.free < DISK_WARN_BYTES:
-        return Check(f"disk: {label}", "warn", text + " (under 20 GB: checkpoints and models need room)", move)
+        return Check(
+            f"disk: {label}", "warn", text + " (under 20 GB: checkpoints and models need room)", move
+        )
     return Check(f"disk: {label}", "pass", text)
 
 
@@ -460,7 +530,11 @@ def check_disks() -> list[Check]:
     from core.models.embedded import cache_root
     from core.runs import runs_root
 
-    return [check_disk("runs", runs_root()), check_disk("tuner cache", cache_root()), check_disk("HF cache", hf_home())]
+    return [
+        check_disk("runs", runs_root()),
+        check_disk("tuner cache", cache_root()),
+        check_disk("HF cache", hf_home()),
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,7 +581,9 @@ def start_hub_probe() -> Callable[[], tuple[Check, HubState]]:
         endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
         if offline is not None:
             why = f"{offline} is set"
-            return Check("Hub", "skip", f"not probed ({why}); only cached models and datasets are used"), HubState(False, why, endpoint)
+            return Check(
+                "Hub", "skip", f"not probed ({why}); only cached models and datasets are used"
+            ), HubState(False, why, endpoint)
         assert thread is not None
         thread.join(30)
         took = box.get("took", 0.0)
@@ -515,8 +591,12 @@ def start_hub_probe() -> Callable[[], tuple[Check, HubState]]:
             return Check("Hub", "pass", f"{endpoint} answered in {took:.1f} s"), HubState(True, "", endpoint)
         why = "the Hub is unreachable"
         return (
-            Check("Hub", "warn", f"{endpoint} did not answer ({took:.1f} s): offline, only cached models and datasets can be used",
-                  "check the network or proxy (HTTPS_PROXY), or set HF_ENDPOINT to a mirror; offline, copy a Hugging Face cache here"),
+            Check(
+                "Hub",
+                "warn",
+                f"{endpoint} did not answer ({took:.1f} s): offline, only cached models and datasets can be used",
+                "check the network or proxy (HTTPS_PROXY), or set HF_ENDPOINT to a mirror; offline, copy a Hugging Face cache here",
+            ),
             HubState(False, why, endpoint),
         )
 
@@ -537,7 +617,11 @@ def check_hf_cache() -> Check:
     home = f"HF_HOME={_tilde(hf_home())}"
     if not hub.exists() and not hf_datasets_cache().exists():
         return Check("HF cache", "pass", f"{home}: empty (nothing downloaded yet)")
-    return Check("HF cache", "pass", f"{home}: {models} models, {datasets} datasets in hub/, {prepared} entries in datasets/")
+    return Check(
+        "HF cache",
+        "pass",
+        f"{home}: {models} models, {datasets} datasets in hub/, {prepared} entries in datasets/",
+    )
 
 
 @dataclass
@@ -569,7 +653,9 @@ def _weights_present(snapshot: Path) -> tuple[bool, str]:
     return False, "no weight files"
 
 
-def model_cache_status(repo_id: str, revision: str | None = None, *, tokenizer_only: bool = False) -> ModelCache:
+def model_cache_status(
+    repo_id: str, revision: str | None = None, *, tokenizer_only: bool = False
+) -> ModelCache:
     """Whether a hub model's config.json and weights (or, `tokenizer_only`, its
     tokenizer_config.json) are in the local HF cache; no network."""
     from huggingface_hub import try_to_load_from_cache
@@ -590,7 +676,11 @@ def model_cache_status(repo_id: str, revision: str | None = None, *, tokenizer_o
     repo_dir = cache / ("models--" + repo_id.replace("/", "--"))
     snaps = [p for p in (repo_dir / "snapshots").glob(f"*/{marker}")] if repo_dir.is_dir() else []
     if snaps:
-        return ModelCache(False, snaps[0].parent, f"a snapshot is cached at {_tilde(snaps[0].parent)} but refs/{revision or 'main'} is missing")
+        return ModelCache(
+            False,
+            snaps[0].parent,
+            f"a snapshot is cached at {_tilde(snaps[0].parent)} but refs/{revision or 'main'} is missing",
+        )
     return ModelCache(False, detail="not in the local cache")
 
 
@@ -658,7 +748,11 @@ def check_embedded() -> list[Check]:
     if _converted_ok(target):
         out.append(Check("converted copy", "pass", f"{_tilde(target)}"))
     else:
-        out.append(Check("converted copy", "pass", f"not converted yet: the first load writes {_tilde(target)} (~11 s)"))
+        out.append(
+            Check(
+                "converted copy", "pass", f"not converted yet: the first load writes {_tilde(target)} (~11 s)"
+            )
+        )
     return out
 
 
@@ -698,12 +792,18 @@ class ModelPlan:
     hub_id: str | None = None  # set when it comes from a Hub repo (model, or a scratch tokenizer)
 
 
-def _check_hub_model(hub_id: str, revision: str | None, ctx: PresetContext, label: str) -> tuple[Check, ModelPlan]:
+def _check_hub_model(
+    hub_id: str, revision: str | None, ctx: PresetContext, label: str
+) -> tuple[Check, ModelPlan]:
     st = model_cache_status(hub_id, revision, tokenizer_only=label == "tokenizer")
     plan = ModelPlan("hub", hub_id, local=st.cached, revision=revision, hub_id=hub_id)
     if st.detail.startswith("not a valid Hub id"):
-        return Check(label, "fail", f"{hub_id!r} is neither an existing folder nor a Hub id: {st.detail}",
-                     "set [model] id to a Hub id (owner/name), a local folder or a .gguf file"), ModelPlan("missing")
+        return Check(
+            label,
+            "fail",
+            f"{hub_id!r} is neither an existing folder nor a Hub id: {st.detail}",
+            "set [model] id to a Hub id (owner/name), a local folder or a .gguf file",
+        ), ModelPlan("missing")
     if st.cached and st.complete:
         return Check(label, "pass", f"{hub_id}: {st.detail}"), plan
     if st.cached:
@@ -712,10 +812,15 @@ def _check_hub_model(hub_id: str, revision: str | None, ctx: PresetContext, labe
         more = "the rest downloads on first use" if ctx.hub.reachable else ctx.hub.why
         return Check(label, status, f"{hub_id}: {st.detail}; {more}", fix), plan
     if ctx.hub.reachable:
-        return Check(label, "warn", f"{hub_id}: {st.detail}; the first run downloads it from the Hub",
-                     f"optional: `huggingface-cli download {hub_id}` now, so the run starts at once"), plan
-    return Check(label, ctx.here, f"{hub_id}: {st.detail}; {ctx.hub.why}",
-                 download_hint(hub_id, revision=revision)), plan
+        return Check(
+            label,
+            "warn",
+            f"{hub_id}: {st.detail}; the first run downloads it from the Hub",
+            f"optional: `huggingface-cli download {hub_id}` now, so the run starts at once",
+        ), plan
+    return Check(
+        label, ctx.here, f"{hub_id}: {st.detail}; {ctx.hub.why}", download_hint(hub_id, revision=revision)
+    ), plan
 
 
 def check_model(preset: Any, base_dir: Path, ctx: PresetContext) -> tuple[list[Check], ModelPlan]:
@@ -724,8 +829,14 @@ def check_model(preset: Any, base_dir: Path, ctx: PresetContext) -> tuple[list[C
     cfg = preset.model
     if cfg.scratch is not None:
         s = cfg.scratch
-        checks = [Check("model", "pass", f"built from a config: {s.architecture} {s.size}, vocab {s.vocab_size}, "
-                        f"context {s.context_length} (nothing to download)")]
+        checks = [
+            Check(
+                "model",
+                "pass",
+                f"built from a config: {s.architecture} {s.size}, vocab {s.vocab_size}, "
+                f"context {s.context_length} (nothing to download)",
+            )
+        ]
         if s.tokenizer:
             path = Path(s.tokenizer).expanduser()
             if path.exists():
@@ -738,7 +849,9 @@ def check_model(preset: Any, base_dir: Path, ctx: PresetContext) -> tuple[list[C
         return checks, ModelPlan("scratch")
     if cfg.id.startswith("embedded:"):
         if cfg.id != EMBEDDED_MODEL:
-            return [Check("model", "fail", f"unknown embedded model {cfg.id!r}", f'use id = "{EMBEDDED_MODEL}"')], ModelPlan("missing")
+            return [
+                Check("model", "fail", f"unknown embedded model {cfg.id!r}", f'use id = "{EMBEDDED_MODEL}"')
+            ], ModelPlan("missing")
         from core.models.embedded import embedded_gguf_path
 
         try:
@@ -747,31 +860,60 @@ def check_model(preset: Any, base_dir: Path, ctx: PresetContext) -> tuple[list[C
             return [Check("model", "fail", e.message, e.hint)], ModelPlan("missing")
         target = embedded_converted_path(gguf)
         if _converted_ok(target):
-            return [Check("model", "pass", f"{cfg.id}: converted copy cached")], ModelPlan("embedded", str(target), local=True)
-        return ([Check("model", "pass", f"{cfg.id}: GGUF present, converted on first use (~11 s)")],
-                ModelPlan("embedded", str(gguf.parent), gguf_file=gguf.name, local=True))
+            return [Check("model", "pass", f"{cfg.id}: converted copy cached")], ModelPlan(
+                "embedded", str(target), local=True
+            )
+        return (
+            [Check("model", "pass", f"{cfg.id}: GGUF present, converted on first use (~11 s)")],
+            ModelPlan("embedded", str(gguf.parent), gguf_file=gguf.name, local=True),
+        )
     path = Path(cfg.id).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
-            return [Check("model", "fail", f"GGUF file {str(path)!r} does not exist", "fix [model] id")], ModelPlan("missing")
+            return [
+                Check("model", "fail", f"GGUF file {str(path)!r} does not exist", "fix [model] id")
+            ], ModelPlan("missing")
         target = embedded_converted_path(path)
         state = "converted copy cached" if _converted_ok(target) else "converted on first use"
-        plan = ModelPlan("gguf", str(target), local=True) if _converted_ok(target) else ModelPlan("gguf", str(path.parent), path.name, True)
+        plan = (
+            ModelPlan("gguf", str(target), local=True)
+            if _converted_ok(target)
+            else ModelPlan("gguf", str(path.parent), path.name, True)
+        )
         return [Check("model", "pass", f"{_tilde(path)} ({fmt_bytes(path.stat().st_size)}), {state}")], plan
     if path.is_dir():
         if cfg.gguf_file:
             g = path / cfg.gguf_file
             if not g.is_file():
-                return [Check("model", "fail", f"{_tilde(g)} does not exist", "fix [model] gguf_file")], ModelPlan("missing")
+                return [
+                    Check("model", "fail", f"{_tilde(g)} does not exist", "fix [model] gguf_file")
+                ], ModelPlan("missing")
             return [Check("model", "pass", f"{_tilde(g)} (GGUF)")], ModelPlan("gguf", str(path), g.name, True)
         if not (path / "config.json").is_file():
-            return [Check("model", "fail", f"{_tilde(path)} has no config.json",
-                          "point [model] id at a folder written by save_pretrained")], ModelPlan("missing")
+            return [
+                Check(
+                    "model",
+                    "fail",
+                    f"{_tilde(path)} has no config.json",
+                    "point [model] id at a folder written by save_pretrained",
+                )
+            ], ModelPlan("missing")
         ok, what = _weights_present(path)
-        return ([Check("model", "pass" if ok else "warn", f"local folder {_tilde(path)} ({what})",
-                       "" if ok else "copy the weight files into the folder")], ModelPlan("local", str(path), local=True))
+        return (
+            [
+                Check(
+                    "model",
+                    "pass" if ok else "warn",
+                    f"local folder {_tilde(path)} ({what})",
+                    "" if ok else "copy the weight files into the folder",
+                )
+            ],
+            ModelPlan("local", str(path), local=True),
+        )
     if cfg.id.startswith((".", "/", "~")):
-        return [Check("model", "fail", f"model folder {cfg.id!r} does not exist", "fix [model] id")], ModelPlan("missing")
+        return [
+            Check("model", "fail", f"model folder {cfg.id!r} does not exist", "fix [model] id")
+        ], ModelPlan("missing")
     check, plan = _check_hub_model(cfg.id, cfg.revision, ctx, "model")
     return [check], plan
 
@@ -793,17 +935,28 @@ def check_sources(preset: Any, base_dir: Path, ctx: PresetContext) -> list[Check
         label = _source_label(src)
         if src.kind == "bundled":
             p = bundled_dataset_path()
-            out.append(Check(label, "pass" if p.is_file() else "fail",
-                             f"bundled set {p.name}" if p.is_file() else f"{p} is missing from the package",
-                             "" if p.is_file() else "reinstall tuner (pip install -e .)"))
+            out.append(
+                Check(
+                    label,
+                    "pass" if p.is_file() else "fail",
+                    f"bundled set {p.name}" if p.is_file() else f"{p} is missing from the package",
+                    "" if p.is_file() else "reinstall tuner (pip install -e .)",
+                )
+            )
             continue
         if src.kind == "file":
             p = resolve_path(src.path or "", base_dir)
             if p.is_file():
                 out.append(Check(label, "pass", f"{_tilde(p)} ({fmt_bytes(p.stat().st_size)})"))
             else:
-                out.append(Check(label, "fail", f"{src.path} does not exist (looked in the working directory and {_tilde(base_dir)})",
-                                 "fix the source's path (relative paths are tried from the preset's folder too)"))
+                out.append(
+                    Check(
+                        label,
+                        "fail",
+                        f"{src.path} does not exist (looked in the working directory and {_tilde(base_dir)})",
+                        "fix the source's path (relative paths are tried from the preset's folder too)",
+                    )
+                )
             continue
         out.append(_check_hub_source(preset, src, label, ctx))
     return out
@@ -818,16 +971,28 @@ def _check_hub_source(preset: Any, src: Any, label: str, ctx: PresetContext) -> 
 
         spec = resolve_spec(hub_id, instruction_field=src.instruction_field, command_field=src.command_field)
         if spec.instruction_field is None or spec.command_field is None:
-            return Check(label, "fail", f"{hub_id} has no built-in normalizer and no instruction_field/command_field",
-                         "set instruction_field and command_field in the [[data.sources]] entry "
-                         "(`tuner data preview` lists the columns)")
+            return Check(
+                label,
+                "fail",
+                f"{hub_id} has no built-in normalizer and no instruction_field/command_field",
+                "set instruction_field and command_field in the [[data.sources]] entry "
+                "(`tuner data preview` lists the columns)",
+            )
     cached, where = dataset_cache_status(hub_id)
     if cached:
         return Check(label, "pass", f"{what}: {where}")
     if ctx.hub.reachable:
-        how = "streamed from the Hub during the run" if src.streaming else "downloaded from the Hub at the first data build"
-        return Check(label, "pass" if src.streaming else "warn", f"{what}: {where}; {how}",
-                     "" if src.streaming else f"optional: `huggingface-cli download --repo-type dataset {hub_id}` now")
+        how = (
+            "streamed from the Hub during the run"
+            if src.streaming
+            else "downloaded from the Hub at the first data build"
+        )
+        return Check(
+            label,
+            "pass" if src.streaming else "warn",
+            f"{what}: {where}; {how}",
+            "" if src.streaming else f"optional: `huggingface-cli download --repo-type dataset {hub_id}` now",
+        )
     return Check(label, ctx.here, f"{what}: {where}; {ctx.hub.why}", download_hint(hub_id, "dataset"))
 
 
@@ -851,28 +1016,44 @@ def check_bnb(preset: Any, device: str | None, ctx: PresetContext) -> Check | No
     """bitsandbytes for quant.bits / 8-bit optimizers: installed, and usable on the device."""
     if not preset_needs_bnb(preset):
         return None
-    why = " + ".join(([f"quant.bits = {preset.quant.bits}"] if preset.quant.bits else [])
-                     + ([f"optimizer {preset.train.optimizer}"] if preset.train.optimizer in EIGHT_BIT_OPTIMIZERS else []))
+    why = " + ".join(
+        ([f"quant.bits = {preset.quant.bits}"] if preset.quant.bits else [])
+        + ([f"optimizer {preset.train.optimizer}"] if preset.train.optimizer in EIGHT_BIT_OPTIMIZERS else [])
+    )
     pkg = next(p for p in PACKAGES if p.dist == "bitsandbytes")
     version = installed_version(pkg)
     if version is None:
         return Check("bitsandbytes", ctx.here, f"needed ({why}) but not installed", pip_command(pkg))
     dev = device or preset.model.device
     if device is None:
-        return Check("bitsandbytes", "skip", f"{version} installed ({why}); device {dev} is not available here")
+        return Check(
+            "bitsandbytes", "skip", f"{version} installed ({why}); device {dev} is not available here"
+        )
     if dev in ("mps", "xla"):
-        return Check("bitsandbytes", ctx.here, f"needed ({why}) but bitsandbytes does not run on {dev}",
-                     "--set quant.bits=0 --set train.optimizer=adamw_torch")
+        return Check(
+            "bitsandbytes",
+            ctx.here,
+            f"needed ({why}) but bitsandbytes does not run on {dev}",
+            "--set quant.bits=0 --set train.optimizer=adamw_torch",
+        )
     if dev == "cpu" and not version_at_least(version, "0.45"):
-        return Check("bitsandbytes", ctx.here, f"{version} has no CPU backend ({why})", pip_command(pkg, upgrade=True))
+        return Check(
+            "bitsandbytes", ctx.here, f"{version} has no CPU backend ({why})", pip_command(pkg, upgrade=True)
+        )
     if ctx.full:
         try:
             run_with_timeout(lambda: importlib.import_module("bitsandbytes"), ctx.timeout)
         except Exception as e:  # noqa: BLE001
-            return Check("bitsandbytes", ctx.here, f"{version} does not import: {_first_line(e)}",
-                         "reinstall bitsandbytes for this CUDA/torch (`pip install -U bitsandbytes`)")
+            return Check(
+                "bitsandbytes",
+                ctx.here,
+                f"{version} does not import: {_first_line(e)}",
+                "reinstall bitsandbytes for this CUDA/torch (`pip install -U bitsandbytes`)",
+            )
     note = " (CPU backend: slow, meant for CUDA)" if dev == "cpu" else ""
-    return Check("bitsandbytes", "pass", f"{version} on {dev} ({why}){note}" + (", imports" if ctx.full else ""))
+    return Check(
+        "bitsandbytes", "pass", f"{version} on {dev} ({why}){note}" + (", imports" if ctx.full else "")
+    )
 
 
 def check_xla(preset: Any, ctx: PresetContext) -> Check | None:
@@ -881,11 +1062,19 @@ def check_xla(preset: Any, ctx: PresetContext) -> Check | None:
     pkg = next(p for p in PACKAGES if p.dist == "torch_xla")
     version = installed_version(pkg)
     if version is None:
-        return Check("device: xla", ctx.here, "model.device = \"xla\" needs torch_xla, which is not installed",
-                     pip_command(pkg))
+        return Check(
+            "device: xla",
+            ctx.here,
+            'model.device = "xla" needs torch_xla, which is not installed',
+            pip_command(pkg),
+        )
     if not os.environ.get("PJRT_DEVICE"):
-        return Check("device: xla", ctx.here, f"torch_xla {version} installed but PJRT_DEVICE is unset",
-                     "export PJRT_DEVICE=TPU")
+        return Check(
+            "device: xla",
+            ctx.here,
+            f"torch_xla {version} installed but PJRT_DEVICE is unset",
+            "export PJRT_DEVICE=TPU",
+        )
     return Check("device: xla", "pass", f"torch_xla {version}, PJRT_DEVICE={os.environ['PJRT_DEVICE']}")
 
 
@@ -912,29 +1101,43 @@ def _load_tokenizer_config(plan: ModelPlan, trust_remote_code: bool) -> str:
     layers = getattr(config, "num_hidden_layers", None)
     hidden = getattr(config, "hidden_size", None)
     ctx_len = getattr(config, "max_position_embeddings", None)
-    return (f"{config.model_type}: {layers} layers, hidden {hidden}, context {ctx_len}; "
-            f"tokenizer {type(tok).__name__}, vocab {len(tok)}")
+    return (
+        f"{config.model_type}: {layers} layers, hidden {hidden}, context {ctx_len}; "
+        f"tokenizer {type(tok).__name__}, vocab {len(tok)}"
+    )
 
 
 def full_model_checks(preset: Any, plan: ModelPlan, ctx: PresetContext) -> list[Check]:
     out: list[Check] = []
     name = "tokenizer + config"
     if plan.kind == "scratch" and not plan.location:
-        out.append(Check(name, "skip", "from-scratch model: its tokenizer is trained at the start of the run"))
+        out.append(
+            Check(name, "skip", "from-scratch model: its tokenizer is trained at the start of the run")
+        )
     elif plan.kind == "missing" or not plan.location:
         out.append(Check(name, "skip", "the model is not available (see model)"))
     elif not plan.local:
-        out.append(Check(name, "skip", "not in the local cache (see model); weights are never downloaded by doctor"))
+        out.append(
+            Check(name, "skip", "not in the local cache (see model); weights are never downloaded by doctor")
+        )
     else:
         t = time.perf_counter()
         try:
-            text = run_with_timeout(lambda: _load_tokenizer_config(plan, preset.model.trust_remote_code), ctx.timeout)
+            text = run_with_timeout(
+                lambda: _load_tokenizer_config(plan, preset.model.trust_remote_code), ctx.timeout
+            )
             out.append(Check(name, "pass", f"{text} ({time.perf_counter() - t:.1f} s)"))
         except TimeoutError as e:
             out.append(Check(name, "warn", f"loading did not finish: {e}"))
         except Exception as e:  # noqa: BLE001
-            out.append(Check(name, "fail", f"cannot load: {type(e).__name__}: {_first_line(e)}",
-                             "re-download the model (`huggingface-cli download`) or fix [model] id"))
+            out.append(
+                Check(
+                    name,
+                    "fail",
+                    f"cannot load: {type(e).__name__}: {_first_line(e)}",
+                    "re-download the model (`huggingface-cli download`) or fix [model] id",
+                )
+            )
     if plan.hub_id and ctx.hub.reachable:
         out.append(_hub_info_check("Hub model info", plan.hub_id, "model", plan.revision, ctx))
     return out
@@ -945,7 +1148,7 @@ def hub_queries_skipped(preset: Any, plan: ModelPlan, ctx: PresetContext) -> Che
     if ctx.hub.reachable:
         return None
     hub_sources = [s for s in preset.data.sources if s.kind == "hub"]
-    parts = ([f"model info ({plan.hub_id})"] if plan.hub_id else [])
+    parts = [f"model info ({plan.hub_id})"] if plan.hub_id else []
     if hub_sources:
         parts.append(f"dataset info ×{len(hub_sources)}")
     streams = sum(1 for s in hub_sources if s.streaming)
@@ -956,7 +1159,9 @@ def hub_queries_skipped(preset: Any, plan: ModelPlan, ctx: PresetContext) -> Che
     return Check("Hub queries", "skip", f"{', '.join(parts)}: not run, {ctx.hub.why}")
 
 
-def _hub_info_check(label: str, repo_id: str, repo_type: str, revision: str | None, ctx: PresetContext) -> Check:
+def _hub_info_check(
+    label: str, repo_id: str, repo_type: str, revision: str | None, ctx: PresetContext
+) -> Check:
     def call() -> Any:
         from huggingface_hub import HfApi
 
@@ -973,10 +1178,16 @@ def _hub_info_check(label: str, repo_id: str, repo_type: str, revision: str | No
     except Exception as e:  # noqa: BLE001
         kind = type(e).__name__
         if kind == "GatedRepoError":
-            return Check(label, ctx.here, f"{repo_id} is gated: access not granted to this token",
-                         "accept the terms on its Hub page and log in (`hf auth login` or HF_TOKEN)")
+            return Check(
+                label,
+                ctx.here,
+                f"{repo_id} is gated: access not granted to this token",
+                "accept the terms on its Hub page and log in (`hf auth login` or HF_TOKEN)",
+            )
         if kind in ("RepositoryNotFoundError", "RevisionNotFoundError"):
-            return Check(label, "fail", f"{repo_id}: not found on the Hub ({kind})", "check the id (and revision)")
+            return Check(
+                label, "fail", f"{repo_id}: not found on the Hub ({kind})", "check the id (and revision)"
+            )
         return Check(label, "warn", f"{repo_id}: {kind}: {_first_line(e)}")
     bits = [f"found (sha {str(getattr(info, 'sha', '') or '')[:7]})"]
     gated = getattr(info, "gated", False)
@@ -986,8 +1197,12 @@ def _hub_info_check(label: str, repo_id: str, repo_type: str, revision: str | No
     total = getattr(st, "total", None) if st is not None else None
     if total:
         bits.append(f"{total / 1e9:.2f} B parameters")
-    return Check(label, "warn" if gated else "pass", f"{repo_id}: " + ", ".join(bits),
-                 "log in with a token that has access (`hf auth login`)" if gated else "")
+    return Check(
+        label,
+        "warn" if gated else "pass",
+        f"{repo_id}: " + ", ".join(bits),
+        "log in with a token that has access (`hf auth login`)" if gated else "",
+    )
 
 
 def _stream_one(preset: Any, src: Any) -> str:
@@ -1001,8 +1216,15 @@ def _stream_one(preset: Any, src: Any) -> str:
         return f"first row: {len(first)} characters"
     from core.data.hub import load_hub_source
 
-    stream = load_hub_source(src.id, config=src.config, split=src.split, instruction_field=src.instruction_field,
-                             command_field=src.command_field, category_field=src.category_field, streaming=True)
+    stream = load_hub_source(
+        src.id,
+        config=src.config,
+        split=src.split,
+        instruction_field=src.instruction_field,
+        command_field=src.command_field,
+        category_field=src.category_field,
+        streaming=True,
+    )
     got = stream.collect(limit=1)
     if not got.examples:
         raise RuntimeError("the stream yielded no usable row")
@@ -1023,13 +1245,27 @@ def full_source_checks(preset: Any, ctx: PresetContext) -> list[Check]:
             t = time.perf_counter()
             try:
                 text = run_with_timeout(lambda src=src: _stream_one(preset, src), ctx.timeout)
-                out.append(Check(f"stream 1 row: {label}", "pass", f"{src.id}: {text} ({time.perf_counter() - t:.1f} s)"))
+                out.append(
+                    Check(
+                        f"stream 1 row: {label}",
+                        "pass",
+                        f"{src.id}: {text} ({time.perf_counter() - t:.1f} s)",
+                    )
+                )
             except TimeoutError as e:
-                out.append(Check(f"stream 1 row: {label}", "warn", f"{src.id}: {e}", "check the network, or try again"))
+                out.append(
+                    Check(
+                        f"stream 1 row: {label}", "warn", f"{src.id}: {e}", "check the network, or try again"
+                    )
+                )
             except TunerError as e:
                 out.append(Check(f"stream 1 row: {label}", ctx.here, f"{src.id}: {e.message}", e.hint))
             except Exception as e:  # noqa: BLE001
-                out.append(Check(f"stream 1 row: {label}", ctx.here, f"{src.id}: {type(e).__name__}: {_first_line(e)}"))
+                out.append(
+                    Check(
+                        f"stream 1 row: {label}", ctx.here, f"{src.id}: {type(e).__name__}: {_first_line(e)}"
+                    )
+                )
     return out
 
 
@@ -1040,7 +1276,9 @@ def check_preset(ref: str, ctx: PresetContext) -> tuple[str, list[Check]]:
     try:
         preset, path = load_preset(ref)
     except TunerError as e:
-        return f"preset {ref}", [Check("preset", "fail", e.message, e.hint or f"`tuner presets validate {ref}`")]
+        return f"preset {ref}", [
+            Check("preset", "fail", e.message, e.hint or f"`tuner presets validate {ref}`")
+        ]
     out: list[Check] = []
     model_checks, plan = check_model(preset, path.parent, ctx)
     out += model_checks
@@ -1114,14 +1352,20 @@ def run_doctor(
     torch_checks, devices = check_torch()
     # An optional package is "needed here" for a GPU/PJRT machine or a preset the user named;
     # for the default all-presets check the preset sections report it instead.
-    add("packages", check_packages(
-        needs_bnb=named and any(preset_needs_bnb(p) for p in loaded),
-        wants_gpu=devices.cuda,
-        wants_xla=bool(os.environ.get("PJRT_DEVICE")) or (named and any(p.model.device == "xla" for p in loaded)),
-    ))
+    add(
+        "packages",
+        check_packages(
+            needs_bnb=named and any(preset_needs_bnb(p) for p in loaded),
+            wants_gpu=devices.cuda,
+            wants_xla=bool(os.environ.get("PJRT_DEVICE"))
+            or (named and any(p.model.device == "xla" for p in loaded)),
+        ),
+    )
     add("torch & devices", torch_checks)
     add("memory & disk", [check_memory(), *check_disks()])
-    from core.cluster import doctor_checks as cluster_checks  # SLURM / torchrun / shared folders (docs/cluster.md)
+    from core.cluster import (
+        doctor_checks as cluster_checks,  # SLURM / torchrun / shared folders (docs/cluster.md)
+    )
 
     add("cluster", cluster_checks())
     hub_check, hub = hub_result()
@@ -1169,5 +1413,7 @@ def render_report(console: Any, report: DoctorReport) -> None:
     n = report.counts()
     color = "red" if n["fail"] else ("yellow" if n["warn"] else "green")
     console.print()
-    console.print(f"[bold {color}]{report.summary_line()}[/] [dim]({n['skip']} skipped; {report.mode} check in "
-                  f"{report.elapsed_s:.1f} s)[/]")
+    console.print(
+        f"[bold {color}]{report.summary_line()}[/] [dim]({n['skip']} skipped; {report.mode} check in "
+        f"{report.elapsed_s:.1f} s)[/]"
+    )

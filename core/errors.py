@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-
 # `tuner run`'s exit codes (docs/run-directory.md): scripts tell a resumable stop from a finished run.
 EXIT_FINISHED = 0
 EXIT_FAILED = 2  # config, data, model, out of memory, disk full …: the failed event says which
-EXIT_INTERRUPTED = 3  # a stop signal or SLURM's pre-emption: checkpoint saved, resume it (a time budget is "finished")
+EXIT_INTERRUPTED = (
+    3  # a stop signal or SLURM's pre-emption: checkpoint saved, resume it (a time budget is "finished")
+)
 EXIT_KILLED = 130  # a second stop signal: ended at once, from the last complete checkpoint
 
 

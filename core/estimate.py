@@ -133,9 +133,11 @@ class Arch:
 
     def describe(self) -> str:
         kv = f", {self.kv_heads} kv heads" if self.kv_heads != self.heads else ""
-        return (f"{self.family} {self.layers}×{self.hidden}, {self.heads} heads{kv}, ffn {self.intermediate}, "
-                f"vocab {self.vocab}, {'tied' if self.tied else 'untied'} embeddings, "
-                f"{self.total_params() / 1e9:.2f}B params")
+        return (
+            f"{self.family} {self.layers}×{self.hidden}, {self.heads} heads{kv}, ffn {self.intermediate}, "
+            f"vocab {self.vocab}, {'tied' if self.tied else 'untied'} embeddings, "
+            f"{self.total_params() / 1e9:.2f}B params"
+        )
 
 
 class Linear(NamedTuple):
@@ -195,15 +197,38 @@ def scratch_arch(architecture: str, size: str, vocab: int, context: int) -> Arch
     layers, hidden = SCRATCH_SIZES[size]
     heads = max(1, hidden // 64)
     if architecture == "gpt2":  # GPT2Config defaults: tied, learned positions, 0.1 dropout, MLP 4 × hidden
-        return Arch("gpt2", hidden, layers, heads, heads, 4 * hidden, vocab, True, positions=context,
-                    resid_dropout=0.1, attn_dropout=0.1)
+        return Arch(
+            "gpt2",
+            hidden,
+            layers,
+            heads,
+            heads,
+            4 * hidden,
+            vocab,
+            True,
+            positions=context,
+            resid_dropout=0.1,
+            attn_dropout=0.1,
+        )
     if architecture == "gpt_neox":
         return Arch("gpt_neox", hidden, layers, heads, heads, 4 * hidden, vocab, False)
     inter = 64 * round(hidden * 8 / 3 / 64)  # SwiGLU at the usual 8/3 ratio, tied embeddings
     return Arch("llama", hidden, layers, heads, heads, inter, vocab, True, qkv_bias=architecture == "qwen2")
 
 
-_LLAMA_TYPES = {"llama", "qwen2", "qwen3", "mistral", "smollm3", "olmo", "olmo2", "granite", "gemma", "gemma2", "starcoder2"}
+_LLAMA_TYPES = {
+    "llama",
+    "qwen2",
+    "qwen3",
+    "mistral",
+    "smollm3",
+    "olmo",
+    "olmo2",
+    "granite",
+    "gemma",
+    "gemma2",
+    "starcoder2",
+}
 
 
 def arch_from_config(cfg: dict[str, Any]) -> Arch:
@@ -212,27 +237,55 @@ def arch_from_config(cfg: dict[str, Any]) -> Arch:
     if mt in _LLAMA_TYPES:
         h, heads = cfg["hidden_size"], cfg["num_attention_heads"]
         return Arch(
-            "llama", h, cfg["num_hidden_layers"], heads, cfg.get("num_key_value_heads") or heads,
-            cfg["intermediate_size"], cfg["vocab_size"], bool(cfg.get("tie_word_embeddings", mt in ("gemma", "gemma2"))),
-            head_dim=cfg.get("head_dim") or 0, qkv_bias=mt == "qwen2" or bool(cfg.get("attention_bias")),
+            "llama",
+            h,
+            cfg["num_hidden_layers"],
+            heads,
+            cfg.get("num_key_value_heads") or heads,
+            cfg["intermediate_size"],
+            cfg["vocab_size"],
+            bool(cfg.get("tie_word_embeddings", mt in ("gemma", "gemma2"))),
+            head_dim=cfg.get("head_dim") or 0,
+            qkv_bias=mt == "qwen2" or bool(cfg.get("attention_bias")),
         )
     if mt == "gpt_neox":
         h, heads = cfg["hidden_size"], cfg["num_attention_heads"]
-        return Arch("gpt_neox", h, cfg["num_hidden_layers"], heads, heads, cfg.get("intermediate_size") or 4 * h,
-                    cfg["vocab_size"], bool(cfg.get("tie_word_embeddings", False)),
-                    resid_dropout=float(cfg.get("hidden_dropout", 0.0) or 0.0))
+        return Arch(
+            "gpt_neox",
+            h,
+            cfg["num_hidden_layers"],
+            heads,
+            heads,
+            cfg.get("intermediate_size") or 4 * h,
+            cfg["vocab_size"],
+            bool(cfg.get("tie_word_embeddings", False)),
+            resid_dropout=float(cfg.get("hidden_dropout", 0.0) or 0.0),
+        )
     if mt == "gpt2":
         h, heads = cfg["n_embd"], cfg["n_head"]
-        return Arch("gpt2", h, cfg["n_layer"], heads, heads, cfg.get("n_inner") or 4 * h, cfg["vocab_size"],
-                    bool(cfg.get("tie_word_embeddings", True)), positions=cfg.get("n_positions", 1024),
-                    resid_dropout=float(cfg.get("resid_pdrop", 0.1)), attn_dropout=float(cfg.get("attn_pdrop", 0.1)))
-    raise ValueError(f"model_type {mt!r} is not one the estimator knows (llama/qwen2/mistral-like, gpt_neox, gpt2)")
+        return Arch(
+            "gpt2",
+            h,
+            cfg["n_layer"],
+            heads,
+            heads,
+            cfg.get("n_inner") or 4 * h,
+            cfg["vocab_size"],
+            bool(cfg.get("tie_word_embeddings", True)),
+            positions=cfg.get("n_positions", 1024),
+            resid_dropout=float(cfg.get("resid_pdrop", 0.1)),
+            attn_dropout=float(cfg.get("attn_pdrop", 0.1)),
+        )
+    raise ValueError(
+        f"model_type {mt!r} is not one the estimator knows (llama/qwen2/mistral-like, gpt_neox, gpt2)"
+    )
 
 
 def _hub_cached_config(model_id: str) -> Path | None:
     """config.json of a hub model already in the local Hugging Face cache (no network)."""
     cache = os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME") or os.path.join(Path.home(), ".cache", "huggingface"), "hub")
+        os.environ.get("HF_HOME") or os.path.join(Path.home(), ".cache", "huggingface"), "hub"
+    )
     snaps = Path(cache) / ("models--" + model_id.replace("/", "--")) / "snapshots"
     if snaps.is_dir():
         for cfg in sorted(snaps.glob("*/config.json")):
@@ -278,7 +331,9 @@ def resolve_arch(preset: Preset) -> tuple[Arch, int | None]:
     else:
         cfg_path = _hub_cached_config(m.id)
         if cfg_path is None:
-            raise ValueError(f"{m.id!r}: shape unknown offline (not in the estimator's table nor in the local HF cache)")
+            raise ValueError(
+                f"{m.id!r}: shape unknown offline (not in the estimator's table nor in the local HF cache)"
+            )
     try:
         cfg = json.loads(cfg_path.read_text())
     except (OSError, ValueError) as e:
@@ -412,8 +467,18 @@ def lora_params(arch: Arch, r: int, targets: list[str] | str) -> int:
     return arch.layers * sum(r * (lin.inp + lin.out) for lin in hit)
 
 
-def layer_activation_bytes(arch: Arch, tokens: int, seq: int, *, act: int, mask: int, trained: list[Linear] | None,
-                           lora_dropout: float, lora_r: int, eager_attention: bool) -> int:
+def layer_activation_bytes(
+    arch: Arch,
+    tokens: int,
+    seq: int,
+    *,
+    act: int,
+    mask: int,
+    trained: list[Linear] | None,
+    lora_dropout: float,
+    lora_r: int,
+    eager_attention: bool,
+) -> int:
     """Bytes one block keeps for backward for `tokens` tokens (rows × seq).
 
     Korthikanti et al. count 34·s·b·h bytes (16-bit) + 5·a·s²·b for a GPT block under full
@@ -455,12 +520,19 @@ def _logits(arch: Arch, tokens: int) -> int:
     return tokens * arch.vocab * LOGIT_BYTES
 
 
-def _optimizer(name: str, arch: Arch, trainable: int, matrices: list[tuple[int, int, int]], param_bytes: int,
-               ) -> tuple[int, str]:
+def _optimizer(
+    name: str,
+    arch: Arch,
+    trainable: int,
+    matrices: list[tuple[int, int, int]],
+    param_bytes: int,
+) -> tuple[int, str]:
     """(bytes, note) of the optimizer's states for `trainable` params (matrices: (rows, cols, count))."""
     if name in ("adamw_torch", "adamw_torch_fused"):
         per = 2 * param_bytes
-        kind = "fp32" if param_bytes == 4 else "bf16/fp16 (states follow the param dtype, no fp32 master copy)"
+        kind = (
+            "fp32" if param_bytes == 4 else "bf16/fp16 (states follow the param dtype, no fp32 master copy)"
+        )
         return trainable * per, f"AdamW m + v: {per} B/param, {kind}"
     if name in ("adamw_bnb_8bit", "paged_adamw_8bit"):
         # 8-bit m and v (1 B each) + an fp32 absmax per 256-value block for each
@@ -503,24 +575,51 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
     if q.bits:
         if q.bits == 4:
             const = NF4_CONST_BYTES_DQ if q.double_quant else NF4_CONST_BYTES
-            comps.append(Component(f"base Linear weights ({q.quant_type.upper()})", n_lin // 2,
-                                   f"{n_lin / 1e9:.2f}B block Linear params × 0.5 B"))
-            comps.append(Component("quantization constants", int(n_lin * const),
-                                   f"absmax per 64 weights: {const * 8:.3f} bits/param "
-                                   + ("(double quant)" if q.double_quant else "(fp32, no double quant)")))
+            comps.append(
+                Component(
+                    f"base Linear weights ({q.quant_type.upper()})",
+                    n_lin // 2,
+                    f"{n_lin / 1e9:.2f}B block Linear params × 0.5 B",
+                )
+            )
+            comps.append(
+                Component(
+                    "quantization constants",
+                    int(n_lin * const),
+                    f"absmax per 64 weights: {const * 8:.3f} bits/param "
+                    + ("(double quant)" if q.double_quant else "(fp32, no double quant)"),
+                )
+            )
         else:  # LLM.int8: int8 weights + one fp32 scale per output row
             rows_out = arch.layers * sum(lin.out for lin in arch.linears())
-            comps.append(Component("base Linear weights (int8)", n_lin + 4 * rows_out,
-                                   f"{n_lin / 1e9:.2f}B params × 1 B + fp32 row scales"))
-        comps.append(Component(f"embeddings, lm_head, norms ({wdtype})", n_other * wbytes,
-                               f"{n_other / 1e6:.0f}M params not quantized, kept in {wdtype} (frozen)"))
-        notes.append("bitsandbytes quantizes the blocks' Linear layers only; embeddings, lm_head, norms and biases stay "
-                     f"unquantized, in {wdtype} (core.models.build.prepare_kbit does not upcast them to fp32)")
+            comps.append(
+                Component(
+                    "base Linear weights (int8)",
+                    n_lin + 4 * rows_out,
+                    f"{n_lin / 1e9:.2f}B params × 1 B + fp32 row scales",
+                )
+            )
+        comps.append(
+            Component(
+                f"embeddings, lm_head, norms ({wdtype})",
+                n_other * wbytes,
+                f"{n_other / 1e6:.0f}M params not quantized, kept in {wdtype} (frozen)",
+            )
+        )
+        notes.append(
+            "bitsandbytes quantizes the blocks' Linear layers only; embeddings, lm_head, norms and biases stay "
+            f"unquantized, in {wdtype} (core.models.build.prepare_kbit does not upcast them to fp32)"
+        )
     else:
         emb = arch.embedding_params()
-        comps.append(Component(f"base weights ({wdtype})", arch.total_params() * wbytes,
-                               f"{arch.total_params() / 1e9:.2f}B params × {wbytes} B "
-                               f"(embeddings{'' if arch.tied else ' + lm_head'} {emb / 1e6:.0f}M)"))
+        comps.append(
+            Component(
+                f"base weights ({wdtype})",
+                arch.total_params() * wbytes,
+                f"{arch.total_params() / 1e9:.2f}B params × {wbytes} B "
+                f"(embeddings{'' if arch.tied else ' + lm_head'} {emb / 1e6:.0f}M)",
+            )
+        )
 
     # --- trainable params, gradients, optimizer -----------------------------------------------
     trained: list[Linear] | None
@@ -528,24 +627,37 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
         trainable = arch.total_params()
         pbytes = wbytes
         trained = None
-        mats = [(lin.out, lin.inp, arch.layers) for lin in arch.linears()] + [(arch.vocab, arch.hidden, 1 if arch.tied else 2)]
+        mats = [(lin.out, lin.inp, arch.layers) for lin in arch.linears()] + [
+            (arch.vocab, arch.hidden, 1 if arch.tied else 2)
+        ]
         if wbytes == 2:
-            notes.append(f"full fine-tuning in {wdtype}: weights, gradients and AdamW states all {wdtype} "
-                         "(tuner loads the weights in that dtype; the Trainer's bf16/fp16 flag autocasts, no fp32 master copy)")
+            notes.append(
+                f"full fine-tuning in {wdtype}: weights, gradients and AdamW states all {wdtype} "
+                "(tuner loads the weights in that dtype; the Trainer's bf16/fp16 flag autocasts, no fp32 master copy)"
+            )
     else:
         trained, unknown = lora_targets(arch, lo.target_modules)
         if unknown:
-            warnings.append(f"lora.target_modules {unknown} match no linear layer of this {arch.family} model: "
-                            f"training will refuse it (linear layers: {', '.join(lin.leaf for lin in arch.linears())})")
+            warnings.append(
+                f"lora.target_modules {unknown} match no linear layer of this {arch.family} model: "
+                f"training will refuse it (linear layers: {', '.join(lin.leaf for lin in arch.linears())})"
+            )
         trainable = lora_params(arch, lo.r, lo.target_modules)
         pbytes = 4  # peft autocast_adapter_dtype: LoRA weights are fp32 even on a bf16/4-bit base
-        mats = [(lo.r, lin.inp, arch.layers) for lin in trained] + [(lin.out, lo.r, arch.layers) for lin in trained]
+        mats = [(lo.r, lin.inp, arch.layers) for lin in trained] + [
+            (lin.out, lo.r, arch.layers) for lin in trained
+        ]
         if lo.target_modules == "all-linear" or len(trained) == len(arch.linears()):
             targets = "all linear layers"
         else:
             targets = "/".join(dict.fromkeys(lin.leaf for lin in trained))
-        comps.append(Component("LoRA adapter (fp32)", trainable * pbytes,
-                               f"{trainable / 1e6:.2f}M params = r {lo.r} × (in + out) × {len(trained)} modules × {arch.layers} layers ({targets})"))
+        comps.append(
+            Component(
+                "LoRA adapter (fp32)",
+                trainable * pbytes,
+                f"{trainable / 1e6:.2f}M params = r {lo.r} × (in + out) × {len(trained)} modules × {arch.layers} layers ({targets})",
+            )
+        )
     comps.append(Component("gradients", trainable * pbytes, f"{trainable / 1e6:.1f}M trainable × {pbytes} B"))
     opt_bytes, opt_note = _optimizer(t.optimizer, arch, trainable, mats, pbytes)
     comps.append(Component(f"optimizer ({t.optimizer})", opt_bytes, opt_note))
@@ -561,10 +673,22 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
     # SDPA keeps no seq² matrix on CUDA (flash / memory-efficient kernels, dropout included); with
     # attention dropout elsewhere it falls back to the math path, which does (measured on CPU).
     # On XLA tuner loads models with eager attention (core.models.build: no host sync per forward).
-    eager = (preset.model.attn_implementation == "eager" or (dev == "xla" and not preset.model.attn_implementation)
-             or (arch.attn_dropout > 0 and dev != "cuda"))
-    per_layer = layer_activation_bytes(arch, tokens, seq, act=act, mask=mask, trained=trained,
-                                       lora_dropout=0.0 if full else lo.dropout, lora_r=lo.r, eager_attention=eager)
+    eager = (
+        preset.model.attn_implementation == "eager"
+        or (dev == "xla" and not preset.model.attn_implementation)
+        or (arch.attn_dropout > 0 and dev != "cuda")
+    )
+    per_layer = layer_activation_bytes(
+        arch,
+        tokens,
+        seq,
+        act=act,
+        mask=mask,
+        trained=trained,
+        lora_dropout=0.0 if full else lo.dropout,
+        lora_r=lo.r,
+        eager_attention=eager,
+    )
     extra = tokens * arch.hidden * act  # final norm input
     act_full = arch.layers * per_layer + extra
     # Checkpointing keeps each block's input; backward recomputes one block at a time and holds
@@ -579,30 +703,63 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
         act_note = f"{shape}, all {arch.layers} layers kept (with checkpointing: {gib(act_ckpt)})"
     comps.append(Component("activations", activations, act_note))
     logits = _logits(arch, tokens)
-    comps.append(Component("logits + loss", logits, f"{tokens} tokens × vocab {arch.vocab} × {LOGIT_BYTES} B (fp32 log-softmax + grads)"))
+    comps.append(
+        Component(
+            "logits + loss",
+            logits,
+            f"{tokens} tokens × vocab {arch.vocab} × {LOGIT_BYTES} B (fp32 log-softmax + grads)",
+        )
+    )
 
     # --- overhead -------------------------------------------------------------------------------
     transient = activations + logits
     if dev == "cuda":
         over = CUDA_CONTEXT + int(_slack_fraction(dev) * transient)
-        comps.append(Component("CUDA context + allocator", over, "assumed: ~0.5 GiB context/kernels + 10% caching-allocator slack"))
+        comps.append(
+            Component(
+                "CUDA context + allocator",
+                over,
+                "assumed: ~0.5 GiB context/kernels + 10% caching-allocator slack",
+            )
+        )
     elif dev == "cpu":
-        comps.append(Component("CPU heap slack", int(_slack_fraction(dev) * transient),
-                               "measured: glibc keeps freed activation buffers (+60–160% of activations + logits)"))
-        comps.append(Component("Python process", CPU_PROCESS, "torch + transformers + peft loaded (measured 0.38 GiB)"))
+        comps.append(
+            Component(
+                "CPU heap slack",
+                int(_slack_fraction(dev) * transient),
+                "measured: glibc keeps freed activation buffers (+60–160% of activations + logits)",
+            )
+        )
+        comps.append(
+            Component("Python process", CPU_PROCESS, "torch + transformers + peft loaded (measured 0.38 GiB)")
+        )
     elif dev == "mps":
-        comps.append(Component("process + Metal", MPS_PROCESS + int(0.1 * transient), "assumed: unified memory, ~0.75 GiB + 10%"))
+        comps.append(
+            Component(
+                "process + Metal",
+                MPS_PROCESS + int(0.1 * transient),
+                "assumed: unified memory, ~0.75 GiB + 10%",
+            )
+        )
     else:
-        comps.append(Component("XLA runtime", XLA_RUNTIME + int(0.1 * transient), "assumed: ~0.5 GiB + 10% per core"))
+        comps.append(
+            Component("XLA runtime", XLA_RUNTIME + int(0.1 * transient), "assumed: ~0.5 GiB + 10% per core")
+        )
 
-    notes.append(f"largest micro batch: {shape} (train.micro_batch_size {t.micro_batch_size}, max_seq_len {t.max_seq_len}, "
-                 f"max_tokens_per_batch {t.max_tokens_per_batch}, batching {t.batching})")
+    notes.append(
+        f"largest micro batch: {shape} (train.micro_batch_size {t.micro_batch_size}, max_seq_len {t.max_seq_len}, "
+        f"max_tokens_per_batch {t.max_tokens_per_batch}, batching {t.batching})"
+    )
     if not eager:
-        notes.append("SDPA / flash attention: no seq² score matrix is kept (set model.attn_implementation = \"eager\" to count it)")
+        notes.append(
+            'SDPA / flash attention: no seq² score matrix is kept (set model.attn_implementation = "eager" to count it)'
+        )
     elif dev == "xla" and not preset.model.attn_implementation:
         notes.append("eager attention on XLA (tuner's default there): seq² probabilities per head are kept")
     elif preset.model.attn_implementation != "eager":
-        notes.append(f"attention dropout {arch.attn_dropout:g} on {dev}: SDPA's math path keeps seq² probabilities per head")
+        notes.append(
+            f"attention dropout {arch.attn_dropout:g} on {dev}: SDPA's math path keeps seq² probabilities per head"
+        )
     if preset.model.dtype == "auto" and not q.bits:
         notes.append(f"dtype auto → {wdtype} on {dev}")
     if preset.model.device == "auto":
@@ -610,10 +767,22 @@ def estimate_or_reason(preset: Preset, device: str | None = None) -> Estimate | 
     if dev == "xla":
         notes.append("XLA: per-core memory; the compiler may fuse or rematerialise activations")
     return Estimate(
-        model=preset.model.id if preset.model.scratch is None else f"scratch {preset.model.scratch.architecture}-{preset.model.scratch.size}",
-        arch=arch, device=dev, adapter=adapter, rows=rows, seq=seq, total_params=arch.total_params(),
-        trainable_params=trainable, components=comps, assumptions=notes, warnings=warnings,
-        activations_checkpointed=act_ckpt, activations_full=act_full, gradient_checkpointing=gc,
+        model=preset.model.id
+        if preset.model.scratch is None
+        else f"scratch {preset.model.scratch.architecture}-{preset.model.scratch.size}",
+        arch=arch,
+        device=dev,
+        adapter=adapter,
+        rows=rows,
+        seq=seq,
+        total_params=arch.total_params(),
+        trainable_params=trainable,
+        components=comps,
+        assumptions=notes,
+        warnings=warnings,
+        activations_checkpointed=act_ckpt,
+        activations_full=act_full,
+        gradient_checkpointing=gc,
     )
 
 
@@ -634,8 +803,13 @@ def _nvidia_smi() -> tuple[str, int] | None:
     if not exe:
         return None
     try:
-        out = subprocess.run([exe, "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
-                             capture_output=True, text=True, timeout=2.0, check=True).stdout
+        out = subprocess.run(
+            [exe, "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=2.0,
+            check=True,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
     gpus = [line.rsplit(",", 1) for line in out.strip().splitlines() if "," in line]
@@ -713,8 +887,10 @@ def render_estimate(console: Any, preset: Preset) -> None:
     if isinstance(est, str):
         console.print(f"[bold]memory estimate[/]: [yellow]{escape(est)}[/]")
         return
-    console.print(f"[bold]memory estimate[/] — {escape(est.model)} ({escape(est.arch.describe())}), "
-                  f"{est.adapter} on {est.device}, {est.rows} × {est.seq} tokens per micro batch")
+    console.print(
+        f"[bold]memory estimate[/] — {escape(est.model)} ({escape(est.arch.describe())}), "
+        f"{est.adapter} on {est.device}, {est.rows} × {est.seq} tokens per micro batch"
+    )
     table = Table("component", "GiB", "note", box=None, pad_edge=False)
     for c in est.components:
         table.add_row(escape(c.name), f"{c.bytes / GiB:.2f}", escape(c.note))
@@ -724,15 +900,19 @@ def render_estimate(console: Any, preset: Preset) -> None:
     if est.gradient_checkpointing:
         console.print(f"gradient checkpointing is on; without it: {other / GiB:.2f} GiB")
     else:
-        console.print(f"gradient checkpointing is off; with it (train.gradient_checkpointing = true): {other / GiB:.2f} GiB")
+        console.print(
+            f"gradient checkpointing is off; with it (train.gradient_checkpointing = true): {other / GiB:.2f} GiB"
+        )
     name, mem = detected_memory()
     verdict = fit_here(est)
     if verdict is not None:
         style, words = verdict
         console.print(f"this machine: {escape(name)} — [{style}]{words}[/]")
     else:
-        console.print(f"this machine: {escape(name)}, {mem / GiB:.1f} GiB — the estimate is for {est.device}, "
-                      "so no fit check here")
+        console.print(
+            f"this machine: {escape(name)}, {mem / GiB:.1f} GiB — the estimate is for {est.device}, "
+            "so no fit check here"
+        )
     for w in est.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     for a in est.assumptions:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from core.errors import DataError, TunerError
 
@@ -22,8 +23,10 @@ if TYPE_CHECKING:
     from core.inference import Loaded
 
 ALTERNATIVES_FILE = "alternatives.json"
-_FIELDS_HINT = ("--data needs a JSONL/JSON/CSV/Parquet file with an instruction field (or nl, query, prompt, "
-                "question, …) and a command field (or cmd, bash, code, …)")
+_FIELDS_HINT = (
+    "--data needs a JSONL/JSON/CSV/Parquet file with an instruction field (or nl, query, prompt, "
+    "question, …) and a command field (or cmd, bash, code, …)"
+)
 METRICS = ("exact_match", "normalized_match", "syntax_valid", "dangerous_rate")
 
 
@@ -81,8 +84,13 @@ def score(predictions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "normalized_match": _rate(normalized, rows),
         "syntax_valid": _rate(syntax, rows),
         "dangerous_rate": _rate(dangerous, rows),
-        "counts": {"exact": exact, "normalized_match": normalized, "syntax_ok": syntax, "dangerous": dangerous,
-                   "empty_command": empty},
+        "counts": {
+            "exact": exact,
+            "normalized_match": normalized,
+            "syntax_ok": syntax,
+            "dangerous": dangerous,
+            "empty_command": empty,
+        },
     }
 
 
@@ -93,7 +101,7 @@ def score(predictions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 class EvalData:
     """The rows to evaluate and where they came from."""
 
-    examples: list["Example"]
+    examples: list[Example]
     alternatives: dict[str, list[str]]
     path: Path  # the file read
     stem: str  # "test" for the run's own split, else the data file's stem
@@ -139,8 +147,11 @@ def load_data_file(path: Path | str) -> EvalData:
         raise TunerError(f"--data file {str(path)!r} does not exist", kind="data")
     if path.is_dir():
         if not (path / "test.jsonl").is_file():
-            raise TunerError(f"{path} is a folder without test.jsonl", kind="data",
-                             hint="give a JSONL/CSV file with instruction and command fields")
+            raise TunerError(
+                f"{path} is a folder without test.jsonl",
+                kind="data",
+                hint="give a JSONL/CSV file with instruction and command fields",
+            )
         path = path / "test.jsonl"
     if _is_built_split(path):
         try:
@@ -152,11 +163,16 @@ def load_data_file(path: Path | str) -> EvalData:
         res = load_source(SourceCfg(kind="file", path=str(path)))
     except DataError as e:  # its hints speak of preset entries; here the file is all there is
         raise TunerError(e.message, kind="data", hint=_FIELDS_HINT) from None
-    return EvalData(res.examples, {**_read_alternatives(path.parent), **res.alternatives}, path, path.stem,
-                    skipped=len(res.rejected))
+    return EvalData(
+        res.examples,
+        {**_read_alternatives(path.parent), **res.alternatives},
+        path,
+        path.stem,
+        skipped=len(res.rejected),
+    )
 
 
-def run_test_data(run_dir: Path, preset: "Preset") -> EvalData:
+def run_test_data(run_dir: Path, preset: Preset) -> EvalData:
     """The run's own test split: provenance extra.data_dir/test.jsonl, rebuilt from the preset if gone."""
     from core.data.build import build_data
     from core.inference import read_provenance
@@ -173,8 +189,10 @@ def run_test_data(run_dir: Path, preset: "Preset") -> EvalData:
         notes.append(f"{gone}: rebuilt from the run's preset → {folder}")
         trained_on = prov.get("data_hash")
         if trained_on and trained_on != dd.data_hash:
-            notes.append("the rebuilt data differs from what the run trained on (data hash changed): "
-                         "its test split may overlap the training rows")
+            notes.append(
+                "the rebuilt data differs from what the run trained on (data hash changed): "
+                "its test split may overlap the training rows"
+            )
     from core.data.build import read_examples
 
     examples = read_examples(folder / "test.jsonl")
@@ -198,11 +216,13 @@ class EvalResult:
 def summary_path(out: Path) -> Path:
     """`eval/test-adapter.jsonl` → `eval/test-adapter.summary.json`."""
     out = Path(out)
-    return out.with_name((out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.name) + ".summary.json")
+    return out.with_name(
+        (out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.name) + ".summary.json"
+    )
 
 
 def mode_name(base: bool, checkpoint_dir: Path | None) -> str:
-    """"base", "adapter" or the checkpoint folder's name: the suffix of default prediction files."""
+    """ "base", "adapter" or the checkpoint folder's name: the suffix of default prediction files."""
     if base:
         return "base"
     if checkpoint_dir is None or checkpoint_dir.name == "adapter":
@@ -223,8 +243,8 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def predict(
-    loaded: "Loaded",
-    examples: list["Example"],
+    loaded: Loaded,
+    examples: list[Example],
     alternatives: dict[str, list[str]] | None = None,
     *,
     batch_size: int = 16,
@@ -244,8 +264,13 @@ def predict(
     for start in range(0, total, batch_size):
         chunk = order[start : start + batch_size]
         answers = generate_batch(
-            loaded.model, loaded.tokenizer, [examples[i].instruction for i in chunk], style=loaded.style,
-            system_prompt=loaded.system_prompt, max_new_tokens=max_new_tokens, batch_size=batch_size,
+            loaded.model,
+            loaded.tokenizer,
+            [examples[i].instruction for i in chunk],
+            style=loaded.style,
+            system_prompt=loaded.system_prompt,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
         )
         outputs.update(zip(chunk, answers))
         if on_progress:
@@ -255,8 +280,14 @@ def predict(
         ans = outputs[i]
         alts = alternatives.get(ex.row_id) or []
         verdict = judge(ans.command, ex.command, alts or None)
-        row = {"row_id": ex.row_id, "instruction": ex.instruction, "reference": ex.command, "output": ans.output,
-               "command": ans.command, **verdict}
+        row = {
+            "row_id": ex.row_id,
+            "instruction": ex.instruction,
+            "reference": ex.command,
+            "output": ans.output,
+            "command": ans.command,
+            **verdict,
+        }
         if alts:
             row["alternatives"] = alts
         preds.append(row)
@@ -275,7 +306,7 @@ def evaluate_run(
     max_new_tokens: int | None = None,
     runs_root: Path | str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
-    on_loaded: Callable[["Loaded", EvalData], None] | None = None,
+    on_loaded: Callable[[Loaded, EvalData], None] | None = None,
     device: str = "auto",
     quant: bool = True,
 ) -> EvalResult:
@@ -295,50 +326,66 @@ def evaluate_run(
         raise TunerError("give --base or --checkpoint, not both", kind="config")
     run_dir = resolve_run(run_ref or "latest", Path(runs_root) if runs_root is not None else None)
     preset = read_run_preset(run_dir)
-    folder = None if base else weights_dir(run_dir, checkpoint)  # fail on a missing adapter before the data work
+    folder = (
+        None if base else weights_dir(run_dir, checkpoint)
+    )  # fail on a missing adapter before the data work
     ev_data = load_data_file(data) if data is not None else run_test_data(run_dir, preset)
     examples = ev_data.examples[:limit] if limit else ev_data.examples
     if not examples:
         what = str(ev_data.path)
-        raise TunerError(f"no rows to evaluate in {what}", kind="data",
-                         hint="give --data FILE with instruction and command fields")
+        raise TunerError(
+            f"no rows to evaluate in {what}",
+            kind="data",
+            hint="give --data FILE with instruction and command fields",
+        )
     mode = mode_name(base, folder)
     out_path = Path(out) if out else default_out(run_dir, ev_data.stem, mode)
     if out_path.suffix != ".jsonl":
-        raise TunerError(f"--out {str(out_path)!r}: predictions are written as JSONL", kind="config",
-                         hint="name the file *.jsonl")
+        raise TunerError(
+            f"--out {str(out_path)!r}: predictions are written as JSONL",
+            kind="config",
+            hint="name the file *.jsonl",
+        )
     max_new = max_new_tokens or preset.eval.max_new_tokens
 
     loaded = load_for_inference(str(run_dir), base=base, checkpoint=checkpoint, device=device, quant=quant)
     if on_loaded:
         on_loaded(loaded, ev_data)
     started = time.perf_counter()
-    preds = predict(loaded, examples, ev_data.alternatives, batch_size=batch_size, max_new_tokens=max_new,
-                    on_progress=on_progress)
+    preds = predict(
+        loaded,
+        examples,
+        ev_data.alternatives,
+        batch_size=batch_size,
+        max_new_tokens=max_new,
+        on_progress=on_progress,
+    )
     seconds = time.perf_counter() - started
 
     summary = score(preds)
-    summary.update({
-        "seconds": round(seconds, 3),
-        "rows_per_s": round(len(preds) / seconds, 3) if seconds > 0 else None,
-        "model": loaded.label,
-        "mode": mode,
-        "run": run_dir.name,
-        "run_dir": str(run_dir),
-        "data": str(ev_data.path),
-        "data_rows": len(ev_data.examples),
-        "skipped_rows": ev_data.skipped,
-        "limit": limit,
-        "alternatives": bool(ev_data.alternatives),
-        "max_new_tokens": max_new,
-        "batch_size": batch_size,
-        "device": loaded.device,
-        "base_loaded": loaded.base_note,  # e.g. "base in 4-bit NF4 (as trained)": before/after must match
-        "load_seconds": round(loaded.load_seconds, 3),
-        "predictions": str(out_path),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "notes": ev_data.notes,
-    })
+    summary.update(
+        {
+            "seconds": round(seconds, 3),
+            "rows_per_s": round(len(preds) / seconds, 3) if seconds > 0 else None,
+            "model": loaded.label,
+            "mode": mode,
+            "run": run_dir.name,
+            "run_dir": str(run_dir),
+            "data": str(ev_data.path),
+            "data_rows": len(ev_data.examples),
+            "skipped_rows": ev_data.skipped,
+            "limit": limit,
+            "alternatives": bool(ev_data.alternatives),
+            "max_new_tokens": max_new,
+            "batch_size": batch_size,
+            "device": loaded.device,
+            "base_loaded": loaded.base_note,  # e.g. "base in 4-bit NF4 (as trained)": before/after must match
+            "load_seconds": round(loaded.load_seconds, 3),
+            "predictions": str(out_path),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "notes": ev_data.notes,
+        }
+    )
     _write_atomic(out_path, "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in preds))
     spath = summary_path(out_path)
     _write_atomic(spath, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

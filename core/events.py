@@ -172,7 +172,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 # Field names per known type, for dropping fields this reader does not know.
 _KNOWN_FIELDS: dict[str, frozenset[str]] = {
-    name: frozenset(f.name for f in dataclasses.fields(cls)) | {"v", "type"} for name, cls in EVENT_TYPES.items()
+    name: frozenset(f.name for f in dataclasses.fields(cls)) | {"v", "type"}
+    for name, cls in EVENT_TYPES.items()
 }
 
 
@@ -202,7 +203,12 @@ def normalize(record: Any) -> dict[str, Any] | None:
     if not isinstance(record, dict):
         return None
     v = record.get("v")
-    if not isinstance(v, int) or isinstance(v, bool) or v > EVENT_VERSION or not isinstance(record.get("type"), str):
+    if (
+        not isinstance(v, int)
+        or isinstance(v, bool)
+        or v > EVENT_VERSION
+        or not isinstance(record.get("type"), str)
+    ):
         return None
     known = _KNOWN_FIELDS.get(record["type"])
     if known is None:
@@ -254,7 +260,7 @@ class EventWriter:
             self._f.close()
             self._f = None
 
-    def __enter__(self) -> "EventWriter":
+    def __enter__(self) -> EventWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -286,7 +292,9 @@ class LineTail:
         self.resets = 0
         self.bytes_read = 0  # from disk, all polls together: what the reading costs (benchmarks, tests)
         self.skipped: tuple[int, int] | None = None  # [start, end) of the bytes the first read left out
-        self.gap_at: int | None = None  # in the last poll's lines: where `skipped` lies (None: nothing skipped)
+        self.gap_at: int | None = (
+            None  # in the last poll's lines: where `skipped` lies (None: nothing skipped)
+        )
         self._partial = b""
         self._cut = False  # the buffered partial line began before what was read: drop it when it ends
         self._ident: tuple[int, int] | None = None
@@ -299,7 +307,9 @@ class LineTail:
     def _reset(self) -> None:
         if self.offset or self._partial:
             self.resets += 1
-        self.offset = None if self.backlog is not None else 0  # a replaced file gets a windowed first read too
+        self.offset = (
+            None if self.backlog is not None else 0
+        )  # a replaced file gets a windowed first read too
         self._partial = b""
         self._cut = False
         self.skipped = None
@@ -322,7 +332,7 @@ class LineTail:
         if first < 0:  # no line starts in the window: its end belongs to a line begun before it
             tail_from, rest, self._cut = size, data[1:], True
         else:
-            tail_from, rest = start + first, data[first + 1:]
+            tail_from, rest = start + first, data[first + 1 :]
         self.skipped = (head_end, tail_from)
         self.gap_at = len(lines)
         parts = rest.split(b"\n")
@@ -340,7 +350,9 @@ class LineTail:
             self._ident = None
             return []
         ident = (st.st_dev, st.st_ino)
-        if self.offset is not None and ((self._ident is not None and ident != self._ident) or st.st_size < self.offset):
+        if self.offset is not None and (
+            (self._ident is not None and ident != self._ident) or st.st_size < self.offset
+        ):
             self._reset()  # replaced or truncated: start over
         self._ident = ident
         if self.offset is None and st.st_size == 0:
@@ -409,7 +421,7 @@ def read_range(path: str | os.PathLike[str], start: int, end: int) -> list[dict[
             data = f.read(max(0, end - start))
     except OSError:
         return []
-    return parse_lines(data[:data.rfind(b"\n") + 1].split(b"\n")[:-1])
+    return parse_lines(data[: data.rfind(b"\n") + 1].split(b"\n")[:-1])
 
 
 class HistoryScan:
@@ -460,7 +472,7 @@ class HistoryScan:
         out = []
         for at in sorted(starts):
             stop = chunk.find(b"\n", at, n)
-            rec = parse_line(chunk[at:stop if stop >= 0 else n])
+            rec = parse_line(chunk[at : stop if stop >= 0 else n])
             if rec is not None and (starts[at] or rec.get("type") != "step"):
                 out.append(rec)
         return out

@@ -12,16 +12,21 @@ from __future__ import annotations
 import errno
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
-DISK_FULL_TEXT = re.compile(r"no space left on device|os error (28|122)\b|storagefull|disk quota exceeded|"
-                            r"filesystemquotaexceeded", re.I)
+DISK_FULL_TEXT = re.compile(
+    r"no space left on device|os error (28|122)\b|storagefull|disk quota exceeded|"
+    r"filesystemquotaexceeded",
+    re.I,
+)
 WORDLESS_WRITE_FAILURE = re.compile(r"file write failed|failed writing file|unexpected pos", re.I)
 NEARLY_FULL_BYTES = 64 * 2**20  # a write that failed with this little room left failed for room
 
-OOM_HINT = ("lower train.micro_batch_size or train.max_tokens_per_batch, set train.gradient_checkpointing = true, "
-            "or use QLoRA (quant.bits = 4)")
+OOM_HINT = (
+    "lower train.micro_batch_size or train.max_tokens_per_batch, set train.gradient_checkpointing = true, "
+    "or use QLoRA (quant.bits = 4)"
+)
 DISK_HINT = "free disk space or lower train.save_limit; completed checkpoints are intact"
 
 

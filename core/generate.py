@@ -5,8 +5,9 @@ Nothing generated is ever executed; the extracted command is only checked for da
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from core.data.extract import extract_command
 from core.data.formatting import prompt_text
@@ -24,7 +25,12 @@ class Answer:
 
     def to_json(self) -> dict[str, Any]:
         """Plain dict (sample events, prediction files)."""
-        return {"prompt": self.prompt, "output": self.output, "command": self.command, "dangerous": self.dangerous}
+        return {
+            "prompt": self.prompt,
+            "output": self.output,
+            "command": self.command,
+            "dangerous": self.dangerous,
+        }
 
 
 def answer_from_text(prompt: str, output: str) -> Answer:
@@ -59,7 +65,9 @@ def generate_batch(
                 break
             chunk = prompts[start : start + batch_size]
             texts = [prompt_text(tokenizer, p, style, system_prompt) for p in chunk]
-            enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=style == "instruction").to(device)
+            enc = tokenizer(
+                texts, return_tensors="pt", padding=True, add_special_tokens=style == "instruction"
+            ).to(device)
             with torch.no_grad():
                 out = model.generate(
                     **enc,
@@ -91,13 +99,21 @@ def _stop_when(should_stop: Callable[[], bool] | None) -> Any:
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
             import torch
 
-            return torch.full((input_ids.shape[0],), bool(should_stop()), dtype=torch.bool, device=input_ids.device)
+            return torch.full(
+                (input_ids.shape[0],), bool(should_stop()), dtype=torch.bool, device=input_ids.device
+            )
 
     return StoppingCriteriaList([Flag()])
 
 
 def stream_answer(
-    model: Any, tokenizer: Any, prompt: str, *, style: str, system_prompt: str | None = None, max_new_tokens: int = 128
+    model: Any,
+    tokenizer: Any,
+    prompt: str,
+    *,
+    style: str,
+    system_prompt: str | None = None,
+    max_new_tokens: int = 128,
 ) -> Iterator[str]:
     """Yield text pieces as they are generated (greedy), for `tuner chat` and the playground."""
     import threading
@@ -110,8 +126,13 @@ def stream_answer(
     enc = tokenizer(text, return_tensors="pt", add_special_tokens=style == "instruction").to(device)
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     kwargs = dict(
-        **enc, max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer, use_cache=True,
-        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+        **enc,
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        streamer=streamer,
+        use_cache=True,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
     )
 
     def work() -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from core.errors import TunerError
 from core.runs import (
@@ -46,22 +47,27 @@ class Loaded:
     system_prompt: str | None
     label: str  # "quickstart-20261121-101335/adapter", ".../checkpoint-10" or "base: <model id>"
     run_dir: Path
-    preset: "Preset"
+    preset: Preset
     weights_dir: Path | None = None  # the adapter / checkpoint folder; None for the base model
     device: str = "cpu"
     load_seconds: float = 0.0
-    base_note: str = ""  # how the base was loaded: "base in 4-bit NF4 (as trained)", "base unquantized (fp32)"
+    base_note: str = (
+        ""  # how the base was loaded: "base in 4-bit NF4 (as trained)", "base unquantized (fp32)"
+    )
     device_note: str | None = None  # why generation runs elsewhere than `auto` would pick (XLA → CPU)
 
 
-def read_run_preset(run_dir: Path) -> "Preset":
+def read_run_preset(run_dir: Path) -> Preset:
     """The run's resolved preset (its preset.toml), validated."""
     from core.config.loader import read_toml, validate_preset
 
     path = Path(run_dir) / PRESET_FILE
     if not path.is_file():
-        raise TunerError(f"{run_dir} has no {PRESET_FILE}", kind="config",
-                         hint="point at a run directory made by `tuner run` (see `tuner runs`)")
+        raise TunerError(
+            f"{run_dir} has no {PRESET_FILE}",
+            kind="config",
+            hint="point at a run directory made by `tuner run` (see `tuner runs`)",
+        )
     data = read_toml(path)
     data.setdefault("name", Path(run_dir).name)
     return validate_preset(data, str(path))
@@ -103,14 +109,20 @@ def checkpoint_dir(run_dir: Path, ref: str) -> Path:
     names = ", ".join(p.name for p in done) or "none"
     if ref == "latest":
         if not done:
-            raise TunerError(f"{run_dir.name} has no complete checkpoint", kind="config",
-                             hint="checkpoints are saved every train.save_every steps")
+            raise TunerError(
+                f"{run_dir.name} has no complete checkpoint",
+                kind="config",
+                hint="checkpoints are saved every train.save_every steps",
+            )
         return done[-1]
     if ref == "best":
         best = _best_checkpoint(run_dir)
         if best is None or not best.is_dir():
-            raise TunerError(f"{run_dir.name} has no best checkpoint recorded", kind="config",
-                             hint=f"use --checkpoint latest or one of: {names}")
+            raise TunerError(
+                f"{run_dir.name} has no best checkpoint recorded",
+                kind="config",
+                hint=f"use --checkpoint latest or one of: {names}",
+            )
         path = best
     else:
         as_path = Path(ref).expanduser()
@@ -120,14 +132,23 @@ def checkpoint_dir(run_dir: Path, ref: str) -> Path:
             name = ref if ref.startswith(CHECKPOINT_PREFIX) else f"{CHECKPOINT_PREFIX}{ref}"
             path = run_dir / "checkpoints" / name
             if not path.is_dir():
-                raise TunerError(f"{run_dir.name} has no checkpoint {ref!r}", kind="config",
-                                 hint=f"complete checkpoints: {names}")
+                raise TunerError(
+                    f"{run_dir.name} has no checkpoint {ref!r}",
+                    kind="config",
+                    hint=f"complete checkpoints: {names}",
+                )
     if not (path / COMPLETE_MARKER).is_file():
-        raise TunerError(f"checkpoint {path.name} of {run_dir.name} is incomplete (its save was interrupted)",
-                         kind="config", hint=f"complete checkpoints: {names}")
+        raise TunerError(
+            f"checkpoint {path.name} of {run_dir.name} is incomplete (its save was interrupted)",
+            kind="config",
+            hint=f"complete checkpoints: {names}",
+        )
     if not _has_weights(path):
-        raise TunerError(f"checkpoint {path} holds no {ADAPTER_CONFIG} or {MODEL_CONFIG}", kind="model",
-                         hint=f"complete checkpoints: {names}")
+        raise TunerError(
+            f"checkpoint {path} holds no {ADAPTER_CONFIG} or {MODEL_CONFIG}",
+            kind="model",
+            hint=f"complete checkpoints: {names}",
+        )
     return path
 
 
@@ -146,14 +167,17 @@ def weights_dir(run_dir: Path, checkpoint: str | None = None) -> Path:
         from core.runs import run_info
 
         status = run_info(run_dir).status
-        hint = ("it is still training and has no complete checkpoint yet; wait, or use --base"
-                if status == "running" else "it has no complete checkpoint either; use --base for the base model")
+        hint = (
+            "it is still training and has no complete checkpoint yet; wait, or use --base"
+            if status == "running"
+            else "it has no complete checkpoint either; use --base for the base model"
+        )
     if folder.is_dir():
         raise TunerError(f"{run_dir.name}/{ADAPTER_DIR} holds no {ADAPTER_CONFIG}", kind="model", hint=hint)
     raise TunerError(f"{run_dir.name} has no adapter yet", kind="model", hint=hint)
 
 
-def _load_tokenizer(preset: "Preset", folder: Path | None) -> Any:
+def _load_tokenizer(preset: Preset, folder: Path | None) -> Any:
     """The tokenizer saved with the adapter (what training used), else the preset's."""
     if folder is not None and any((folder / f).is_file() for f in _TOKENIZER_FILES):
         from transformers import AutoTokenizer
@@ -161,14 +185,19 @@ def _load_tokenizer(preset: "Preset", folder: Path | None) -> Any:
         try:
             tok = AutoTokenizer.from_pretrained(str(folder), trust_remote_code=preset.model.trust_remote_code)
         except (OSError, ValueError) as e:
-            raise TunerError(f"cannot read the tokenizer in {folder}: {_first_line(e)}", kind="model") from None
+            raise TunerError(
+                f"cannot read the tokenizer in {folder}: {_first_line(e)}", kind="model"
+            ) from None
     else:
         from core.models.loader import load_tokenizer
 
         tok = load_tokenizer(preset.model)
         if tok is None:
-            raise TunerError(f"{folder or 'the base model'} has no tokenizer", kind="model",
-                             hint="a from-scratch run saves its tokenizer with the adapter; the run may be incomplete")
+            raise TunerError(
+                f"{folder or 'the base model'} has no tokenizer",
+                kind="model",
+                hint="a from-scratch run saves its tokenizer with the adapter; the run may be incomplete",
+            )
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
     return tok
@@ -178,14 +207,14 @@ def _first_line(e: BaseException) -> str:
     return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
-def _model_kwargs(preset: "Preset", dtype: Any) -> dict[str, Any]:
+def _model_kwargs(preset: Preset, dtype: Any) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": preset.model.trust_remote_code}
     if preset.model.attn_implementation:
         kwargs["attn_implementation"] = preset.model.attn_implementation
     return kwargs
 
 
-def _load_base(preset: "Preset", dtype: Any, extra: dict[str, Any]) -> Any:
+def _load_base(preset: Preset, dtype: Any, extra: dict[str, Any]) -> Any:
     """The run's base model; `extra` carries the quantization config and device_map (see _load_plan)."""
     from transformers import AutoModelForCausalLM
 
@@ -193,15 +222,21 @@ def _load_base(preset: "Preset", dtype: Any, extra: dict[str, Any]) -> Any:
 
     src = resolve_model(preset.model)
     if src.kind == "scratch":
-        raise TunerError("this run trained a model from scratch: it has no base model", kind="model",
-                         hint="drop --base and load its adapter/ (or --checkpoint)")
+        raise TunerError(
+            "this run trained a model from scratch: it has no base model",
+            kind="model",
+            hint="drop --base and load its adapter/ (or --checkpoint)",
+        )
     try:
         return from_pretrained(AutoModelForCausalLM, src, **_model_kwargs(preset, dtype), **extra)
     except TunerError:
         raise
     except (OSError, ValueError) as e:
-        raise TunerError(f"cannot load the base model {preset.model.id!r}: {_first_line(e)}", kind="model",
-                         hint="check [model] id in the run's preset.toml") from None
+        raise TunerError(
+            f"cannot load the base model {preset.model.id!r}: {_first_line(e)}",
+            kind="model",
+            hint="check [model] id in the run's preset.toml",
+        ) from None
 
 
 # ---------------------------------------------------------------------------------- device, quantization
@@ -209,6 +244,7 @@ def _load_base(preset: "Preset", dtype: Any, extra: dict[str, Any]) -> Any:
 XLA_NOTE = "generating on the CPU: XLA recompiles per token; --device xla to force"
 DEVICE_CHOICES = "auto, cpu, cuda, cuda:N, mps or xla"
 _DTYPE_NAMES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}
+
 
 def parse_device(text: str) -> str:
     """A --device value in its canonical form ("CUDA:1" → "cuda:1"); ValueError when it is none of them."""
@@ -240,16 +276,22 @@ def select_inference_device(preference: str = "auto") -> tuple[str, str | None]:
     try:
         selected = select_device(kind)
     except TunerError as e:  # its wording names the preset key; here the flag was given
-        raise TunerError(e.message.replace(f'model.device = "{kind}"', f"--device {preference}"), kind=e.kind,
-                         hint=e.hint.replace("--set model.device=", "--device ")) from None
+        raise TunerError(
+            e.message.replace(f'model.device = "{kind}"', f"--device {preference}"),
+            kind=e.kind,
+            hint=e.hint.replace("--set model.device=", "--device "),
+        ) from None
     if index:
         import torch
 
         count = torch.cuda.device_count()
         if int(index) >= count:
-            raise TunerError(f"--device {preference} but this machine has {count} CUDA GPU"
-                             f"{'' if count == 1 else 's'} (cuda:0 to cuda:{count - 1})", kind="device",
-                             hint="--device cuda uses the first; CUDA_VISIBLE_DEVICES renumbers them")
+            raise TunerError(
+                f"--device {preference} but this machine has {count} CUDA GPU"
+                f"{'' if count == 1 else 's'} (cuda:0 to cuda:{count - 1})",
+                kind="device",
+                hint="--device cuda uses the first; CUDA_VISIBLE_DEVICES renumbers them",
+            )
         selected = preference
     return generation_device(preference, selected)
 
@@ -260,14 +302,14 @@ def _dtype_name(dtype: Any) -> str:
     return _DTYPE_NAMES.get(name, name)
 
 
-def _quant_name(preset: "Preset") -> str:
-    """"4-bit NF4", "4-bit FP4" or "8-bit"."""
+def _quant_name(preset: Preset) -> str:
+    """ "4-bit NF4", "4-bit FP4" or "8-bit"."""
     if preset.quant.bits == 4:
         return f"4-bit {preset.quant.quant_type.upper()}"
     return "8-bit"
 
 
-def _load_plan(preset: "Preset", device: str, quant: bool) -> tuple[Any, dict[str, Any], str]:
+def _load_plan(preset: Preset, device: str, quant: bool) -> tuple[Any, dict[str, Any], str]:
     """(dtype, extra from_pretrained kwargs, "how the base is loaded") for a run's base on `device`."""
     # A quantized run's base is loaded as it was trained, with the trainer's own BitsAndBytesConfig:
     # the adapter learned against the dequantized 4-bit weights, and on CUDA the weights stream
@@ -293,11 +335,16 @@ def _load_plan(preset: "Preset", device: str, quant: bool) -> tuple[Any, dict[st
     import importlib.util
 
     if importlib.util.find_spec("bitsandbytes") is None:
-        raise TunerError(f"this run's base was trained in {_quant_name(preset)} (bitsandbytes is not installed)",
-                         kind="dependency", hint="pip install bitsandbytes, or --no-quant to load it unquantized")
+        raise TunerError(
+            f"this run's base was trained in {_quant_name(preset)} (bitsandbytes is not installed)",
+            kind="dependency",
+            hint="pip install bitsandbytes, or --no-quant to load it unquantized",
+        )
     from core.models.build import quantization_config
 
-    extra["quantization_config"] = quantization_config(preset, compute_dtype=dtype)  # "auto" computes in dtype
+    extra["quantization_config"] = quantization_config(
+        preset, compute_dtype=dtype
+    )  # "auto" computes in dtype
     extra.setdefault("device_map", {"": "cpu"})
     return dtype, extra, f"base in {_quant_name(preset)} (as trained)"
 
@@ -349,8 +396,11 @@ def load_for_inference(
         try:
             model = PeftModel.from_pretrained(model, str(folder))
         except (OSError, ValueError, RuntimeError, KeyError) as e:
-            raise TunerError(f"cannot load the adapter in {folder}: {_first_line(e)}", kind="model",
-                             hint="the adapter files are incomplete or were made for another base model") from None
+            raise TunerError(
+                f"cannot load the adapter in {folder}: {_first_line(e)}",
+                kind="model",
+                hint="the adapter files are incomplete or were made for another base model",
+            ) from None
         label = f"{run_dir.name}/{_rel(folder, run_dir)}"
     else:  # the folder is a whole model
         from transformers import AutoModelForCausalLM
@@ -358,15 +408,30 @@ def load_for_inference(
         try:
             model = AutoModelForCausalLM.from_pretrained(str(folder), **_model_kwargs(preset, dtype), **extra)
         except (OSError, ValueError) as e:
-            raise TunerError(f"cannot load the model in {folder}: {_first_line(e)}", kind="model",
-                             hint="the model files are incomplete") from None
+            raise TunerError(
+                f"cannot load the model in {folder}: {_first_line(e)}",
+                kind="model",
+                hint="the model files are incomplete",
+            ) from None
         label = f"{run_dir.name}/{_rel(folder, run_dir)}"
         base_note = f"full fine-tune ({_dtype_name(dtype)})"
     if "device_map" not in extra:  # loaded on the host; a device_map already placed the weights
         model.to(dev)
     model.eval()
-    return Loaded(model, tokenizer, style, preset.data.system_prompt, label, run_dir, preset, folder, dev,
-                  time.perf_counter() - started, base_note, device_note)
+    return Loaded(
+        model,
+        tokenizer,
+        style,
+        preset.data.system_prompt,
+        label,
+        run_dir,
+        preset,
+        folder,
+        dev,
+        time.perf_counter() - started,
+        base_note,
+        device_note,
+    )
 
 
 def _rel(folder: Path, run_dir: Path) -> str:
@@ -416,7 +481,9 @@ class _StopOnEvent:
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
-        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device)
+        return torch.full(
+            (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
+        )
 
 
 class _Stoppable:
@@ -447,5 +514,11 @@ def stream_reply(
     from core.generate import stream_answer
 
     model = loaded.model if stop is None else _Stoppable(loaded.model, stop)
-    yield from stream_answer(model, loaded.tokenizer, prompt, style=loaded.style,
-                             system_prompt=loaded.system_prompt, max_new_tokens=max_new_tokens)
+    yield from stream_answer(
+        model,
+        loaded.tokenizer,
+        prompt,
+        style=loaded.style,
+        system_prompt=loaded.system_prompt,
+        max_new_tokens=max_new_tokens,
+    )

@@ -51,8 +51,11 @@ def acquire(run_dir: Path) -> RunLock:
         holder = read_holder(run_dir)
         handle.close()
         who = f"pid {holder[0]}" if holder else "another process"
-        raise TunerError(f"{Path(run_dir).name} is already being trained by {who}", kind="locked",
-                         hint="stop that trainer first (tuner runs shows it; Stop in the TUI), or wait for it") from None
+        raise TunerError(
+            f"{Path(run_dir).name} is already being trained by {who}",
+            kind="locked",
+            hint="stop that trainer first (tuner runs shows it; Stop in the TUI), or wait for it",
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(json.dumps({"pid": os.getpid(), "started": time.time()}) + "\n")

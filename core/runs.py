@@ -49,6 +49,8 @@ ENV_RECORDED = (
     "TRANSFORMERS_OFFLINE",
     "PJRT_DEVICE",
 )
+
+
 def runs_root() -> Path:
     """Where runs live: $TUNER_RUNS_DIR, default ./runs."""
     env = os.environ.get("TUNER_RUNS_DIR")
@@ -59,7 +61,7 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
 
 
-def create_run_dir(preset: "Preset", root: Path | None = None, name: str | None = None) -> Path:
+def create_run_dir(preset: Preset, root: Path | None = None, name: str | None = None) -> Path:
     """Create `<root>/<name>-<YYYYmmdd-HHMMSS>[-N]/` with preset.toml and checkpoints/; unique per call."""
     from core.config.loader import dump_preset  # lazy: listing runs needs no pydantic
 
@@ -167,7 +169,9 @@ class RunInfo:
     updated: float | None  # mtime of events.jsonl
     pid: int | None
     stopping: bool = False  # running, and the trainer has acknowledged a stop signal
-    problems: list[str] = field(default_factory=list)  # damaged files, named: "events.jsonl ends in a torn line …"
+    problems: list[str] = field(
+        default_factory=list
+    )  # damaged files, named: "events.jsonl ends in a torn line …"
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -271,8 +275,14 @@ def _fold_events(path: Path) -> _StatusFold:
     tail = LineTail(path, backlog=TAIL_BYTES, head=HEAD_BYTES)
     lines = tail.poll()  # a torn last line stays buffered: left out, as read_events does
     gap = len(lines) if tail.gap_at is None else tail.gap_at
-    last_step = next((i for i in range(len(lines) - 1, -1, -1) if _STEP_MARK in lines[i]
-                      and (parse_line(lines[i]) or {}).get("type") == "step"), -1)
+    last_step = next(
+        (
+            i
+            for i in range(len(lines) - 1, -1, -1)
+            if _STEP_MARK in lines[i] and (parse_line(lines[i]) or {}).get("type") == "step"
+        ),
+        -1,
+    )
     fold = _StatusFold()
     for i, line in enumerate(lines):
         if i == gap:
@@ -341,7 +351,9 @@ def damaged_files(run_dir: Path) -> list[str]:
             if f.tell() > 0:
                 f.seek(-1, os.SEEK_END)
                 if f.read(1) != b"\n":
-                    problems.append(f"{EVENTS_FILE} ends in a torn line (the trainer was killed while writing it)")
+                    problems.append(
+                        f"{EVENTS_FILE} ends in a torn line (the trainer was killed while writing it)"
+                    )
     except OSError:
         pass
     prov = run_dir / PROVENANCE_FILE
@@ -352,7 +364,9 @@ def damaged_files(run_dir: Path) -> list[str]:
     except FileNotFoundError:
         pass
     except (OSError, ValueError):
-        problems.append(f"{PROVENANCE_FILE} is not valid JSON (damaged; the run's pid and versions are unknown)")
+        problems.append(
+            f"{PROVENANCE_FILE} is not valid JSON (damaged; the run's pid and versions are unknown)"
+        )
     return problems
 
 
@@ -416,7 +430,7 @@ def find_job_run(job_id: str, preset: str, root: Path | None = None) -> Path | N
 
 
 def _checkpoint_step(path: Path) -> int | None:
-    suffix = path.name[len(CHECKPOINT_PREFIX):] if path.name.startswith(CHECKPOINT_PREFIX) else ""
+    suffix = path.name[len(CHECKPOINT_PREFIX) :] if path.name.startswith(CHECKPOINT_PREFIX) else ""
     return int(suffix) if suffix.isdigit() else None
 
 

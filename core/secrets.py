@@ -68,11 +68,11 @@ def scrub_obj(obj: Any) -> Any:
     return obj
 
 
-
-
 def secret_names_in(text: str) -> list[str]:
     """Names of the secret environment variables whose values appear in `text`."""
-    return sorted(k for k, v in os.environ.items() if is_secret_name(k) and len(v) >= _MIN_SECRET_LEN and v in text)
+    return sorted(
+        k for k, v in os.environ.items() if is_secret_name(k) and len(v) >= _MIN_SECRET_LEN and v in text
+    )
 
 
 def secrets_in_values(data: Any, path: str = "") -> list[tuple[str, list[str]]]:

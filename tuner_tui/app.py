@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from contextlib import asynccontextmanager
 import sys
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from textual import events, work
 from textual.app import App, ComposeResult
@@ -99,8 +100,9 @@ class TunerApp(App[None]):
         self.monitor = MonitorPane(id="monitor-pane")
         self.playground = PlaygroundPane(id="playground-pane")
         self.runs_pane = RunsPane(id="runs-pane")
-        self.pane_bar = PaneBar([(pane, f"{key} {label}") for pane, key, label in PANES], self.start_pane,
-                                id="pane-bar")
+        self.pane_bar = PaneBar(
+            [(pane, f"{key} {label}") for pane, key, label in PANES], self.start_pane, id="pane-bar"
+        )
         yield self.pane_bar
         with Container(id="panes"):
             for pane, widget in self._panes().items():
@@ -174,8 +176,13 @@ class TunerApp(App[None]):
         self.runs_pane.refresh_runs()
 
     def _panes(self) -> dict[str, Any]:
-        return {"data": self.data, "presets": self.presets, "monitor": self.monitor,
-                "playground": self.playground, "runs": self.runs_pane}
+        return {
+            "data": self.data,
+            "presets": self.presets,
+            "monitor": self.monitor,
+            "playground": self.playground,
+            "runs": self.runs_pane,
+        }
 
     @property
     def active_pane(self) -> str:
@@ -281,8 +288,9 @@ class TunerApp(App[None]):
 
     # ------------------------------------------------------------------ launching
 
-    def launch_run(self, target: str, *, overrides: list[str] | None = None, smoke: bool = False,
-                   cwd: str | None = None) -> None:
+    def launch_run(
+        self, target: str, *, overrides: list[str] | None = None, smoke: bool = False, cwd: str | None = None
+    ) -> None:
         """Start `tuner run` detached and follow it in the monitor."""
         self._launch(target, overrides or [], smoke, cwd)
 
@@ -336,8 +344,12 @@ class TunerApp(App[None]):
                 self._stop(run_dir)
 
         self.push_screen(
-            ConfirmScreen("Stop run", f"Stop {run_dir.name}?\n\nThe trainer finishes its step, saves a checkpoint "
-                          "and ends as 'interrupted'; resume it later with r.", yes="Stop"),
+            ConfirmScreen(
+                "Stop run",
+                f"Stop {run_dir.name}?\n\nThe trainer finishes its step, saves a checkpoint "
+                "and ends as 'interrupted'; resume it later with r.",
+                yes="Stop",
+            ),
             done,
         )
 
@@ -367,18 +379,29 @@ class TunerApp(App[None]):
                 except OSError as e:
                     self.notify(f"cannot signal {launch.pid}: {e}", severity="error")
 
-        self.push_screen(ConfirmScreen("Stop launch", f"{launch.label} is still loading (pid {launch.pid}). "
-                                       "Stop it? Nothing has been trained yet.", yes="Stop"), done)
+        self.push_screen(
+            ConfirmScreen(
+                "Stop launch",
+                f"{launch.label} is still loading (pid {launch.pid}). Stop it? Nothing has been trained yet.",
+                yes="Stop",
+            ),
+            done,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `tuner-tui`."""
-    p = argparse.ArgumentParser(prog="tuner-tui", description="Terminal workbench for tuner: data, presets, "
-                                "monitor, playground, runs.")
+    p = argparse.ArgumentParser(
+        prog="tuner-tui",
+        description="Terminal workbench for tuner: data, presets, monitor, playground, runs.",
+    )
     p.add_argument("run", nargs="?", help="open this run in the monitor (path, name, prefix or 'latest')")
     p.add_argument("--runs-dir", help="runs folder (default $TUNER_RUNS_DIR or ./runs)")
-    p.add_argument("--data", metavar="PRESET_OR_DIR",
-                   help="open this preset's data (or a built data directory, or a data file) in the Data pane")
+    p.add_argument(
+        "--data",
+        metavar="PRESET_OR_DIR",
+        help="open this preset's data (or a built data directory, or a data file) in the Data pane",
+    )
     p.add_argument("--pane", choices=[name for name, _, _ in PANES], help="pane to start on")
     args = p.parse_args(argv)
     start = args.pane or ("monitor" if args.run else "data" if args.data else None)

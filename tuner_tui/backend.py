@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from core.errors import TunerError
 
@@ -54,8 +55,12 @@ _LOAD_LOCK = threading.Lock()
 
 def _quiet() -> None:
     """No progress bars or advisory chatter on the terminal the TUI is drawing on."""
-    for key, value in (("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TRANSFORMERS_VERBOSITY", "error"),
-                       ("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1"), ("TOKENIZERS_PARALLELISM", "false")):
+    for key, value in (
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+        ("TRANSFORMERS_VERBOSITY", "error"),
+        ("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1"),
+        ("TOKENIZERS_PARALLELISM", "false"),
+    ):
         os.environ.setdefault(key, value)
 
 
@@ -74,8 +79,13 @@ def _load_model(choice: ModelChoice) -> LoadedModel:
             load_for_inference = None
         if load_for_inference is not None:
             loaded = load_for_inference(choice.run_dir, base=choice.base, checkpoint=choice.checkpoint)
-            return LoadedModel(loaded.model, loaded.tokenizer, loaded.style, loaded.system_prompt,
-                               getattr(loaded, "label", choice.label))
+            return LoadedModel(
+                loaded.model,
+                loaded.tokenizer,
+                loaded.style,
+                loaded.system_prompt,
+                getattr(loaded, "label", choice.label),
+            )
     return _fallback_load(choice)
 
 
@@ -102,14 +112,20 @@ def _fallback_load(choice: ModelChoice) -> LoadedModel:
     if not choice.base and run_dir is not None:
         adapter_dir = Path(choice.checkpoint) if choice.checkpoint else run_dir / "adapter"
         if not adapter_dir.is_dir():
-            raise TunerError(f"{adapter_dir} does not exist (the run has not written its adapter yet)", kind="model",
-                             hint="pick a checkpoint or wait for the run to finish")
+            raise TunerError(
+                f"{adapter_dir} does not exist (the run has not written its adapter yet)",
+                kind="model",
+                hint="pick a checkpoint or wait for the run to finish",
+            )
     tokenizer = load_tokenizer(preset.model)
     if adapter_dir is not None and preset.train.adapter == "full":
-        model = from_pretrained(AutoModelForCausalLM, ModelSource(str(adapter_dir), "local"), dtype=torch.float32)
+        model = from_pretrained(
+            AutoModelForCausalLM, ModelSource(str(adapter_dir), "local"), dtype=torch.float32
+        )
     else:
-        model = from_pretrained(AutoModelForCausalLM, src, dtype=torch.float32,
-                                trust_remote_code=preset.model.trust_remote_code)
+        model = from_pretrained(
+            AutoModelForCausalLM, src, dtype=torch.float32, trust_remote_code=preset.model.trust_remote_code
+        )
         if adapter_dir is not None:
             from peft import PeftModel
 
@@ -124,12 +140,23 @@ def stream(loaded: LoadedModel, prompt: str, max_new_tokens: int = 128):
     """Text pieces of a greedy answer (core.generate.stream_answer)."""
     from core.generate import stream_answer
 
-    return stream_answer(loaded.model, loaded.tokenizer, prompt, style=loaded.style,
-                         system_prompt=loaded.system_prompt, max_new_tokens=max_new_tokens)
+    return stream_answer(
+        loaded.model,
+        loaded.tokenizer,
+        prompt,
+        style=loaded.style,
+        system_prompt=loaded.system_prompt,
+        max_new_tokens=max_new_tokens,
+    )
 
 
-def token_lengths(preset: Any, rows: list[Any], progress: Callable[[int, int], None] | None = None,
-                  limit: int = TOKEN_SAMPLE, chunk: int = 1000) -> tuple[list[int], int] | None:
+def token_lengths(
+    preset: Any,
+    rows: list[Any],
+    progress: Callable[[int, int], None] | None = None,
+    limit: int = TOKEN_SAMPLE,
+    chunk: int = 1000,
+) -> tuple[list[int], int] | None:
     """(prompt + response token counts, rows in the data) with the preset's tokenizer; None without one.
 
     Counts the same tokens as core.data.preview.token_lengths, but tokenizes in batches and

@@ -58,7 +58,9 @@ class PromptHistory:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as f:
-                f.write(json.dumps({"prompt": prompt, "time": round(time.time(), 3)}, ensure_ascii=False) + "\n")
+                f.write(
+                    json.dumps({"prompt": prompt, "time": round(time.time(), 3)}, ensure_ascii=False) + "\n"
+                )
         except OSError:
             pass  # a read-only home must not break the playground
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import time
-from typing import Callable
+from collections.abc import Callable
 
 NEVER = 1 << 30  # a generation-2 threshold CPython never reaches
 

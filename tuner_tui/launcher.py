@@ -16,10 +16,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from core.runs import EVENTS_FILE, LOG_FILE, is_run_dir, pid_alive, run_info, runs_root
 
@@ -78,7 +79,10 @@ def smoke_args(python: str = sys.executable) -> tuple[str, ...]:
     try:
         out = subprocess.run(
             [python, "-m", "core.cli", "run", "--help"],
-            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
         ).stdout
     except (OSError, subprocess.SubprocessError):
         out = ""
@@ -147,7 +151,9 @@ def launch(
     root_path = Path(root if root is not None else runs_root()).expanduser().resolve()
     root_path.mkdir(parents=True, exist_ok=True)
     if argv is None:
-        argv = build_argv(target, overrides=overrides, max_steps=max_steps, smoke=smoke, resume=resume, root=root_path)
+        argv = build_argv(
+            target, overrides=overrides, max_steps=max_steps, smoke=smoke, resume=resume, root=root_path
+        )
     kind = "resume" if resume is not None else "smoke" if smoke else "run"
     label = Path(str(resume)).name if resume is not None else Path(str(target or "quickstart")).stem
     logs = root_path / LAUNCH_LOG_DIR

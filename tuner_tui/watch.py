@@ -72,7 +72,7 @@ def _thin(points: Series) -> Series:
     """About half the points: the lowest and the highest of every four, in step order."""
     out: Series = []
     for i in range(0, len(points), 4):
-        group = points[i:i + 4]
+        group = points[i : i + 4]
         lo, hi = min(group, key=lambda p: p[1]), max(group, key=lambda p: p[1])
         out.extend(sorted({lo, hi}))
     return out
@@ -106,7 +106,9 @@ class RunState:
         """Forget everything (the event file was replaced or truncated)."""
         self.started: dict[str, Any] | None = None
         self.final: dict[str, Any] | None = None
-        self.stopping = False  # the trainer acknowledged a stop signal (a "stopping" warning) and has not ended yet
+        self.stopping = (
+            False  # the trainer acknowledged a stop signal (a "stopping" warning) and has not ended yet
+        )
         self.last_step: dict[str, Any] | None = None
         self.step: int | None = None  # like core.runs.run_info: the last event's `step`
         self.max_steps: int | None = None
@@ -154,8 +156,15 @@ class RunState:
         if kind == "run_started":
             resumed = _checkpoint_step(rec.get("resumed_from"))
             if resumed is not None:  # steps after the checkpoint are trained again: drop the old ones
-                for series in (self.train_loss, self.val_loss, self.lr, self.tokens_per_s, self.rss, self.accel,
-                               self.exact_match):
+                for series in (
+                    self.train_loss,
+                    self.val_loss,
+                    self.lr,
+                    self.tokens_per_s,
+                    self.rss,
+                    self.accel,
+                    self.exact_match,
+                ):
                     series[:] = [p for p in series if p[0] <= resumed]
             self.started = rec
             self.final = None
@@ -196,8 +205,11 @@ class RunState:
         elif kind in ("finished", "failed"):
             self.final = rec
             figure = _num(rec.get("best_val_loss"))
-            if kind == "finished" and figure is not None and (
-                    self.best_val is None or (self.skipped and figure < self.best_val)):
+            if (
+                kind == "finished"
+                and figure is not None
+                and (self.best_val is None or (self.skipped and figure < self.best_val))
+            ):
                 # When skipped: the trainer's figure covers evals in the unread middle (at a step unknown here).
                 self.best_val, self.best_step = rec["best_val_loss"], None if self.skipped else self.best_step
 
@@ -266,8 +278,14 @@ class RunWatch:
 
     PID_CHECK_EVERY = 2.0  # seconds between liveness checks of a running trainer
 
-    def __init__(self, run_dir: str | os.PathLike[str] | None, launch: "Launch | None" = None, *,
-                 series: bool = True, log: bool = True) -> None:
+    def __init__(
+        self,
+        run_dir: str | os.PathLike[str] | None,
+        launch: Launch | None = None,
+        *,
+        series: bool = True,
+        log: bool = True,
+    ) -> None:
         self.launch = launch
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.state = RunState(series)
@@ -281,7 +299,9 @@ class RunWatch:
         self._status: str | None = None
         self._pid_checked = -1e9
         self._alive = False
-        self._holder: int | None = None  # the live lock holder's pid, looked up when a read skipped the middle
+        self._holder: int | None = (
+            None  # the live lock holder's pid, looked up when a read skipped the middle
+        )
         self._preset: tuple[str | None, str | None] | None = None
         self._prov_pid: int | None = None
         self._last_sig: tuple[Any, ...] | None = None
@@ -351,7 +371,9 @@ class RunWatch:
         if self.launch is not None:
             self.launch.poll()
             launch_alive = self.launch.returncode is None
-            newest = max((rec.get("time") or 0.0) for rec in (self.state.started or {}, self.state.final or {}))
+            newest = max(
+                (rec.get("time") or 0.0) for rec in (self.state.started or {}, self.state.final or {})
+            )
             if launch_alive and newest < self.launch.started:
                 return "starting"  # launched (or resumed) by us, still loading data and model
         final = self.state.final_status()
@@ -389,7 +411,7 @@ class RunWatch:
             tail = []
         return [f"── tuner exited with code {launch.returncode}; its output: ──"] + ["» " + ln for ln in tail]
 
-    def set_launch(self, launch: "Launch") -> None:
+    def set_launch(self, launch: Launch) -> None:
         """Follow a new process for this run (a resume)."""
         with self._lock:
             self.launch = launch
@@ -471,7 +493,9 @@ class RunWatch:
     def view(self) -> RunView:
         """A snapshot (list copies) of the current state."""
         s = self.state
-        preset, model = (s.started.get("preset"), s.started.get("model")) if s.started else self._preset_summary()
+        preset, model = (
+            (s.started.get("preset"), s.started.get("model")) if s.started else self._preset_summary()
+        )
         return RunView(
             run_dir=self.run_dir,
             name=self.name,
@@ -506,7 +530,7 @@ class RunWatch:
             partial=self._history is not None,
         )
 
-    def info(self) -> "RunInfo":
+    def info(self) -> RunInfo:
         """The runs-list summary, by the same rules as core.runs.run_info (call after poll())."""
         from core.runs import RunInfo
 
@@ -565,7 +589,7 @@ class RunsScanner:
         self.root = Path(root)
         self.watches: dict[Path, RunWatch] = {}
 
-    def scan(self, now: float | None = None) -> list["RunInfo"]:
+    def scan(self, now: float | None = None) -> list[RunInfo]:
         from core.runs import is_run_dir
 
         try:

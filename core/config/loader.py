@@ -57,7 +57,9 @@ def resolve_preset_path(ref: str | os.PathLike[str]) -> Path:
     if p.is_file():
         return p
     if p.suffix == ".toml" or os.sep in str(ref):
-        raise ConfigError(f"preset file {str(ref)!r} does not exist", hint="check the path, or run `tuner presets list`")
+        raise ConfigError(
+            f"preset file {str(ref)!r} does not exist", hint="check the path, or run `tuner presets list`"
+        )
     by_name = {pf.name: pf.path for pf in list_presets()}
     if str(ref) in by_name:
         return by_name[str(ref)]
@@ -71,7 +73,9 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {e.start})", hint="save the preset as UTF-8") from None
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {e.start})", hint="save the preset as UTF-8"
+        ) from None
     except OSError as e:
         raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
     try:

@@ -65,7 +65,7 @@ class SourceCfg(Section):
     limit: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
-    def _needs_location(self) -> "SourceCfg":
+    def _needs_location(self) -> SourceCfg:
         if self.kind == "file" and not self.path:
             raise ValueError("kind = 'file' needs path = \"data/train.jsonl\"")
         if self.kind == "hub" and not self.id:
@@ -102,7 +102,7 @@ class SplitCfg(Section):
     test: float = Field(0.05, ge=0, le=1)
 
     @model_validator(mode="after")
-    def _sums_to_one(self) -> "SplitCfg":
+    def _sums_to_one(self) -> SplitCfg:
         total = self.train + self.val + self.test
         if abs(total - 1.0) > 1e-6:
             raise ValueError(f"train + val + test must be 1.0, got {total:g}")
@@ -157,7 +157,7 @@ def parse_duration(text: str) -> int:
     """Seconds in a duration like "8h30m", "45m", "90s"."""
     m = _DURATION.match(text)
     if not m or not any(m.groups()):
-        raise ValueError(f"expected a duration like \"8h30m\", \"45m\" or \"90s\", got {text!r}")
+        raise ValueError(f'expected a duration like "8h30m", "45m" or "90s", got {text!r}')
     h, mnt, s = (int(g) if g else 0 for g in m.groups())
     return h * 3600 + mnt * 60 + s
 
@@ -176,9 +176,9 @@ class TrainCfg(Section):
     warmup_ratio: float = Field(0.1, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0)
     max_grad_norm: float = Field(1.0, ge=0)
-    optimizer: Literal["adamw_torch", "adamw_torch_fused", "adamw_bnb_8bit", "paged_adamw_8bit", "adafactor", "sgd"] = (
-        "adamw_torch"
-    )
+    optimizer: Literal[
+        "adamw_torch", "adamw_torch_fused", "adamw_bnb_8bit", "paged_adamw_8bit", "adafactor", "sgd"
+    ] = "adamw_torch"
     max_seq_len: int = Field(512, ge=8)
     batching: Literal["padding_free", "packing", "length_grouped", "pad_to_max"] = "length_grouped"
     gradient_checkpointing: bool = False
@@ -240,11 +240,15 @@ class Preset(Section):
     log: LogCfg = Field(default_factory=LogCfg)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Preset":
+    def _consistent(self) -> Preset:
         if self.quant.bits and self.train.adapter == "full":
-            raise ValueError("quant.bits needs train.adapter = \"lora\" (a quantized base cannot be fully fine-tuned)")
+            raise ValueError(
+                'quant.bits needs train.adapter = "lora" (a quantized base cannot be fully fine-tuned)'
+            )
         if self.quant.bits and self.model.device == "xla":
             raise ValueError("bitsandbytes quantization does not run on XLA/TPU: set quant.bits = 0")
         if self.train.optimizer in ("adamw_bnb_8bit", "paged_adamw_8bit") and self.model.device == "xla":
-            raise ValueError("8-bit bitsandbytes optimizers do not run on XLA/TPU: use optimizer = \"adamw_torch\"")
+            raise ValueError(
+                '8-bit bitsandbytes optimizers do not run on XLA/TPU: use optimizer = "adamw_torch"'
+            )
         return self

@@ -21,8 +21,8 @@ import hashlib
 import random
 import re
 from collections import Counter
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Iterable
 
 from core.data.records import Example
 
@@ -33,19 +33,71 @@ KeyFn = Callable[[Example], Hashable]
 # --------------------------------------------------------------------------- pools
 
 PATH_POOL: tuple[str, ...] = (
-    "/usr/local", "/var/log", "/tmp", "/opt", "/mnt/data", "/srv/www", "/home/alice/projects",
-    "/var/backups", "/opt/app", "/data/archive", "/home/bob/docs", "/var/www/html", "/mnt/backup",
-    "/srv/data", "/home/deploy/releases", "/opt/tools", "/var/tmp", "/media/usb",
-    "/home/john/work", "/var/cache/app", "/srv/git", "/mnt/shared",
+    "/usr/local",
+    "/var/log",
+    "/tmp",
+    "/opt",
+    "/mnt/data",
+    "/srv/www",
+    "/home/alice/projects",
+    "/var/backups",
+    "/opt/app",
+    "/data/archive",
+    "/home/bob/docs",
+    "/var/www/html",
+    "/mnt/backup",
+    "/srv/data",
+    "/home/deploy/releases",
+    "/opt/tools",
+    "/var/tmp",
+    "/media/usb",
+    "/home/john/work",
+    "/var/cache/app",
+    "/srv/git",
+    "/mnt/shared",
 )
 STEM_POOL: tuple[str, ...] = (
-    "report", "notes", "data", "app", "server", "backup", "config", "output", "results",
-    "access", "error", "main", "utils", "records", "summary", "inventory", "users", "metrics",
-    "build", "deploy", "input", "archive", "settings", "sample", "export",
+    "report",
+    "notes",
+    "data",
+    "app",
+    "server",
+    "backup",
+    "config",
+    "output",
+    "results",
+    "access",
+    "error",
+    "main",
+    "utils",
+    "records",
+    "summary",
+    "inventory",
+    "users",
+    "metrics",
+    "build",
+    "deploy",
+    "input",
+    "archive",
+    "settings",
+    "sample",
+    "export",
 )
 USER_POOL: tuple[str, ...] = (
-    "alice", "bob", "john", "developer", "sysadmin", "deploy", "www-data", "carol", "dave",
-    "jenkins", "ubuntu", "mary", "oracle", "tomcat",
+    "alice",
+    "bob",
+    "john",
+    "developer",
+    "sysadmin",
+    "deploy",
+    "www-data",
+    "carol",
+    "dave",
+    "jenkins",
+    "ubuntu",
+    "mary",
+    "oracle",
+    "tomcat",
 )
 # extensions whose files are interchangeable for a glob (`*.txt` -> `*.log`): same tools apply
 EXT_FAMILIES: tuple[tuple[str, ...], ...] = (
@@ -60,33 +112,181 @@ EXT_FAMILIES: tuple[tuple[str, ...], ...] = (
 _EXT_FAMILY = {ext: fam for fam in EXT_FAMILIES for ext in fam}
 # extensions recognised on plain file names (the stem changes, the extension stays)
 FILE_EXTS: tuple[str, ...] = (
-    "tar.gz", "tar.bz2", "tar.xz", "tgz", "tar", "zip", "gz", "bz2", "xz", "7z", "rar",
-    "txt", "csv", "tsv", "log", "json", "xml", "yaml", "yml", "conf", "cfg", "ini", "toml",
-    "py", "sh", "bash", "pl", "rb", "js", "ts", "php", "java", "c", "h", "cpp", "hpp", "go", "rs",
-    "html", "htm", "css", "md", "rst", "sql", "db", "sqlite", "dat", "out", "bak", "pdf", "doc",
-    "docx", "xls", "xlsx", "odt", "jpg", "jpeg", "png", "gif", "svg", "mp3", "wav", "ogg", "flac",
-    "mp4", "mkv", "avi", "iso", "img", "deb", "rpm", "jar", "pem", "key", "crt", "patch", "diff",
+    "tar.gz",
+    "tar.bz2",
+    "tar.xz",
+    "tgz",
+    "tar",
+    "zip",
+    "gz",
+    "bz2",
+    "xz",
+    "7z",
+    "rar",
+    "txt",
+    "csv",
+    "tsv",
+    "log",
+    "json",
+    "xml",
+    "yaml",
+    "yml",
+    "conf",
+    "cfg",
+    "ini",
+    "toml",
+    "py",
+    "sh",
+    "bash",
+    "pl",
+    "rb",
+    "js",
+    "ts",
+    "php",
+    "java",
+    "c",
+    "h",
+    "cpp",
+    "hpp",
+    "go",
+    "rs",
+    "html",
+    "htm",
+    "css",
+    "md",
+    "rst",
+    "sql",
+    "db",
+    "sqlite",
+    "dat",
+    "out",
+    "bak",
+    "pdf",
+    "doc",
+    "docx",
+    "xls",
+    "xlsx",
+    "odt",
+    "jpg",
+    "jpeg",
+    "png",
+    "gif",
+    "svg",
+    "mp3",
+    "wav",
+    "ogg",
+    "flac",
+    "mp4",
+    "mkv",
+    "avi",
+    "iso",
+    "img",
+    "deb",
+    "rpm",
+    "jar",
+    "pem",
+    "key",
+    "crt",
+    "patch",
+    "diff",
 )
 # names whose meaning is the name itself: never renamed
-FILE_DENY = frozenset({
-    "requirements.txt", "setup.py", "package.json", "package-lock.json", "cmakelists.txt",
-    "pom.xml", "build.xml", "docker-compose.yml", "docker-compose.yaml", "cargo.toml",
-    "pyproject.toml", "setup.cfg", "__init__.py", "manage.py", "composer.json", "go.mod",
-    "robots.txt", "index.php", "wp-config.php", "httpd.conf", "nginx.conf", "sshd_config",
-    "resolv.conf", "a.out", "fstab", "hosts", "sources.list", "known_hosts", "authorized_keys",
-})
+FILE_DENY = frozenset(
+    {
+        "requirements.txt",
+        "setup.py",
+        "package.json",
+        "package-lock.json",
+        "cmakelists.txt",
+        "pom.xml",
+        "build.xml",
+        "docker-compose.yml",
+        "docker-compose.yaml",
+        "cargo.toml",
+        "pyproject.toml",
+        "setup.cfg",
+        "__init__.py",
+        "manage.py",
+        "composer.json",
+        "go.mod",
+        "robots.txt",
+        "index.php",
+        "wp-config.php",
+        "httpd.conf",
+        "nginx.conf",
+        "sshd_config",
+        "resolv.conf",
+        "a.out",
+        "fstab",
+        "hosts",
+        "sources.list",
+        "known_hosts",
+        "authorized_keys",
+    }
+)
 # system locations where another path would make the command wrong
 PATH_DENY_PREFIXES: tuple[str, ...] = (
-    "/dev", "/proc", "/sys", "/etc", "/bin", "/sbin", "/usr/bin", "/usr/sbin", "/lib", "/lib32",
-    "/lib64", "/usr/lib", "/usr/lib64", "/usr/libexec", "/usr/include", "/usr/share", "/boot",
-    "/run", "/var/run", "/var/lib", "/var/spool", "/var/mail", "/var/lock", "/usr/src",
+    "/dev",
+    "/proc",
+    "/sys",
+    "/etc",
+    "/bin",
+    "/sbin",
+    "/usr/bin",
+    "/usr/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/libexec",
+    "/usr/include",
+    "/usr/share",
+    "/boot",
+    "/run",
+    "/var/run",
+    "/var/lib",
+    "/var/spool",
+    "/var/mail",
+    "/var/lock",
+    "/usr/src",
 )
 # common words that are also user names: only swapped when the instruction marks them as a user
-AMBIGUOUS_USERS = frozenset({
-    "root", "user", "admin", "test", "guest", "nobody", "www", "data", "name", "username", "me",
-    "you", "apache", "mysql", "postgres", "daemon", "bin", "sys", "games", "mail", "news",
-    "backup", "list", "proxy", "operator", "ftp", "git", "users", "staff", "all", "other",
-})
+AMBIGUOUS_USERS = frozenset(
+    {
+        "root",
+        "user",
+        "admin",
+        "test",
+        "guest",
+        "nobody",
+        "www",
+        "data",
+        "name",
+        "username",
+        "me",
+        "you",
+        "apache",
+        "mysql",
+        "postgres",
+        "daemon",
+        "bin",
+        "sys",
+        "games",
+        "mail",
+        "news",
+        "backup",
+        "list",
+        "proxy",
+        "operator",
+        "ftp",
+        "git",
+        "users",
+        "staff",
+        "all",
+        "other",
+    }
+)
 _USER_WORD_CONTEXT = re.compile(
     r"(?:\buser|\busername|\bowner|\bowned by|\bby|\bas|\bto|\bfor|\bnamed|\baccount|\bof user)"
     r"\s+['\"]?$",
@@ -104,9 +304,25 @@ SIZE_POOL: dict[str, tuple[int, ...]] = {
     "c": (100, 512, 1024, 4096, 10000),
 }
 NUM_WORDS = {
-    1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
-    9: "nine", 10: "ten", 11: "eleven", 12: "twelve", 14: "fourteen", 15: "fifteen",
-    20: "twenty", 30: "thirty", 45: "forty-five", 60: "sixty", 90: "ninety",
+    1: "one",
+    2: "two",
+    3: "three",
+    4: "four",
+    5: "five",
+    6: "six",
+    7: "seven",
+    8: "eight",
+    9: "nine",
+    10: "ten",
+    11: "eleven",
+    12: "twelve",
+    14: "fourteen",
+    15: "fifteen",
+    20: "twenty",
+    30: "thirty",
+    45: "forty-five",
+    60: "sixty",
+    90: "ninety",
 }
 _WORD_NUMS = {w: n for n, w in NUM_WORDS.items()}
 
@@ -129,8 +345,13 @@ for _style, _forms in _SIZE_STYLES.items():
         if _style in ("word", "Word", "bytes"):
             _SIZE_UNIT.setdefault(_form + "s", (_style, _fam))
         _SIZE_UNIT.setdefault(_form, (_style, _fam))
-for _extra, _val in (("megs", ("word", "M")), ("meg", ("word", "M")), ("gigs", ("word", "G")),
-                     ("gig", ("word", "G")), ("Bytes", ("bytes", "c"))):
+for _extra, _val in (
+    ("megs", ("word", "M")),
+    ("meg", ("word", "M")),
+    ("gigs", ("word", "G")),
+    ("gig", ("word", "G")),
+    ("Bytes", ("bytes", "c")),
+):
     _SIZE_UNIT.setdefault(_extra, _val)
 
 # --------------------------------------------------------------------------- regexes
@@ -149,9 +370,7 @@ _MIN_MENTION = re.compile(
 _SIZE_UNIT_RE = "|".join(sorted((re.escape(u) for u in _SIZE_UNIT), key=len, reverse=True))
 _SIZE_MENTION = re.compile(rf"(?<![\w.])(?P<num>\d+)(?P<sep>\s*)(?P<unit>{_SIZE_UNIT_RE})(?![\w])")
 _EXT_RE = "|".join(sorted((re.escape(e) for e in FILE_EXTS), key=len, reverse=True))
-_FILE_TOKEN = re.compile(
-    rf"(?<![\w.*?$\\\-])(?P<stem>[A-Za-z0-9_][\w-]*)\.(?P<ext>{_EXT_RE})(?![\w-]|\.\w)"
-)
+_FILE_TOKEN = re.compile(rf"(?<![\w.*?$\\\-])(?P<stem>[A-Za-z0-9_][\w-]*)\.(?P<ext>{_EXT_RE})(?![\w-]|\.\w)")
 _GLOB_TOKEN = re.compile(r"(?<![\w.])\\?\*\.(?P<ext>[A-Za-z0-9]+)(?![\w.])")
 _USER_NAME = r"[A-Za-z_][A-Za-z0-9_-]{0,31}"
 _USER_ARG_PATTERNS: tuple[re.Pattern[str], ...] = (
@@ -198,27 +417,27 @@ def _occurrences(text: str, value: str, left_bad: str = "", right_ok=None) -> li
 
 
 def _name_end(text: str, end: int) -> bool:
-    nxt = text[end: end + 1]
+    nxt = text[end : end + 1]
     return not _is_w(nxt) and nxt != "-"
 
 
 def _file_end(text: str, end: int) -> bool:
     """After a name: not glued to more name characters, nor to '.ext' (a trailing '.' is fine)."""
-    nxt = text[end: end + 1]
+    nxt = text[end : end + 1]
     if _is_w(nxt) or nxt == "-":
         return False
-    return not (nxt == "." and _is_w(text[end + 1: end + 2]))
+    return not (nxt == "." and _is_w(text[end + 1 : end + 2]))
 
 
 def _path_end(text: str, end: int) -> bool:
-    nxt = text[end: end + 1]
+    nxt = text[end : end + 1]
     if _is_w(nxt) or (nxt and nxt in "+@%,-"):
         return False
-    return not (nxt == "." and _is_w(text[end + 1: end + 2]))
+    return not (nxt == "." and _is_w(text[end + 1 : end + 2]))
 
 
 def _glob_end(text: str, end: int) -> bool:
-    nxt = text[end: end + 1]
+    nxt = text[end : end + 1]
     return not _is_w(nxt) and nxt not in (".", "-") if nxt else True
 
 
@@ -266,7 +485,7 @@ def _path_candidates(command: str, instruction: str) -> list[str]:
     out: list[str] = []
     for m in _PATH_TOKEN.finditer(command):
         token = m.group(0)
-        nxt = command[m.end(): m.end() + 1]
+        nxt = command[m.end() : m.end() + 1]
         if nxt and nxt in "*?[{$`(":
             token = token[: token.rfind("/")] if not token.endswith("/") else token
         token = token.rstrip("/")
@@ -274,11 +493,11 @@ def _path_candidates(command: str, instruction: str) -> list[str]:
             continue
         last = token.rsplit("/", 1)[-1]
         file_like = bool(re.search(r"\.[A-Za-z0-9]{1,5}$", last)) or bool(
-            _FILE_VERB_BEFORE.search(command[max(0, m.start() - 40): m.start()])
+            _FILE_VERB_BEFORE.search(command[max(0, m.start() - 40) : m.start()])
         )
         if not file_like:
             at = instruction.find(token)
-            file_like = at > 0 and bool(_FILE_WORD_BEFORE.search(instruction[max(0, at - 12): at]))
+            file_like = at > 0 and bool(_FILE_WORD_BEFORE.search(instruction[max(0, at - 12) : at]))
         if file_like:
             token = token[: token.rfind("/")]
         if token.count("/") >= 1 and token not in out:
@@ -330,6 +549,7 @@ def _path_drawer(old: str):
             if new != old and not nested and not forbidden(new):
                 return new, new, new
         return None
+
     return draw
 
 
@@ -345,9 +565,7 @@ def _find_files(ins: str, cmd: str) -> list[Entity]:
         i_sp = _occurrences(ins, name, _FILE_LEFT_BAD, _file_end)
         if not c_sp or not i_sp:
             continue
-        if len(c_sp) != len(_occurrences(cmd, name, "-")) or len(i_sp) != len(
-            _occurrences(ins, name, "-")
-        ):
+        if len(c_sp) != len(_occurrences(cmd, name, "-")) or len(i_sp) != len(_occurrences(ins, name, "-")):
             continue
         found.append(Entity("file", name, c_sp, i_sp, _file_drawer(m.group("stem"), ext)))
     return found
@@ -367,6 +585,7 @@ def _file_drawer(stem: str, ext: str):
             if not forbidden(new):
                 return new, new, new
         return None
+
     return draw
 
 
@@ -380,19 +599,20 @@ def _find_globs(ins: str, cmd: str) -> list[Entity]:
             continue
         seen.add(ext)
         every_c = _occurrences(cmd, ext, "-")
-        c_sp = [(st, en) for st, en in every_c if cmd[max(0, st - 2): st] == "*." and _glob_end(cmd, en)]
+        c_sp = [(st, en) for st, en in every_c if cmd[max(0, st - 2) : st] == "*." and _glob_end(cmd, en)]
         if len(c_sp) != len(every_c):
             continue  # the extension also appears outside a glob
         # instruction: ".txt", "*.txt", "txt files"; every bare mention must be one of these
         every_i = _occurrences(ins, ext, "-")
         i_sp = [
-            (st, en) for st, en in every_i
-            if _file_end(ins, en) and (ins[st - 1: st] == "." or _FILES_AFTER.match(ins, en))
+            (st, en)
+            for st, en in every_i
+            if _file_end(ins, en) and (ins[st - 1 : st] == "." or _FILES_AFTER.match(ins, en))
         ]
         if not i_sp or len(i_sp) != len(every_i):
             continue
         # ".txt" must not be the tail of a real file name in the instruction ("notes.txt")
-        if any(ins[s - 1: s] == "." and re.search(r"[\w-]$", ins[:s - 1]) for s, _ in i_sp):
+        if any(ins[s - 1 : s] == "." and re.search(r"[\w-]$", ins[: s - 1]) for s, _ in i_sp):
             continue
         found.append(Entity("glob", f"*.{ext}", c_sp, i_sp, _glob_drawer(ext, fam)))
     return found
@@ -407,6 +627,7 @@ def _glob_drawer(ext: str, fam: tuple[str, ...]):
             if not forbidden("." + new):
                 return new, new, f"*.{new}"
         return None
+
     return draw
 
 
@@ -429,21 +650,27 @@ def _find_users(ins: str, cmd: str) -> list[Entity]:
         i_sp: list[tuple[int, int]] = []
         ok = True
         for s, e in _occurrences(ins, user, "-"):
-            before, after = ins[max(0, s - 6): s], ins[e: e + 2]
-            if before.endswith("/") and not before.endswith("/home/"):
-                ok = False
-            elif before.endswith((".", "$", "~", "@", "*", "\\")) or re.match(r"\.\w", after):
-                ok = False
-            elif user.lower() in _SELF_CONTEXT_USERS and not (
-                # the name is itself a "user" word: only a quoted or explicitly introduced one
-                (before.endswith(("'", '"', "`")) and after[:1] in ("'", '"'))
-                or re.search(r"\b(?:user|username|owner)\s+$", ins[max(0, s - 14): s], re.I)
-                or before.endswith("/home/")
-            ):
-                ok = False
-            elif user.lower() in AMBIGUOUS_USERS and not (
-                _USER_WORD_CONTEXT.search(ins[max(0, s - 20): s])
-                or before.endswith(("'", '"', "/home/"))
+            before, after = ins[max(0, s - 6) : s], ins[e : e + 2]
+            if (
+                (before.endswith("/") and not before.endswith("/home/"))
+                or before.endswith((".", "$", "~", "@", "*", "\\"))
+                or re.match(r"\.\w", after)
+                or (
+                    user.lower() in _SELF_CONTEXT_USERS
+                    and not (
+                        # the name is itself a "user" word: only a quoted or explicitly introduced one
+                        (before.endswith(("'", '"', "`")) and after[:1] in ("'", '"'))
+                        or re.search(r"\b(?:user|username|owner)\s+$", ins[max(0, s - 14) : s], re.I)
+                        or before.endswith("/home/")
+                    )
+                )
+                or (
+                    user.lower() in AMBIGUOUS_USERS
+                    and not (
+                        _USER_WORD_CONTEXT.search(ins[max(0, s - 20) : s])
+                        or before.endswith(("'", '"', "/home/"))
+                    )
+                )
             ):
                 ok = False
             if not ok:
@@ -462,6 +689,7 @@ def _user_drawer(old: str):
             if new != old and not forbidden(new):
                 return new, new, new
         return None
+
     return draw
 
 
@@ -595,9 +823,13 @@ class AugmentStats:
 
     def to_json(self) -> dict:
         return {
-            "originals": self.originals, "eligible": self.eligible, "produced": self.produced,
-            "duplicates_skipped": self.duplicates_skipped, "no_entities": self.no_entities,
-            "by_kind": dict(sorted(self.by_kind.items())), "exhausted": self.exhausted,
+            "originals": self.originals,
+            "eligible": self.eligible,
+            "produced": self.produced,
+            "duplicates_skipped": self.duplicates_skipped,
+            "no_entities": self.no_entities,
+            "by_kind": dict(sorted(self.by_kind.items())),
+            "exhausted": self.exhausted,
         }
 
 

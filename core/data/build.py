@@ -28,8 +28,21 @@ def code_fingerprint() -> str:
     """Hash of the data steps' source: a changed step never reuses an old build."""
     here = Path(__file__).parent
     h = hashlib.sha256()
-    for name in ("records", "sources", "hub", "normalize", "syntax", "safety", "danger_lex", "danger_paths",
-                 "danger_rules", "danger_code", "augment", "pipeline", "build"):
+    for name in (
+        "records",
+        "sources",
+        "hub",
+        "normalize",
+        "syntax",
+        "safety",
+        "danger_lex",
+        "danger_paths",
+        "danger_rules",
+        "danger_code",
+        "augment",
+        "pipeline",
+        "build",
+    ):
         h.update((here / f"{name}.py").read_bytes())
     return h.hexdigest()
 
@@ -90,7 +103,9 @@ def input_key(preset: Preset, base_dir: Path | None = None) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-def build_data(preset: Preset, base_dir: Path | None = None, *, out: Path | None = None, force: bool = False) -> DataDir:
+def build_data(
+    preset: Preset, base_dir: Path | None = None, *, out: Path | None = None, force: bool = False
+) -> DataDir:
     """Build (or reuse) the data directory for a preset."""
     key = input_key(preset, base_dir)
     target = out or data_root() / f"{preset.name}-{key[:12]}"
@@ -118,7 +133,8 @@ def build_data(preset: Preset, base_dir: Path | None = None, *, out: Path | None
             "input_key": key,
             "preset": preset.name,
             "pipeline_version": PIPELINE_VERSION,
-            "counts": {name: len(result.splits[name]) for name in SPLITS} | {"rejected": len(result.rejected)},
+            "counts": {name: len(result.splits[name]) for name in SPLITS}
+            | {"rejected": len(result.rejected)},
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "build_seconds": round(time.time() - started, 3),
         }

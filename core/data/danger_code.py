@@ -15,7 +15,7 @@ import bz2
 import lzma
 import re
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 from core.data.danger_paths import CANNOT_VERIFY, base, critical_file, dir_label
 
@@ -31,9 +31,24 @@ OPAQUE = _Opaque()
 
 # ---------------------------------------------------------------------------------- escapes
 
-_ESCAPE = re.compile(r"\\(?:x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{1,4})|U([0-9A-Fa-f]{1,8})|0?([0-7]{1,3})|(.))", re.S)
-_SIMPLE_ESC = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
-               "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
+_ESCAPE = re.compile(
+    r"\\(?:x([0-9A-Fa-f]{1,2})|u([0-9A-Fa-f]{1,4})|U([0-9A-Fa-f]{1,8})|0?([0-7]{1,3})|(.))", re.S
+)
+_SIMPLE_ESC = {
+    "a": "\a",
+    "b": "\b",
+    "e": "\x1b",
+    "E": "\x1b",
+    "f": "\f",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "v": "\v",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+    "?": "?",
+}
 
 
 def decode_escapes(s: str) -> str:
@@ -69,6 +84,7 @@ def _printf(args: list[str]) -> str:
             consumed = True
             val, rest = (rest[0], rest[1:]) if rest else ("", [])
             return decode_escapes(val) if m.group(1) == "b" else val
+
         out.append(re.sub(r"%[-+ #0-9.]*([sbdicfxXou])|%%", conv, fmt))
         if not consumed:
             break
@@ -97,15 +113,23 @@ def _b64(text: str) -> str | _Opaque:
         return OPAQUE
 
 
-_DECOMPRESS = {"gzip": lambda b: zlib.decompress(b, 47), "gunzip": lambda b: zlib.decompress(b, 47),
-               "zcat": lambda b: zlib.decompress(b, 47), "bzip2": bz2.decompress, "bunzip2": bz2.decompress,
-               "bzcat": bz2.decompress, "xz": lzma.decompress, "unxz": lzma.decompress, "xzcat": lzma.decompress}
+_DECOMPRESS = {
+    "gzip": lambda b: zlib.decompress(b, 47),
+    "gunzip": lambda b: zlib.decompress(b, 47),
+    "zcat": lambda b: zlib.decompress(b, 47),
+    "bzip2": bz2.decompress,
+    "bunzip2": bz2.decompress,
+    "bzcat": bz2.decompress,
+    "xz": lzma.decompress,
+    "unxz": lzma.decompress,
+    "xzcat": lzma.decompress,
+}
 
 
 _TRANSFORMS = frozenset(["cat", "base64", "base32", "basenc", "openssl", "xxd", "rev", "tr", *_DECOMPRESS])
 
 
-def static_output(argv: list[str], stdin: str | None | _Opaque, cwd: str | None) -> str | None | _Opaque:
+def static_output(argv: list[str], stdin: str | _Opaque | None, cwd: str | None) -> str | _Opaque | None:
     """What the unwrapped command prints when the line alone decides it; OPAQUE when it hides a payload."""
     if not argv:
         return ""  # only assignments
@@ -129,13 +153,24 @@ def static_output(argv: list[str], stdin: str | None | _Opaque, cwd: str | None)
         return "$USER\n"
     if name in ("dirname", "basename") and len(args) == 1:
         p = args[0].rstrip("/") or "/"
-        return (p.rpartition("/")[0] or "/" if "/" in p else ".") + "\n" if name == "dirname" else base(p) + "\n"
+        return (
+            (p.rpartition("/")[0] or "/" if "/" in p else ".") + "\n" if name == "dirname" else base(p) + "\n"
+        )
     if name not in _TRANSFORMS:
-        return OPAQUE if stdin is OPAQUE else None  # other tools: their output is ordinary, unless fed a payload
+        return (
+            OPAQUE if stdin is OPAQUE else None
+        )  # other tools: their output is ordinary, unless fed a payload
     # openssl takes a subcommand and reads a file only with -in.
-    files = ["-in"] if name == "openssl" and "-in" in args else [] if name == "openssl" else [
-        a for a in args if not a.startswith("-")]
-    decoding = any(a in ("-d", "--decode", "-D") or (re.fullmatch(r"-[a-zA-Z]+", a) and "d" in a) for a in args)
+    files = (
+        ["-in"]
+        if name == "openssl" and "-in" in args
+        else []
+        if name == "openssl"
+        else [a for a in args if not a.startswith("-")]
+    )
+    decoding = any(
+        a in ("-d", "--decode", "-D") or (re.fullmatch(r"-[a-zA-Z]+", a) and "d" in a) for a in args
+    )
     data = stdin if not files else OPAQUE if decoding or name in ("rev", "cat") else None
     if name == "cat":
         return stdin if not files or files == ["-"] else None
@@ -151,7 +186,9 @@ def static_output(argv: list[str], stdin: str | None | _Opaque, cwd: str | None)
             return OPAQUE  # a real cipher: the key is elsewhere
         return _b64(data)
     if name == "xxd" and any(a.startswith("-r") for a in args):
-        if isinstance(data, str) and any(a in ("-p", "-ps", "-plain") or a.startswith("-r") and "p" in a for a in args):
+        if isinstance(data, str) and any(
+            a in ("-p", "-ps", "-plain") or (a.startswith("-r") and "p" in a) for a in args
+        ):
             try:
                 return bytes.fromhex(re.sub(r"\s+", "", data)).decode("latin-1")
             except ValueError:
@@ -166,7 +203,9 @@ def static_output(argv: list[str], stdin: str | None | _Opaque, cwd: str | None)
             return OPAQUE
     if name == "rev":
         return OPAQUE if not isinstance(data, str) else "\n".join(ln[::-1] for ln in data.split("\n"))
-    if name == "tr" and (len(args) == 2 and not args[0].startswith("-") or args[:1] == ["-d"] and len(args) == 2):
+    if name == "tr" and (
+        (len(args) == 2 and not args[0].startswith("-")) or (args[:1] == ["-d"] and len(args) == 2)
+    ):
         # `tr 'A-Za-z' 'N-ZA-Mn-za-m'` (rot13), `tr -d`: transforms obfuscation uses on literal text.
         if not isinstance(stdin, str):
             return OPAQUE if stdin is OPAQUE else None
@@ -182,7 +221,12 @@ def static_output(argv: list[str], stdin: str | None | _Opaque, cwd: str | None)
 
 # Interpreter family → the options whose argument is inline code.
 _CODE_OPTS = {
-    "python": ("c",), "perl": ("e", "E"), "ruby": ("e",), "node": ("e", "p"), "php": ("r",), "lua": ("e",),
+    "python": ("c",),
+    "perl": ("e", "E"),
+    "ruby": ("e",),
+    "node": ("e", "p"),
+    "php": ("r",),
+    "lua": ("e",),
 }
 
 
@@ -234,9 +278,13 @@ _SINK = re.compile(
     r"|proc_open|getoutput|getstatusoutput|check_output|check_call|call|run|Popen|qx)\b|\|\s*\"(?:ba|z|da)?sh\""
 )
 _SHELL_QUOTE = re.compile(r"(?:\bqx|%x)\s*(?:\{([^}]*)\}|\(([^)]*)\)|\[([^\]]*)\]|([|!/])(.*?)\4)", re.S)
-_RMTREE = re.compile(r"\b(?:rmtree|rm_rf|rm_r|remove_tree|remove_dir_all|rmSync|rmdirSync|rimraf|remove_entry)\b")
+_RMTREE = re.compile(
+    r"\b(?:rmtree|rm_rf|rm_r|remove_tree|remove_dir_all|rmSync|rmdirSync|rimraf|remove_entry)\b"
+)
 _DELETE = re.compile(r"\b(?:remove|unlink|unlinkSync|delete|truncate|truncateSync)\b")
-_WRITE = re.compile(r"\b(?:writeFileSync|writeFile|file_put_contents|write_text|write_bytes|IO\.write|File\.write)\b")
+_WRITE = re.compile(
+    r"\b(?:writeFileSync|writeFile|file_put_contents|write_text|write_bytes|IO\.write|File\.write)\b"
+)
 _OPEN_W = re.compile(r"\b(?:open|fopen|File\.open)\b\s*\(?")  # python open(p, "w"), perl open(F, ">p")
 # pathlib style: the path comes first, the verb after it.
 _PATH_METHOD = re.compile(
@@ -286,14 +334,20 @@ def _after(code: str, pos: int, lits: list[tuple[int, int, str]], within: int = 
     return next((v for s, _, v in lits if pos <= s <= pos + within), None)
 
 
-def code_reason(family: str, code: str, judge_code: Callable[[str], str | None], depth: int = 0) -> str | None:
+def code_reason(
+    family: str, code: str, judge_code: Callable[[str], str | None], depth: int = 0
+) -> str | None:
     """Why inline `family` code (python -c, perl -e, awk '...') is destructive, or None."""
     if depth > 3:
         return CANNOT_VERIFY + f"{family} code nested too deeply to check"
     lits = _literals(code)
     # Backticks and qx{} / %x{} run their contents in a shell (perl, ruby, php).
-    shelled = [m.group(1) for m in re.finditer(r"`([^`]*)`", code)] if family in ("perl", "ruby", "php") else []
-    shelled += [next(g for g in m.groups() if g is not None and g not in "|!/") for m in _SHELL_QUOTE.finditer(code)]
+    shelled = (
+        [m.group(1) for m in re.finditer(r"`([^`]*)`", code)] if family in ("perl", "ruby", "php") else []
+    )
+    shelled += [
+        next(g for g in m.groups() if g is not None and g not in "|!/") for m in _SHELL_QUOTE.finditer(code)
+    ]
     if _SINK.search(code):
         shelled += _joined(code, lits)
     chdir = re.search(r"\b(?:chdir|cd)\s*\(?\s*" + _LITERAL.pattern, code)

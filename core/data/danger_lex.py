@@ -39,7 +39,7 @@ VAR = re.compile(r"\$(?:\{[^{}]*\}|[A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])")
 class Raw:
     """A simple command as lexed: words and redirection targets as lists of (kind, value, quoted) parts."""
 
-    __slots__ = ("words", "redirs", "piped", "heredoc")
+    __slots__ = ("heredoc", "piped", "redirs", "words")
 
     def __init__(self, piped: bool) -> None:
         self.words: list[list[Part]] = []

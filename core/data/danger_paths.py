@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 CANNOT_VERIFY = "cannot verify: "
 
@@ -28,18 +28,40 @@ class Ctx:
 # ---------------------------------------------------------------------------------- wrappers
 
 # Reserved words and prefixes that come before the real command word.
-_PREFIX_WORDS = frozenset("then do else elif if while until ! { time".split())
+_PREFIX_WORDS = frozenset(["then", "do", "else", "elif", "if", "while", "until", "!", "{", "time"])
 ASSIGNMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
 # Wrapper → its options that take a separate argument: the wrapped command follows them.
 _WRAPPERS: dict[str, frozenset[str]] = {
-    "sudo": frozenset("-u -g -h -p -r -t -U -C -D -T --user --group --host --prompt --role --type "
-                      "--other-user --close-from --chdir --command-timeout".split()),
-    "doas": frozenset("-u -C".split()),
+    "sudo": frozenset(
+        [
+            "-u",
+            "-g",
+            "-h",
+            "-p",
+            "-r",
+            "-t",
+            "-U",
+            "-C",
+            "-D",
+            "-T",
+            "--user",
+            "--group",
+            "--host",
+            "--prompt",
+            "--role",
+            "--type",
+            "--other-user",
+            "--close-from",
+            "--chdir",
+            "--command-timeout",
+        ]
+    ),
+    "doas": frozenset(["-u", "-C"]),
     "pkexec": frozenset(["--user"]),
-    "runuser": frozenset("-u -g -G --user --group --supp-group".split()),
-    "env": frozenset("-u -C --unset --chdir".split()),
+    "runuser": frozenset(["-u", "-g", "-G", "--user", "--group", "--supp-group"]),
+    "env": frozenset(["-u", "-C", "--unset", "--chdir"]),
     "nohup": frozenset(),
-    "time": frozenset("-f -o --format --output".split()),
+    "time": frozenset(["-f", "-o", "--format", "--output"]),
     "command": frozenset(),
     "exec": frozenset(["-a"]),
     "builtin": frozenset(),
@@ -52,11 +74,11 @@ _WRAPPERS: dict[str, frozenset[str]] = {
     "toybox": frozenset(),
     "unbuffer": frozenset(),
     "caffeinate": frozenset(),
-    "strace": frozenset("-o -e -p -s -u".split()),
+    "strace": frozenset(["-o", "-e", "-p", "-s", "-u"]),
     "taskset": frozenset(["-c", "--cpu-list"]),
     "chroot": frozenset(["--userspec", "--groups"]),
-    "flock": frozenset("-w -E --timeout --conflict-exit-code".split()),
-    "systemd-run": frozenset("-u -p --unit --property".split()),
+    "flock": frozenset(["-w", "-E", "--timeout", "--conflict-exit-code"]),
+    "systemd-run": frozenset(["-u", "-p", "--unit", "--property"]),
 }
 # Wrappers with one positional operand before the command: timeout DURATION, chroot NEWROOT,
 # flock LOCKFILE, taskset MASK (only without -c, where the list is the option's argument).
@@ -118,21 +140,80 @@ _SYSTEM_DIRS = re.compile(
 )
 # Files the system cannot boot, log in or authorize without: deleting or overwriting them is fatal.
 _CRITICAL_ETC = frozenset(
-    "passwd shadow group gshadow sudoers fstab ld.so.preload ld.so.conf inittab pam.conf login.defs "
-    "nsswitch.conf".split()
+    [
+        "passwd",
+        "shadow",
+        "group",
+        "gshadow",
+        "sudoers",
+        "fstab",
+        "ld.so.preload",
+        "ld.so.conf",
+        "inittab",
+        "pam.conf",
+        "login.defs",
+        "nsswitch.conf",
+    ]
 )
 # Binaries whose replacement or removal locks everyone out (sudo, login, the shells, sshd ...).
 _CRITICAL_BINARIES = frozenset(
-    "sudo su sh bash dash zsh login passwd ssh sshd systemd init ls cp mv rm cat chmod chown mount "
-    "umount sudoedit pkexec apt apt-get dpkg rpm yum dnf kill ps env grep sed ln".split()
+    [
+        "sudo",
+        "su",
+        "sh",
+        "bash",
+        "dash",
+        "zsh",
+        "login",
+        "passwd",
+        "ssh",
+        "sshd",
+        "systemd",
+        "init",
+        "ls",
+        "cp",
+        "mv",
+        "rm",
+        "cat",
+        "chmod",
+        "chown",
+        "mount",
+        "umount",
+        "sudoedit",
+        "pkexec",
+        "apt",
+        "apt-get",
+        "dpkg",
+        "rpm",
+        "yum",
+        "dnf",
+        "kill",
+        "ps",
+        "env",
+        "grep",
+        "sed",
+        "ln",
+    ]
 )
-_BIN_DIRS = frozenset("/bin /sbin /usr/bin /usr/sbin".split())
+_BIN_DIRS = frozenset(["/bin", "/sbin", "/usr/bin", "/usr/sbin"])
 _LIB_DIR = re.compile(r"/(?:usr/)?lib(?:32|64|x32)?\Z")
 # Logs an intruder wipes to hide: login records, auth and system logs.
 _SYSTEM_LOGS = frozenset(
-    "wtmp btmp lastlog faillog auth.log secure syslog messages kern.log audit audit.log".split()
+    [
+        "wtmp",
+        "btmp",
+        "lastlog",
+        "faillog",
+        "auth.log",
+        "secure",
+        "syslog",
+        "messages",
+        "kern.log",
+        "audit",
+        "audit.log",
+    ]
 )
-_HISTORY_FILES = frozenset(".bash_history .zsh_history .sh_history .ash_history".split())
+_HISTORY_FILES = frozenset([".bash_history", ".zsh_history", ".sh_history", ".ash_history"])
 _HOME_DIR = re.compile(r"~|/root|/home/[^/]+|/Users/[^/]+")  # where shell history lives
 # The last component is a glob for "everything in the directory": `*`, `.*`, `.[!.]*`, `.??*`.
 _CONTENTS_GLOB = re.compile(r"\.?\*|\.\[!\.\]\*|\.\?\?\*")
@@ -142,7 +223,7 @@ _HOME = re.compile(r"(?:~|\$HOME|\$\{HOME\}|/(?:home|Users)/(?:\$\{?(?:USER|LOGN
 def norm(path: str, cwd: str | None) -> str:
     """Absolute form of `path` ("~/..." for home), joined to a known cwd; relative if cwd is unknown."""
     m = _HOME.match(path)
-    p = "~" + path[m.end():] if m else path
+    p = "~" + path[m.end() :] if m else path
     if not p.startswith(("/", "~")):
         if cwd is None:
             return p
@@ -195,9 +276,9 @@ def critical_file(path: str, cwd: str | None, overwrite: bool = False) -> str | 
     head, _, name = p.rpartition("/")
     if p.startswith("/boot/"):
         return p  # kernels, initrds, the bootloader
-    if head == "/etc" and name in _CRITICAL_ETC or p.startswith("/etc/pam.d/"):
+    if (head == "/etc" and name in _CRITICAL_ETC) or p.startswith("/etc/pam.d/"):
         return p
-    if name in _HISTORY_FILES and _HOME_DIR.fullmatch(head) or p == "$HISTFILE":
+    if (name in _HISTORY_FILES and _HOME_DIR.fullmatch(head)) or p == "$HISTFILE":
         return "the shell history"
     if head in _BIN_DIRS and (name in _CRITICAL_BINARIES or _CONTENTS_GLOB.fullmatch(name)):
         return p

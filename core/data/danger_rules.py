@@ -11,7 +11,16 @@ from __future__ import annotations
 import re
 
 from core.data.danger_paths import (
-    DISK, Ctx, contents_label, has_flag, positional, base, critical_file, dir_label, norm, unwrap,
+    DISK,
+    Ctx,
+    base,
+    contents_label,
+    critical_file,
+    dir_label,
+    has_flag,
+    norm,
+    positional,
+    unwrap,
 )
 
 # ---------------------------------------------------------------------------------- deleting
@@ -34,13 +43,58 @@ def _rm(args: list[str], ctx: Ctx) -> str | None:
 
 # find predicates that pick some files: with none, a find over a directory takes all of it.
 _FIND_FILTERS = frozenset(
-    "-name -iname -path -ipath -wholename -iwholename -regex -iregex -mtime -mmin -atime -amin -ctime "
-    "-cmin -newer -anewer -cnewer -size -user -group -uid -gid -perm -empty -links -inum -samefile "
-    "-lname -ilname -nouser -nogroup -used -newermt".split()
+    [
+        "-name",
+        "-iname",
+        "-path",
+        "-ipath",
+        "-wholename",
+        "-iwholename",
+        "-regex",
+        "-iregex",
+        "-mtime",
+        "-mmin",
+        "-atime",
+        "-amin",
+        "-ctime",
+        "-cmin",
+        "-newer",
+        "-anewer",
+        "-cnewer",
+        "-size",
+        "-user",
+        "-group",
+        "-uid",
+        "-gid",
+        "-perm",
+        "-empty",
+        "-links",
+        "-inum",
+        "-samefile",
+        "-lname",
+        "-ilname",
+        "-nouser",
+        "-nogroup",
+        "-used",
+        "-newermt",
+    ]
 )
 
 
-_NAME_TESTS = frozenset("-name -iname -path -ipath -wholename -iwholename -regex -iregex -lname -ilname".split())
+_NAME_TESTS = frozenset(
+    [
+        "-name",
+        "-iname",
+        "-path",
+        "-ipath",
+        "-wholename",
+        "-iwholename",
+        "-regex",
+        "-iregex",
+        "-lname",
+        "-ilname",
+    ]
+)
 
 
 def _by_name(expr: list[str]) -> bool:
@@ -76,21 +130,43 @@ def _find(args: list[str], ctx: Ctx) -> str | None:
                 deletes = True
     for r in roots:
         label = dir_label(r, ctx.cwd)
-        if deletes and (label == "/" or label == "the home directory" and not _by_name(expr)):
+        if deletes and (label == "/" or (label == "the home directory" and not _by_name(expr))):
             return f"delete of files across {label} (find)"
         if label and not any(a in _FIND_FILTERS for a in expr):
             # Nothing narrows the search: every file under the root is the target of -delete / -exec.
             if deletes and "-exec" not in expr and "-execdir" not in expr:
                 return f"delete of every file under {label} (find)"
             for inner in execs:
-                reason = ctx.judge_argv([norm(r, ctx.cwd).rstrip("/") + "/*" if w == "{}" else w for w in inner])
+                reason = ctx.judge_argv(
+                    [norm(r, ctx.cwd).rstrip("/") + "/*" if w == "{}" else w for w in inner]
+                )
                 if reason:
                     return reason
     return None
 
 
-_XARGS_ARG_OPTS = frozenset("-n -L -P -s -d -E -a -I -e -l --max-args --max-lines --max-procs "
-                            "--max-chars --delimiter --eof --arg-file --replace".split())
+_XARGS_ARG_OPTS = frozenset(
+    [
+        "-n",
+        "-L",
+        "-P",
+        "-s",
+        "-d",
+        "-E",
+        "-a",
+        "-I",
+        "-e",
+        "-l",
+        "--max-args",
+        "--max-lines",
+        "--max-procs",
+        "--max-chars",
+        "--delimiter",
+        "--eof",
+        "--arg-file",
+        "--replace",
+    ]
+)
 
 
 def _xargs(args: list[str], ctx: Ctx) -> str | None:
@@ -117,7 +193,9 @@ def _xargs(args: list[str], ctx: Ctx) -> str | None:
         # Input is known text (echo / | xargs rm -rf): run the command the way xargs would.
         items = ctx.stdin.split()
         if replace:
-            return next((r for it in items if (r := ctx.judge_argv([w.replace(replace, it) for w in command]))), None)
+            return next(
+                (r for it in items if (r := ctx.judge_argv([w.replace(replace, it) for w in command]))), None
+            )
         return ctx.judge_argv(command + items) if items else None
     inner = unwrap(command)
     if inner and base(inner[0]) in ("rm", "shred", "unlink"):
@@ -125,7 +203,7 @@ def _xargs(args: list[str], ctx: Ctx) -> str | None:
             if f and base(f[0]) == "find":
                 roots = [a for a in f[1:] if not a.startswith("-")][:1] or ["."]
                 label = dir_label(roots[0], ctx.cwd)
-                if label == "/" or label == "the home directory" and not _by_name(f[1:]):
+                if label == "/" or (label == "the home directory" and not _by_name(f[1:])):
                     return f"delete of files found across {label} (find | xargs rm)"
     return None
 
@@ -182,7 +260,9 @@ def _dd(args: list[str], ctx: Ctx) -> str | None:
 
 def _copy_like(name: str, args: list[str], ctx: Ctx) -> str | None:
     """cp / mv / ln / install: the destination is replaced; for mv the sources disappear too."""
-    takes = frozenset("-t --target-directory -S --suffix -m --mode -o -g --owner --group".split())
+    takes = frozenset(
+        ["-t", "--target-directory", "-S", "--suffix", "-m", "--mode", "-o", "-g", "--owner", "--group"]
+    )
     ops = positional(args, takes)
     target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-t", "--target-directory")), None)
     if target is None and len(ops) >= 2:
@@ -200,7 +280,9 @@ def _copy_like(name: str, args: list[str], ctx: Ctx) -> str | None:
             return "replacing /dev/null with a file"
     forced = name != "ln" or has_flag(args, "f", "--force")
     # Into a directory the file keeps its own name: `cp /bin/true /usr/bin/` would replace /usr/bin/true.
-    dests = [target] + [target.rstrip("/") + "/" + base(s) for s in ops if s and not re.search(r"[*?[]", base(s))]
+    dests = [target] + [
+        target.rstrip("/") + "/" + base(s) for s in ops if s and not re.search(r"[*?[]", base(s))
+    ]
     for d in dests:
         crit = critical_file(d, ctx.cwd, overwrite=True)
         if crit and (forced or crit == "the shell history"):
@@ -262,20 +344,20 @@ def _mode_effects(mode: str) -> set[str]:
         who, op, perms = m.groups()
         everyone = who in ("", "a") or "o" in who
         owner = who in ("", "a") or "u" in who
-        if owner and (op == "-" and "x" in perms or op == "=" and "x" not in perms.lower()):
+        if owner and ((op == "-" and "x" in perms) or (op == "=" and "x" not in perms.lower())):
             out.add("noexec")
         if everyone and op in "+=" and "w" in perms:
             out.add("world_write")
         if everyone and op in "+=" and "r" in perms:
             out.add("world_read")
-        if owner and (op == "-" and "s" in perms or op == "=" and "s" not in perms):
+        if owner and ((op == "-" and "s" in perms) or (op == "=" and "s" not in perms)):
             out.add("no_setuid")  # sudo, su and passwd only work setuid root
     return out
 
 
 # Owners (chown USER[:GROUP]) and groups (chgrp GROUP) that system files legitimately have.
 _ROOT_OWNERS = re.compile(r"(?:root|0)?(?:[:.](?:root|0|shadow|wheel))?\Z")
-_ROOT_GROUPS = frozenset("root 0 shadow wheel".split())
+_ROOT_GROUPS = frozenset(["root", "0", "shadow", "wheel"])
 
 
 def _permissions(name: str, args: list[str], ctx: Ctx) -> str | None:
@@ -311,9 +393,11 @@ def _permissions(name: str, args: list[str], ctx: Ctx) -> str | None:
 
 # ---------------------------------------------------------------------------------- services, processes
 
-_POWER = frozenset("shutdown reboot halt poweroff".split())
-_SYSTEMCTL_POWER = frozenset("poweroff reboot halt kexec soft-reboot".split())
-_POWER_TARGETS = frozenset("poweroff.target reboot.target halt.target rescue.target emergency.target".split())
+_POWER = frozenset(["shutdown", "reboot", "halt", "poweroff"])
+_SYSTEMCTL_POWER = frozenset(["poweroff", "reboot", "halt", "kexec", "soft-reboot"])
+_POWER_TARGETS = frozenset(
+    ["poweroff.target", "reboot.target", "halt.target", "rescue.target", "emergency.target"]
+)
 # Units whose loss cuts a remote machine off: sshd, the network, the bus everything talks through.
 _LIFELINE_UNITS = re.compile(
     r"(?:ssh|sshd|openssh-server|networking|network|NetworkManager|systemd-networkd|dbus|systemd-logind)"
@@ -370,8 +454,27 @@ def _kill(args: list[str]) -> str | None:
 
 def _pkill(name: str, args: list[str]) -> str | None:
     """-u root with no pattern matches every root process; killing sshd locks out remote users."""
-    takes = frozenset("-u -U -g -G -P -s -t -F --signal --uid --euid --parent -n -o".split())
-    user = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-u", "-U", "--uid", "--euid", "--user")), None)
+    takes = frozenset(
+        [
+            "-u",
+            "-U",
+            "-g",
+            "-G",
+            "-P",
+            "-s",
+            "-t",
+            "-F",
+            "--signal",
+            "--uid",
+            "--euid",
+            "--parent",
+            "-n",
+            "-o",
+        ]
+    )
+    user = next(
+        (args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-u", "-U", "--uid", "--euid", "--user")), None
+    )
     sig = next((a[1:] for a in args if re.fullmatch(r"-(?:\d+|[A-Z][A-Z0-9]+)", a)), None)
     if sig in ("HUP", "SIGHUP", "1", "USR1", "USR2", "0"):
         return None  # reload / status signals
@@ -397,7 +500,21 @@ def _rsync(args: list[str], ctx: Ctx) -> str | None:
     """--delete makes the destination mirror the source: from an empty dir into / it deletes everything."""
     if not any(a.startswith("--del") for a in args):
         return None
-    takes = frozenset("-e -f -T -M --rsh --rsync-path --filter --exclude --include --files-from --log-file".split())
+    takes = frozenset(
+        [
+            "-e",
+            "-f",
+            "-T",
+            "-M",
+            "--rsh",
+            "--rsync-path",
+            "--filter",
+            "--exclude",
+            "--include",
+            "--files-from",
+            "--log-file",
+        ]
+    )
     ops = positional(args, takes)
     label = dir_label(ops[-1], ctx.cwd) if len(ops) >= 2 else None
     return f"rsync --delete into {label}" if label else None
@@ -423,11 +540,31 @@ def _git(args: list[str], ctx: Ctx) -> str | None:
 def _iptables(args: list[str]) -> str | None:
     """A DROP policy or an unconditional DROP on INPUT/OUTPUT cuts the SSH session that set it."""
     for i, a in enumerate(args[:-2]):
-        if a in ("-P", "--policy") and args[i + 1] in ("INPUT", "OUTPUT") and args[i + 2] in ("DROP", "REJECT"):
+        if (
+            a in ("-P", "--policy")
+            and args[i + 1] in ("INPUT", "OUTPUT")
+            and args[i + 2] in ("DROP", "REJECT")
+        ):
             return f"firewall policy {args[i + 1]} {args[i + 2]} (cuts off remote access)"
-    matches = {"-p", "-s", "-d", "-i", "-o", "-m", "--dport", "--sport", "--source", "--destination",
-               "--protocol", "--in-interface", "--out-interface", "--match"}
-    chain = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-A", "-I", "--append", "--insert")), None)
+    matches = {
+        "-p",
+        "-s",
+        "-d",
+        "-i",
+        "-o",
+        "-m",
+        "--dport",
+        "--sport",
+        "--source",
+        "--destination",
+        "--protocol",
+        "--in-interface",
+        "--out-interface",
+        "--match",
+    }
+    chain = next(
+        (args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-A", "-I", "--append", "--insert")), None
+    )
     target = next((args[i + 1] for i, a in enumerate(args[:-1]) if a in ("-j", "--jump")), None)
     if chain in ("INPUT", "OUTPUT") and target in ("DROP", "REJECT") and not matches & set(args):
         return f"firewall rule dropping all {chain} traffic (cuts off remote access)"
@@ -448,7 +585,7 @@ def assignment_reason(words: list[str]) -> str | None:
 
 def _accounts(name: str, args: list[str]) -> str | None:
     """An empty root password, or no root account at all."""
-    ops = positional(args, frozenset("-R --root -P --prefix".split()))
+    ops = positional(args, frozenset(["-R", "--root", "-P", "--prefix"]))
     if name == "passwd" and has_flag(args, "d", "--delete"):
         return f"removal of {ops[0]}'s password" if ops else "removal of the password"
     if name == "usermod":

@@ -9,7 +9,9 @@ _SPECIAL = re.compile(r"<\|[A-Za-z0-9_]+\|>|</s>|<eos>|<end_of_turn>|\[/?INST\]"
 # ``` fences: the language tag decides whether the block is shell code.
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n`]*\n(.*?)(?:```|\Z)", re.DOTALL)
 _INLINE_FENCE = re.compile(r"```[ \t]*(?:(?:bash|sh|shell|zsh)[ \t]+)?([^`\n]+?)```")
-_SHELL_LANGS = frozenset({"", "bash", "sh", "shell", "zsh", "console", "terminal", "shell-session", "shellsession"})
+_SHELL_LANGS = frozenset(
+    {"", "bash", "sh", "shell", "zsh", "console", "terminal", "shell-session", "shellsession"}
+)
 # Lead-in chatter before the command on the same line ("Here is the command: ls").
 _LEAD_IN = re.compile(
     r"^\s*(?:(?:sure|okay|ok|certainly)[,.!]?\s*)?"
@@ -21,7 +23,9 @@ _PROMPT = re.compile(r"^(?:\$|%|>>>|[\w.-]+@[\w.-]+:[^$#\n]*[$#])\s+")
 _CONTINUES = re.compile(r"(?:\\|\||&&|\|\|)\s*\Z")
 _HEREDOC = re.compile(r"<<-?\s*['\"]?(\w+)['\"]?")
 # "You can use `ls -la` to list them.": prose words before an inline code span, prose after it.
-_PROSE_SPAN = re.compile(r"^[A-Za-z][A-Za-z,' ]*?[A-Za-z,:]\s+`([^`\n]+)`(?:\s*[.,!:]?\s*(?:[A-Za-z][^;|&`]*)?)?$")
+_PROSE_SPAN = re.compile(
+    r"^[A-Za-z][A-Za-z,' ]*?[A-Za-z,:]\s+`([^`\n]+)`(?:\s*[.,!:]?\s*(?:[A-Za-z][^;|&`]*)?)?$"
+)
 
 
 def _from_fence(text: str) -> str | None:
@@ -34,7 +38,9 @@ def _from_fence(text: str) -> str | None:
         if prompted:
             # A console transcript: the commands are the prompted lines, the rest is output.
             lines = [_PROMPT.sub("", ln, count=1) for ln in prompted]
-        lines = [ln for ln in lines if ln.strip() and not (ln.lstrip().startswith("#") and not ln.startswith("#!"))]
+        lines = [
+            ln for ln in lines if ln.strip() and not (ln.lstrip().startswith("#") and not ln.startswith("#!"))
+        ]
         body = "\n".join(lines).strip()
         if body:
             return body
@@ -133,9 +139,63 @@ def extract_command(text: str) -> str:
 # First words of English sentences that are not commands. Words that are commands or shell
 # keywords (yes, time, which, test, at, do, if, for, …) stay out of the list.
 _PROSE_STARTS = frozenset(
-    """the this that these those it it's its you you'll you're your i i'm i'll we we'll they he she
-    there here to a an of and but so is are was were can could would should will may might must please
-    sorry note unfortunately however also first then now sure certainly okay my our""".split()
+    [
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "it's",
+        "its",
+        "you",
+        "you'll",
+        "you're",
+        "your",
+        "i",
+        "i'm",
+        "i'll",
+        "we",
+        "we'll",
+        "they",
+        "he",
+        "she",
+        "there",
+        "here",
+        "to",
+        "a",
+        "an",
+        "of",
+        "and",
+        "but",
+        "so",
+        "is",
+        "are",
+        "was",
+        "were",
+        "can",
+        "could",
+        "would",
+        "should",
+        "will",
+        "may",
+        "might",
+        "must",
+        "please",
+        "sorry",
+        "note",
+        "unfortunately",
+        "however",
+        "also",
+        "first",
+        "then",
+        "now",
+        "sure",
+        "certainly",
+        "okay",
+        "my",
+        "our",
+    ]
 )
 
 

@@ -15,13 +15,13 @@ Style = Literal["chat", "instruction"]
 
 
 def resolve_style(tokenizer: Any, prompt_format: str = "auto") -> Style:
-    """"chat" if asked for or if the tokenizer has a chat template (auto), else "instruction"."""
+    """ "chat" if asked for or if the tokenizer has a chat template (auto), else "instruction"."""
     if prompt_format == "chat":
         if not getattr(tokenizer, "chat_template", None):
             from core.errors import ConfigError
 
             raise ConfigError(
-                "data.prompt_format = \"chat\" but the tokenizer has no chat template",
+                'data.prompt_format = "chat" but the tokenizer has no chat template',
                 hint='use prompt_format = "instruction" or "auto"',
             )
         return "chat"
@@ -45,7 +45,9 @@ def prompt_text(tokenizer: Any, instruction: str, style: Style, system_prompt: s
     return f"Instruction: {instruction}\n\nResponse:"
 
 
-def completion_text(tokenizer: Any, instruction: str, command: str, style: Style, system_prompt: str | None = None) -> str:
+def completion_text(
+    tokenizer: Any, instruction: str, command: str, style: Style, system_prompt: str | None = None
+) -> str:
     """The answer the model is trained to produce, end-of-sequence marker included."""
     eos = tokenizer.eos_token or ""
     if style == "chat":

@@ -173,8 +173,29 @@ _SPLIT_NAMES = {
     "testing": "test",
 }
 
-_INSTRUCTION_GUESSES = ("instruction", "nl", "nl_command", "query", "description", "prompt", "question", "input", "text")
-_COMMAND_GUESSES = ("command", "cmd", "bash", "bash_code", "gold", "code", "shell", "output", "answer", "response")
+_INSTRUCTION_GUESSES = (
+    "instruction",
+    "nl",
+    "nl_command",
+    "query",
+    "description",
+    "prompt",
+    "question",
+    "input",
+    "text",
+)
+_COMMAND_GUESSES = (
+    "command",
+    "cmd",
+    "bash",
+    "bash_code",
+    "gold",
+    "code",
+    "shell",
+    "output",
+    "answer",
+    "response",
+)
 _CATEGORY_GUESSES = ("category", "type", "label", "tag", "topic")
 
 
@@ -561,7 +582,10 @@ def _network_failure(exc: BaseException) -> bool:
     for _ in range(8):  # follow the chain a little: datasets wraps the HTTP error
         if cause is None:
             return False
-        if isinstance(cause, (ConnectionError, TimeoutError)) or (type(cause).__module__ or "").split(".")[0] in _HTTP_MODULES:
+        if (
+            isinstance(cause, (ConnectionError, TimeoutError))
+            or (type(cause).__module__ or "").split(".")[0] in _HTTP_MODULES
+        ):
             return True
         cause = cause.__cause__ or cause.__context__
     return False
@@ -573,16 +597,24 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _to_data_error(
-    exc: Exception, hub_id: str, config: str | None, split: str | None, *, offline_why: str | None, streaming: bool
+    exc: Exception,
+    hub_id: str,
+    config: str | None,
+    split: str | None,
+    *,
+    offline_why: str | None,
+    streaming: bool,
 ) -> DataError:
     if isinstance(exc, DataError):
         return exc
     try:
         from datasets.exceptions import DatasetNotFoundError
     except Exception:  # pragma: no cover
-        DatasetNotFoundError = ()  # type: ignore[assignment,misc]  # noqa: N806
+        DatasetNotFoundError = ()  # type: ignore[assignment,misc]
     not_found = isinstance(exc, DatasetNotFoundError)  # type: ignore[arg-type]
-    if offline_why is not None and (not_found or isinstance(exc, (OSError, FileNotFoundError)) or _network_failure(exc)):
+    if offline_why is not None and (
+        not_found or isinstance(exc, (OSError, FileNotFoundError)) or _network_failure(exc)
+    ):
         return _offline_error(hub_id, config, split, offline_why)
     if _network_failure(exc):
         why = f"the request to {_endpoint()} failed with {type(exc).__name__}"
@@ -594,7 +626,9 @@ def _to_data_error(
             f"Hugging Face dataset '{hub_id}' was not found on the Hub; check the id, or for a gated/private "
             f"dataset accept its terms and log in (`hf auth login` or HF_TOKEN)"
         )
-    return DataError(f"{_describe(hub_id, config, split)} could not be loaded: {type(exc).__name__}: {_first_line(exc)}")
+    return DataError(
+        f"{_describe(hub_id, config, split)} could not be loaded: {type(exc).__name__}: {_first_line(exc)}"
+    )
 
 
 def _load_dataset(hub_id: str, config: str | None, split: str | None, streaming: bool) -> Any:
@@ -623,7 +657,9 @@ def _load_dataset(hub_id: str, config: str | None, split: str | None, streaming:
             # iterates like an IterableDataset for our callers).
             return datasets.load_dataset(hub_id, config, split=split)
     except Exception as exc:  # noqa: BLE001 - everything becomes one DataError line
-        raise _to_data_error(exc, hub_id, config, split, offline_why=offline_why, streaming=streaming) from None
+        raise _to_data_error(
+            exc, hub_id, config, split, offline_why=offline_why, streaming=streaming
+        ) from None
 
 
 def _guard_iteration(
@@ -638,7 +674,9 @@ def _guard_iteration(
         raise _to_data_error(exc, hub_id, config, split, offline_why=None, streaming=streaming) from None
 
 
-def _plan(spec: HubSpec, config: str | None, split: str | None) -> list[tuple[str | None, str | None, str | None]]:
+def _plan(
+    spec: HubSpec, config: str | None, split: str | None
+) -> list[tuple[str | None, str | None, str | None]]:
     """[(config, split to request, forced split label)] for one source."""
     if not spec.config_splits:
         return [(config, split, None)]
@@ -653,7 +691,11 @@ def _plan(spec: HubSpec, config: str | None, split: str | None) -> list[tuple[st
     if split is None:
         return [(cfg, None, label) for cfg, label in spec.config_splits.items()]
     wanted = map_split_name(split) or _split_base(split)
-    chosen = [(cfg, label) for cfg, label in spec.config_splits.items() if label == wanted or cfg == _split_base(split)]
+    chosen = [
+        (cfg, label)
+        for cfg, label in spec.config_splits.items()
+        if label == wanted or cfg == _split_base(split)
+    ]
     if not chosen:
         raise DataError(
             f"Hugging Face dataset '{spec.hub_id}' keeps its splits as configs ({known}); split '{split}' is none of them",
@@ -723,7 +765,10 @@ def load_hub_source(
     Offline with no cached copy → DataError (one sentence), within a few seconds.
     """
     spec = resolve_spec(
-        hub_id, instruction_field=instruction_field, command_field=command_field, category_field=category_field
+        hub_id,
+        instruction_field=instruction_field,
+        command_field=command_field,
+        category_field=category_field,
     )
     name = name or default_source_name(hub_id)
     plan = _plan(spec, config, split)
@@ -760,7 +805,9 @@ def iter_text_corpus(
     return _iter_texts(hub_id, config, items, text_field, streaming)
 
 
-def _text_field_error(hub_id: str, config: str | None, split: str, text_field: str, cols: list[str]) -> DataError:
+def _text_field_error(
+    hub_id: str, config: str | None, split: str, text_field: str, cols: list[str]
+) -> DataError:
     guess = _guess(cols, ("text", "content", "document", "body", "raw_content")) or "<column>"
     return DataError(
         f"{_describe(hub_id, config, split)} has no column '{text_field}' (text_field); "

@@ -33,7 +33,7 @@ _ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
 
 def _quote(value: str) -> str:
     """Canonical quoting of a literal value: bare if safe, else single quotes (double if it has ')."""
-    if value and (_SAFE_BARE.match(value) and ("=" not in value or value[0] == "-") or value == "{}"):
+    if value and ((_SAFE_BARE.match(value) and ("=" not in value or value[0] == "-")) or value == "{}"):
         # `'a=b'` vs `a=b` differ at command position (command name vs assignment): keep those quoted.
         return value
     if "'" not in value:
@@ -201,7 +201,13 @@ def _normalize(cmd: str, depth: int = 0) -> str:
                 out[-1] += "()"  # function definition `f()` / `f ()`
                 pos += 1
                 continue
-            if text == "(" and out and out[-1].endswith("=") and m.start() > 0 and not cmd[m.start() - 1].isspace():
+            if (
+                text == "("
+                and out
+                and out[-1].endswith("=")
+                and m.start() > 0
+                and not cmd[m.start() - 1].isspace()
+            ):
                 # Array assignment a=(x y): keep it attached so the result stays valid bash.
                 j = _find_close(cmd, pos)
                 if j < 0:

@@ -73,7 +73,10 @@ def run_pipeline(cfg: DataCfg, base_dir: Path | None = None) -> PipelineResult:
         res = load_source(src, base_dir)
         if src.augment:
             augment_sources.add(res.name)
-        sources_report[res.name] = {"loaded": len(res.examples) + len(res.rejected), "load_rejected": len(res.rejected)}
+        sources_report[res.name] = {
+            "loaded": len(res.examples) + len(res.rejected),
+            "load_rejected": len(res.rejected),
+        }
         rows += res.examples
         rejected += res.rejected
         alternatives.update(res.alternatives)
@@ -139,7 +142,9 @@ def run_pipeline(cfg: DataCfg, base_dir: Path | None = None) -> PipelineResult:
     return PipelineResult(splits, rejected, report, digest, alternatives)
 
 
-def _step(rows: list[Example], rejected: list[Rejected], steps: dict[str, int], name: str, check) -> list[Example]:
+def _step(
+    rows: list[Example], rejected: list[Rejected], steps: dict[str, int], name: str, check
+) -> list[Example]:
     kept = []
     before = len(rejected)
     for ex in rows:
@@ -239,7 +244,9 @@ def split_rows(rows: list[Example], cfg: DataCfg) -> dict[str, list[Example]]:
     return splits
 
 
-def _decontaminate(splits: dict[str, list[Example]], rejected: list[Rejected], steps: dict[str, int]) -> list[Example]:
+def _decontaminate(
+    splits: dict[str, list[Example]], rejected: list[Rejected], steps: dict[str, int]
+) -> list[Example]:
     from core.data.normalize import normalize_command, normalize_instruction
 
     held_cmd: dict[str, str] = {}
@@ -262,7 +269,9 @@ def _decontaminate(splits: dict[str, list[Example]], rejected: list[Rejected], s
     return kept
 
 
-def _augment(splits: dict[str, list[Example]], sources: set[str], cfg: DataCfg) -> tuple[list[Example], dict[str, Any]]:
+def _augment(
+    splits: dict[str, list[Example]], sources: set[str], cfg: DataCfg
+) -> tuple[list[Example], dict[str, Any]]:
     from core.data.augment import augment
     from core.data.normalize import normalize_command, normalize_instruction
 
@@ -280,7 +289,12 @@ def _augment(splits: dict[str, list[Example]], sources: set[str], cfg: DataCfg) 
         existing_keys=existing,
         key_fn=row_key,
     )
-    clean = [ex for ex in new if normalize_command(ex.command) not in held_cmd and normalize_instruction(ex.instruction) not in held_ins]
+    clean = [
+        ex
+        for ex in new
+        if normalize_command(ex.command) not in held_cmd
+        and normalize_instruction(ex.instruction) not in held_ins
+    ]
     report = {
         "sources": sorted(sources),
         "originals": len(originals),

@@ -33,7 +33,10 @@ def token_lengths(preset: Preset, rows: list[Example]) -> list[int] | None:
     if tok is None:
         return None
     style = resolve_style(tok, preset.data.prompt_format)
-    return [len(encode_example(tok, ex.instruction, ex.command, style, preset.data.system_prompt).input_ids) for ex in rows]
+    return [
+        len(encode_example(tok, ex.instruction, ex.command, style, preset.data.system_prompt).input_ids)
+        for ex in rows
+    ]
 
 
 def render_report(con: Console, dd: DataDir) -> None:
@@ -41,7 +44,10 @@ def render_report(con: Console, dd: DataDir) -> None:
     report = dd.report()
     t = Table("source", "loaded", "rejected", "train", "val", "test", "augmented", title="rows per source")
     for name, info in report["sources"].items():
-        t.add_row(escape(name), *(str(info.get(k, 0)) for k in ("loaded", "rejected", "train", "val", "test", "augmented")))
+        t.add_row(
+            escape(name),
+            *(str(info.get(k, 0)) for k in ("loaded", "rejected", "train", "val", "test", "augmented")),
+        )
     con.print(t)
     steps = Table("step", "removed", title="cleaning (rejected rows: rejected.jsonl)")
     for step, n in report["steps_removed"].items():
@@ -72,7 +78,14 @@ def render_preview(con: Console, preset: Preset, dd: DataDir, *, rows: int = 8, 
     render_report(con, dd)
     rng = random.Random(seed)
     sample = rng.sample(train, min(rows, len(train)))
-    t = Table("source", "category", "instruction", "command", title=f"sample of train ({len(train)} rows)", show_lines=True)
+    t = Table(
+        "source",
+        "category",
+        "instruction",
+        "command",
+        title=f"sample of train ({len(train)} rows)",
+        show_lines=True,
+    )
     for ex in sample:
         t.add_row(escape(ex.source), escape(ex.category), escape(ex.instruction), escape(ex.command))
     con.print(t)
@@ -99,7 +112,9 @@ def render_preview(con: Console, preset: Preset, dd: DataDir, *, rows: int = 8, 
         for orig, aug in pairs:
             subs = ", ".join(f"{k}: {o} → {n}" for k, o, n in aug.substitutions)
             at.add_row(
-                escape(f"{orig.instruction}\n$ {orig.command}"), escape(f"{aug.instruction}\n$ {aug.command}"), escape(subs)
+                escape(f"{orig.instruction}\n$ {orig.command}"),
+                escape(f"{aug.instruction}\n$ {aug.command}"),
+                escape(subs),
             )
         con.print(at)
 
@@ -107,4 +122,9 @@ def render_preview(con: Console, preset: Preset, dd: DataDir, *, rows: int = 8, 
 def summary(dd: DataDir) -> dict[str, Any]:
     """A small dict for clients (the TUI's data pane)."""
     report = dd.report()
-    return {"path": str(dd.path), "hash": dd.data_hash, "splits": report["splits"], "steps": report["steps_removed"]}
+    return {
+        "path": str(dd.path),
+        "hash": dd.data_hash,
+        "splits": report["splits"],
+        "steps": report["steps_removed"],
+    }

@@ -32,7 +32,7 @@ class Example:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Example":
+    def from_json(cls, d: dict[str, Any]) -> Example:
         """Inverse of to_json."""
         subs = [tuple(s) for s in d.get("substitutions", [])]
         return cls(

@@ -31,16 +31,18 @@ __all__ = ["CANNOT_VERIFY", "dangerous_reason", "is_unverified"]
 
 _VAR_INNER = re.compile(r"([A-Za-z_][A-Za-z0-9_]*|[0-9@*#?$!-])(?:(:?[-=+?])(.*)|:(\d+)(?::(\d+))?)?\Z", re.S)
 
-_SHELLS = frozenset("sh bash zsh dash ksh mksh ash fish csh tcsh".split())
-_FETCHERS = frozenset("curl wget fetch http https aria2c".split())
+_SHELLS = frozenset(["sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh"])
+_FETCHERS = frozenset(["curl", "wget", "fetch", "http", "https", "aria2c"])
 # A function whose body calls itself at least twice with a pipe or & spawns without bound:
 # `:(){ :|:& };:`, `bomb() { bomb | bomb & }; bomb`, `function f { f|f & }; f`.
 _FUNC_DEF = re.compile(
     r"(?:\bfunction\s+([^\s(){}|&;<>'\"`$]+)\s*(?:\(\s*\))?|([^\s(){}|&;<>'\"`$]+)\s*\(\s*\))\s*\{([^{}]*)\}"
 )
 # Words worth a second look when the line is too broken to parse (see _judge).
-_RISKY = re.compile(r"\b(?:rm|dd|mkfs\S*|shred|wipefs|chmod|chown|mv|eval|sh|bash|python\d?|perl|base64|curl"
-                    r"|wget|kill|crontab|truncate)\b")
+_RISKY = re.compile(
+    r"\b(?:rm|dd|mkfs\S*|shred|wipefs|chmod|chown|mv|eval|sh|bash|python\d?|perl|base64|curl"
+    r"|wget|kill|crontab|truncate)\b"
+)
 # Commands tried in place of a hidden command name (`$R -rf /`): the ones whose arguments alone
 # say enough (mkfs and crontab are left out: `$X -v` or `$PAGER -r` would look like them).
 _GUESSES = ("rm", "chmod", "chown", "dd", "shred", "mv", "find", "kill")
@@ -56,10 +58,15 @@ class _TooDeep(Exception):
 class _State:
     """What the line has established so far: variables, the working directory, the nesting depth."""
 
-    __slots__ = ("env", "cwd", "depth", "code")
+    __slots__ = ("code", "cwd", "depth", "env")
 
-    def __init__(self, depth: int = 0, env: dict[str, list[str]] | None = None, cwd: str | None = None,
-                 code: bool = False) -> None:
+    def __init__(
+        self,
+        depth: int = 0,
+        env: dict[str, list[str]] | None = None,
+        cwd: str | None = None,
+        code: bool = False,
+    ) -> None:
         if depth > _MAX_DEPTH:
             raise _TooDeep
         self.env, self.cwd, self.depth, self.code = env if env is not None else {}, cwd, depth, code
@@ -73,7 +80,7 @@ class _Field:
     """One resolved word: its text ($NAME kept for unknown variables, \\x00 for unknown output), the text
     without the unknown parts, how trustworthy it is, and for <(...) the text that file would hold."""
 
-    __slots__ = ("text", "bare", "taint", "quoted", "code")
+    __slots__ = ("bare", "code", "quoted", "taint", "text")
 
     def __init__(self, text: str = "", taint: str | None = None) -> None:
         self.text, self.bare, self.taint, self.quoted, self.code = text, text, taint, False, None
@@ -204,7 +211,7 @@ def _sub_value(body: str, st: _State) -> tuple[object, str | None]:
 class _Step:
     """A resolved simple command with what feeds it and what it prints."""
 
-    __slots__ = ("fields", "redirs", "i0", "piped", "stdin", "taint", "feeders", "cwd", "out", "out_taint")
+    __slots__ = ("cwd", "feeders", "fields", "i0", "out", "out_taint", "piped", "redirs", "stdin", "taint")
 
 
 def _steps(s: str, st: _State) -> tuple[list[_Step], list[str], bool]:
@@ -250,8 +257,13 @@ def _update_state(argv: list[str], i0: int, st: _State) -> None:
     if i0 < 0:
         return
     words = argv[i0:]
-    assigns = argv[:i0] if not words else words[1:] if base(words[0]) in (
-        "export", "declare", "typeset", "local", "readonly") else []
+    assigns = (
+        argv[:i0]
+        if not words
+        else words[1:]
+        if base(words[0]) in ("export", "declare", "typeset", "local", "readonly")
+        else []
+    )
     for w in assigns:
         if ASSIGNMENT.match(w):
             name, _, value = w.partition("=")
@@ -297,7 +309,9 @@ def _run_text(field: _Field, how: str, st: _State, nested: bool = True) -> str |
 def _run_input(value: object, taint: str | None, how: str, st: _State) -> str | None:
     """Judge what a shell reads as its script: piped input, a here-string, a <(...) file."""
     if taint == "net":
-        return "pipe from network into a shell" if how != "file" else "run a script downloaded from the network"
+        return (
+            "pipe from network into a shell" if how != "file" else "run a script downloaded from the network"
+        )
     if value is OPAQUE:
         return CANNOT_VERIFY + "a shell runs a payload decoded at run time"
     return _judge(value, st.child(code=True)) if isinstance(value, str) else None
@@ -310,7 +324,7 @@ def _interpreter(family: str, words: list[_Field], stdin: object, taint: str | N
         f = words[1 + idx]
         if f.taint == "net":
             return "run a script downloaded from the network"
-        if f.taint == "opaque" or f.taint == "var" and not f.bare.strip() and family != "awk":
+        if f.taint == "opaque" or (f.taint == "var" and not f.bare.strip() and family != "awk"):
             # `python3 -c "$CODE"`: only a variable (`python3 -c "print('$HOME')"` is still read).
             return CANNOT_VERIFY + f"{family} runs code held in a variable or decoded at run time"
         return code_reason(family, f.text, ctx.judge_code)
@@ -371,7 +385,31 @@ def _sink_reason(
         return _interpreter(family, words, stdin, taint, ctx)
     texts = [f.text for f in args]
     if name == "ssh":
-        takes = set("-b -c -D -E -e -F -I -i -J -L -l -m -O -o -p -Q -R -S -W -w -B".split())
+        takes = set(
+            [
+                "-b",
+                "-c",
+                "-D",
+                "-E",
+                "-e",
+                "-F",
+                "-I",
+                "-i",
+                "-J",
+                "-L",
+                "-l",
+                "-m",
+                "-O",
+                "-o",
+                "-p",
+                "-Q",
+                "-R",
+                "-S",
+                "-W",
+                "-w",
+                "-B",
+            ]
+        )
         i = 0
         while i < len(texts) and texts[i].startswith("-"):
             i += 2 if texts[i] in takes else 1
@@ -430,7 +468,9 @@ def _command_reason(
     head = words[0]
     if head.taint or "\x00" in head.text:
         return _hidden_name(words, ctx, st)
-    return argv_reason([f.text for f in words], ctx) or _sink_reason(base(head.text), words, stdin, taint, ctx, st)
+    return argv_reason([f.text for f in words], ctx) or _sink_reason(
+        base(head.text), words, stdin, taint, ctx, st
+    )
 
 
 def _judge_argv(argv: list[str], cwd: str | None, st: _State) -> str | None:
@@ -442,7 +482,9 @@ def _judge_argv(argv: list[str], cwd: str | None, st: _State) -> str | None:
 def _ctx(cwd: str | None, stdin: object, feeders: list[list[str]], st: _State) -> Ctx:
     """What the rules see of one command's surroundings, with callbacks that judge nested commands."""
     return Ctx(
-        cwd=cwd, stdin=stdin if isinstance(stdin, str) else None, feeders=feeders,
+        cwd=cwd,
+        stdin=stdin if isinstance(stdin, str) else None,
+        feeders=feeders,
         judge_argv=lambda argv: _judge_argv(argv, cwd, st),
         judge_code=lambda text: _judge(text, st.child(code=True)),
     )

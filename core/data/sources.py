@@ -10,10 +10,11 @@ import csv
 import hashlib
 import io
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from core.config.schema import SourceCfg
 from core.data.records import Example, Rejected
@@ -23,10 +24,26 @@ from core.errors import DataError
 # 50 MB line as JSON only to throw it away costs seconds.
 MAX_LINE_BYTES = 1 << 20
 
-INSTRUCTION_ALIASES = ("instruction", "nl", "nl_command", "query", "description", "prompt", "question", "input")
+INSTRUCTION_ALIASES = (
+    "instruction",
+    "nl",
+    "nl_command",
+    "query",
+    "description",
+    "prompt",
+    "question",
+    "input",
+)
 COMMAND_ALIASES = ("command", "cmd", "bash", "bash_code", "gold", "code", "output", "response", "answer")
 CATEGORY_ALIASES = ("category", "utility", "topic")
-SPLIT_NAMES = {"train": "train", "validation": "val", "valid": "val", "val": "val", "dev": "val", "test": "test"}
+SPLIT_NAMES = {
+    "train": "train",
+    "validation": "val",
+    "valid": "val",
+    "val": "val",
+    "dev": "val",
+    "test": "test",
+}
 
 
 @dataclass
@@ -119,9 +136,14 @@ def load_source(cfg: SourceCfg, base_dir: Path | None = None) -> SourceResult:
 def _require_file(path: Path) -> None:
     """A data file that exists and is a file (a folder is named as one, not as missing)."""
     if path.is_dir():
-        raise DataError(f"data file {str(path)!r} is a directory", hint="point [[data.sources]] path at a .jsonl/.json/.csv/.parquet file in it")
+        raise DataError(
+            f"data file {str(path)!r} is a directory",
+            hint="point [[data.sources]] path at a .jsonl/.json/.csv/.parquet file in it",
+        )
     if not path.is_file():
-        raise DataError(f"data file {str(path)!r} does not exist", hint="fix [[data.sources]] path in the preset")
+        raise DataError(
+            f"data file {str(path)!r} does not exist", hint="fix [[data.sources]] path in the preset"
+        )
 
 
 def _load_table(path: Path, cfg: SourceCfg, name: str) -> tuple[list[Example], list[Rejected]]:
@@ -160,7 +182,9 @@ def _iter_jsonl(path: Path, name: str, rejected: list[Rejected]) -> Iterator[tup
         for lineno, raw in enumerate(f, 1):
             row_id = f"{path.name}:{lineno}"
             if len(raw) > MAX_LINE_BYTES:
-                rejected.append(Rejected("load", f"line is {len(raw):,} bytes (limit {MAX_LINE_BYTES:,})", name, row_id))
+                rejected.append(
+                    Rejected("load", f"line is {len(raw):,} bytes (limit {MAX_LINE_BYTES:,})", name, row_id)
+                )
                 continue
             if not raw.strip():
                 continue  # blank lines carry no row
@@ -172,10 +196,14 @@ def _iter_jsonl(path: Path, name: str, rejected: list[Rejected]) -> Iterator[tup
             try:
                 obj = json.loads(text)
             except json.JSONDecodeError as e:
-                rejected.append(Rejected("load", f"malformed JSON: {e.msg} at column {e.colno}", name, row_id))
+                rejected.append(
+                    Rejected("load", f"malformed JSON: {e.msg} at column {e.colno}", name, row_id)
+                )
                 continue
             if not isinstance(obj, dict):
-                rejected.append(Rejected("load", f"expected a JSON object, got {type(obj).__name__}", name, row_id))
+                rejected.append(
+                    Rejected("load", f"expected a JSON object, got {type(obj).__name__}", name, row_id)
+                )
                 continue
             yield lineno, obj
 
@@ -230,7 +258,11 @@ def _pick_field(configured: str | None, aliases: Iterable[str], keys: Iterable[s
 
 
 def _rows_to_examples(
-    rows: Iterable[tuple[int, dict[str, Any]]], path: Path, cfg: SourceCfg, name: str, rejected: list[Rejected]
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    path: Path,
+    cfg: SourceCfg,
+    name: str,
+    rejected: list[Rejected],
 ) -> list[Example]:
     examples: list[Example] = []
     ins_f = cmd_f = cat_f = None
@@ -251,7 +283,9 @@ def _rows_to_examples(
         ins, cmd = obj.get(ins_f), obj.get(cmd_f)
         if ins_f not in obj or cmd_f not in obj:
             missing = ins_f if ins_f not in obj else cmd_f
-            rejected.append(Rejected("load", f"missing field {missing!r}", name, row_id, str(ins or ""), str(cmd or "")))
+            rejected.append(
+                Rejected("load", f"missing field {missing!r}", name, row_id, str(ins or ""), str(cmd or ""))
+            )
             continue
         ins = "" if ins is None else str(ins).strip()
         cmd = "" if cmd is None else str(cmd).strip()

@@ -45,7 +45,30 @@ _FAST = re.compile(
 _SUBSTITUTION = re.compile(r"\$\(([^()'\"`\\#]*)\)|`([^`\\$()'\"#]*)`")
 # Words that are only valid in particular places: leave any command starting with one to the parsers.
 _RESERVED = frozenset(
-    "if then else elif fi case esac for select while until do done in function time coproc { } [[ ]] !".split()
+    [
+        "if",
+        "then",
+        "else",
+        "elif",
+        "fi",
+        "case",
+        "esac",
+        "for",
+        "select",
+        "while",
+        "until",
+        "do",
+        "done",
+        "in",
+        "function",
+        "time",
+        "coproc",
+        "{",
+        "}",
+        "[[",
+        "]]",
+        "!",
+    ]
 )
 _BASHLEX_POS = re.compile(r"\s*\(position (\d+)\)\s*$")
 
@@ -90,7 +113,7 @@ def _fast_ok(cmd: str) -> bool:
     return True
 
 
-def _bash_n(cmd: str) -> str | None | bool:
+def _bash_n(cmd: str) -> str | bool | None:
     """Ask `bash -n` (parse without running): None if OK, its first error line, or False if unavailable."""
     bash = shutil.which("bash")
     if bash is None:

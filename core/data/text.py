@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from core.config.schema import DataCfg, SourceCfg
 from core.errors import DataError
@@ -22,8 +23,13 @@ def iter_source_texts(src: SourceCfg, base_dir: Path | None = None) -> Iterator[
     if src.kind == "hub":
         from core.data.hub import iter_text_corpus
 
-        yield from iter_text_corpus(src.id or "", config=src.config, split=src.split or "train",
-                                    text_field=src.text_field or "text", streaming=True)
+        yield from iter_text_corpus(
+            src.id or "",
+            config=src.config,
+            split=src.split or "train",
+            text_field=src.text_field or "text",
+            streaming=True,
+        )
         return
     from core.data.sources import bundled_dataset_path, resolve_path
 
@@ -35,7 +41,9 @@ def iter_source_texts(src: SourceCfg, base_dir: Path | None = None) -> Iterator[
         return
     path = resolve_path(src.path or "", base_dir)
     if not path.is_file():
-        raise DataError(f"data file {str(path)!r} does not exist", hint="fix [[data.sources]] path in the preset")
+        raise DataError(
+            f"data file {str(path)!r} does not exist", hint="fix [[data.sources]] path in the preset"
+        )
     field = src.text_field or "text"
     with open(path, "rb") as f:
         for lineno, raw in enumerate(f, 1):
@@ -77,8 +85,15 @@ def iter_blocks(texts: Iterator[str], tokenizer: Any, block: int) -> Iterator[li
 class TextBlocks:
     """An IterableDataset of micro-batches of full blocks, skipping the held-out validation blocks."""
 
-    def __init__(self, cfg: DataCfg, tokenizer: Any, block: int, micro_batch: int, skip: int,
-                 base_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        cfg: DataCfg,
+        tokenizer: Any,
+        block: int,
+        micro_batch: int,
+        skip: int,
+        base_dir: Path | None = None,
+    ) -> None:
         self.cfg, self.tokenizer, self.block = cfg, tokenizer, block
         self.micro_batch, self.skip, self.base_dir = micro_batch, skip, base_dir
 
@@ -106,7 +121,9 @@ def as_iterable_dataset(blocks: TextBlocks) -> Any:
     return _DS()
 
 
-def validation_blocks(cfg: DataCfg, tokenizer: Any, block: int, n: int, base_dir: Path | None = None) -> list[list[int]]:
+def validation_blocks(
+    cfg: DataCfg, tokenizer: Any, block: int, n: int, base_dir: Path | None = None
+) -> list[list[int]]:
     """The first `n` blocks of the stream: held out, never trained on."""
     out = []
     for ids in iter_blocks(iter_texts(cfg, base_dir), tokenizer, block):

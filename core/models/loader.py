@@ -27,7 +27,9 @@ def resolve_model(cfg: ModelCfg) -> ModelSource:
         return ModelSource("scratch", "scratch")
     if cfg.id == EMBEDDED_MODEL or cfg.id.startswith("embedded:"):
         if cfg.id != EMBEDDED_MODEL:
-            raise TunerError(f"unknown embedded model {cfg.id!r}", kind="config", hint=f'use id = "{EMBEDDED_MODEL}"')
+            raise TunerError(
+                f"unknown embedded model {cfg.id!r}", kind="config", hint=f'use id = "{EMBEDDED_MODEL}"'
+            )
         from core.models.embedded import converted_dir
 
         return ModelSource(str(converted_dir()), "embedded")
@@ -76,7 +78,9 @@ def from_pretrained(loader: Any, src: ModelSource, **kwargs: Any) -> Any:
         return loader.from_pretrained(src.location, revision=src.revision, **kwargs)
     except OSError as e:
         if "is not a valid model identifier" in str(e) and "connect" not in str(e).lower():
-            raise TunerError(f"no model {src.location!r} on the Hugging Face Hub", kind="model", hint="check [model] id") from None
+            raise TunerError(
+                f"no model {src.location!r} on the Hugging Face Hub", kind="model", hint="check [model] id"
+            ) from None
         raise offline_hint(src.location) from None
 
 

@@ -8,8 +8,9 @@ Switching family between stage 1 and stage 2 is refused: the weights would not f
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from core.config.schema import Preset
 from core.errors import TunerError
@@ -31,16 +32,37 @@ def scratch_config(architecture: str, size: str, vocab_size: int, context_length
     layers, hidden = SIZES[size]
     heads = max(1, hidden // 64)
     if architecture == "gpt2":
-        return AutoConfig.for_model("gpt2", n_embd=hidden, n_layer=layers, n_head=heads, n_positions=context_length,
-                                    vocab_size=vocab_size, n_inner=4 * hidden)
+        return AutoConfig.for_model(
+            "gpt2",
+            n_embd=hidden,
+            n_layer=layers,
+            n_head=heads,
+            n_positions=context_length,
+            vocab_size=vocab_size,
+            n_inner=4 * hidden,
+        )
     if architecture == "gpt_neox":
-        return AutoConfig.for_model("gpt_neox", hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                                    intermediate_size=4 * hidden, max_position_embeddings=context_length,
-                                    vocab_size=vocab_size)
+        return AutoConfig.for_model(
+            "gpt_neox",
+            hidden_size=hidden,
+            num_hidden_layers=layers,
+            num_attention_heads=heads,
+            intermediate_size=4 * hidden,
+            max_position_embeddings=context_length,
+            vocab_size=vocab_size,
+        )
     inter = 64 * round(hidden * 8 / 3 / 64)  # SwiGLU's usual 8/3 ratio, rounded for matmul shapes
-    return AutoConfig.for_model(architecture, hidden_size=hidden, intermediate_size=inter, num_hidden_layers=layers,
-                                num_attention_heads=heads, num_key_value_heads=heads,
-                                max_position_embeddings=context_length, vocab_size=vocab_size, tie_word_embeddings=True)
+    return AutoConfig.for_model(
+        architecture,
+        hidden_size=hidden,
+        intermediate_size=inter,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        max_position_embeddings=context_length,
+        vocab_size=vocab_size,
+        tie_word_embeddings=True,
+    )
 
 
 def build_scratch_model(preset: Preset, tokenizer: Any = None) -> Any:
@@ -66,11 +88,15 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: Path) -> Any
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<|endoftext|>", "<|pad|>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<|endoftext|>", "<|pad|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(texts, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|endoftext|>",
-                                   pad_token="<|pad|>")
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|endoftext|>", bos_token="<|endoftext|>", pad_token="<|pad|>"
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     fast.save_pretrained(out_dir)
     return fast
@@ -91,7 +117,8 @@ def stage_one_weights(init_from: str, preset: Preset, runs_root: Path | None = N
                 raise TunerError(
                     f"stage 1 ({run_dir.name}) was trained with model.scratch.{key} = {stage1.get(key)!r}, "
                     f"this preset asks for {getattr(sc, key)!r}: the weights do not fit that architecture",
-                    kind="config", hint=f"set model.scratch.{key} = {stage1.get(key)!r} for stage 2",
+                    kind="config",
+                    hint=f"set model.scratch.{key} = {stage1.get(key)!r} for stage 2",
                 )
     best = _best_checkpoint(run_dir)
     if best is not None:
@@ -101,8 +128,11 @@ def stage_one_weights(init_from: str, preset: Preset, runs_root: Path | None = N
     done = complete_checkpoints(run_dir)
     if done:
         return done[-1]
-    raise TunerError(f"{run_dir.name} has no saved weights to continue from", kind="config",
-                     hint="finish stage 1 first (or pick another run)")
+    raise TunerError(
+        f"{run_dir.name} has no saved weights to continue from",
+        kind="config",
+        hint="finish stage 1 first (or pick another run)",
+    )
 
 
 def _best_checkpoint(run_dir: Path) -> Path | None:

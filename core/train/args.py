@@ -19,8 +19,16 @@ def report_to(preset: Preset) -> list[str]:
     return []
 
 
-def training_arguments(preset: Preset, output_dir: Path, device: str, autocast: Any, max_steps: int, *, has_eval: bool,
-                       xla_spmd: bool = False):
+def training_arguments(
+    preset: Preset,
+    output_dir: Path,
+    device: str,
+    autocast: Any,
+    max_steps: int,
+    *,
+    has_eval: bool,
+    xla_spmd: bool = False,
+):
     """TrainingArguments for a preset; batches are pre-built, so the DataLoader batch size is 1.
 
     `autocast`: the mixed-precision dtype from core.device.precision_policy (None: none).
@@ -81,5 +89,7 @@ def training_arguments(preset: Preset, output_dir: Path, device: str, autocast: 
         disable_tqdm=True,
         include_num_input_tokens_seen="no",
         fsdp="full_shard" if xla_spmd else "",
-        fsdp_config={"xla": True, "xla_fsdp_v2": True, "xla_fsdp_grad_ckpt": t.gradient_checkpointing} if xla_spmd else None,
+        fsdp_config={"xla": True, "xla_fsdp_v2": True, "xla_fsdp_grad_ckpt": t.gradient_checkpointing}
+        if xla_spmd
+        else None,
     )

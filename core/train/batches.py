@@ -15,8 +15,9 @@ Strategies (train.batching):
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from core.data.formatting import IGNORE_INDEX, Encoded, encode_example
 
@@ -32,7 +33,9 @@ class TokenizedSplit:
     dropped_ids: list[str] = field(default_factory=list)
 
 
-def tokenize_rows(tokenizer: Any, rows: Sequence[Any], style: str, system_prompt: str | None, max_len: int) -> TokenizedSplit:
+def tokenize_rows(
+    tokenizer: Any, rows: Sequence[Any], style: str, system_prompt: str | None, max_len: int
+) -> TokenizedSplit:
     """Encode rows; those longer than max_len are dropped and counted, never truncated mid-command."""
     out = TokenizedSplit([])
     for ex in rows:
@@ -74,7 +77,9 @@ def make_batches(
     return batches
 
 
-def _cut(order: list[int], lengths: Sequence[int], rows: int, budget: int, *, padded: bool) -> list[list[int]]:
+def _cut(
+    order: list[int], lengths: Sequence[int], rows: int, budget: int, *, padded: bool
+) -> list[list[int]]:
     batches: list[list[int]] = []
     cur: list[int] = []
     longest = total = 0

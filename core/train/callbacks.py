@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import signal
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from transformers import TrainerCallback
 
@@ -29,7 +30,9 @@ class Progress:
         self.save_seconds = 0.0
         self.paused_s = 0.0  # evaluation and sampling time, excluded from throughput
         self.step = 0  # last completed optimizer step (for failure events)
-        self.exact_match: tuple[float, int, float] | None = None  # (rate, rows, syntax-valid rate) of this evaluation
+        self.exact_match: tuple[float, int, float] | None = (
+            None  # (rate, rows, syntax-valid rate) of this evaluation
+        )
         self.world_size = 1
 
     def stop_requested(self) -> bool:
@@ -48,7 +51,14 @@ class Progress:
 class EventsCallback(TrainerCallback):
     """Turns Trainer logs into `step` and `eval` events with throughput and memory."""
 
-    def __init__(self, emit: Callable[[ev.Event], None], progress: Progress, collator: Any, device: str, world_size: int = 1) -> None:
+    def __init__(
+        self,
+        emit: Callable[[ev.Event], None],
+        progress: Progress,
+        collator: Any,
+        device: str,
+        world_size: int = 1,
+    ) -> None:
         self.emit = emit
         self.progress = progress
         self.collator = collator
@@ -85,9 +95,16 @@ class EventsCallback(TrainerCallback):
         finite = loss is not None and math.isfinite(loss)
         em, rows, valid = self.progress.exact_match or (None, 0, None)
         self.progress.exact_match = None
-        self.emit(ev.Eval(step=state.global_step, val_loss=loss if finite else None,
-                          perplexity=math.exp(min(loss, 50)) if finite else None, exact_match=em, exact_match_rows=rows,
-                          syntax_valid=valid))
+        self.emit(
+            ev.Eval(
+                step=state.global_step,
+                val_loss=loss if finite else None,
+                perplexity=math.exp(min(loss, 50)) if finite else None,
+                exact_match=em,
+                exact_match_rows=rows,
+                syntax_valid=valid,
+            )
+        )
 
     def on_log(self, args, state, control, logs=None, **kw):
         from core.sysinfo import memory_snapshot
@@ -96,7 +113,9 @@ class EventsCallback(TrainerCallback):
         if "eval_loss" in logs:
             val = logs["eval_loss"]
             self.progress.last_val_loss = val
-            if math.isfinite(val) and (self.progress.best_val_loss is None or val < self.progress.best_val_loss):
+            if math.isfinite(val) and (
+                self.progress.best_val_loss is None or val < self.progress.best_val_loss
+            ):
                 self.progress.best_val_loss, self.progress.best_step = val, state.global_step
             return
         if "loss" not in logs:
@@ -113,12 +132,23 @@ class EventsCallback(TrainerCallback):
         if steps_done:
             self.progress.step_seconds = dt / max(1, state.global_step - self._last_step)
         self._last_step = state.global_step
-        self.emit(ev.Step(
-            step=state.global_step, max_steps=state.max_steps, epoch=round(state.epoch or 0.0, 4),
-            loss=logs.get("loss"), lr=logs.get("learning_rate", 0.0), grad_norm=logs.get("grad_norm"),
-            tokens=tokens, tokens_per_s=tokens / dt, samples_per_s=rows / dt, elapsed_s=elapsed, eta_s=eta,
-            nonfinite_skipped=self.progress.nonfinite_total, memory=memory_snapshot(self.device),
-        ))
+        self.emit(
+            ev.Step(
+                step=state.global_step,
+                max_steps=state.max_steps,
+                epoch=round(state.epoch or 0.0, 4),
+                loss=logs.get("loss"),
+                lr=logs.get("learning_rate", 0.0),
+                grad_norm=logs.get("grad_norm"),
+                tokens=tokens,
+                tokens_per_s=tokens / dt,
+                samples_per_s=rows / dt,
+                elapsed_s=elapsed,
+                eta_s=eta,
+                nonfinite_skipped=self.progress.nonfinite_total,
+                memory=memory_snapshot(self.device),
+            )
+        )
         self._t, self._tokens, self._rows = now, self.collator.tokens_used, self.collator.rows_used
         self._paused = self.progress.paused_s
 
@@ -126,8 +156,18 @@ class EventsCallback(TrainerCallback):
 class SamplesCallback(TrainerCallback):
     """After each evaluation: exact match on a fixed val sample; every sample_every steps: sample prompts."""
 
-    def __init__(self, emit, progress: Progress, tokenizer, style: str, system_prompt, val_rows: list, prompts: list[str],
-                 sample_every: int, max_new_tokens: int) -> None:
+    def __init__(
+        self,
+        emit,
+        progress: Progress,
+        tokenizer,
+        style: str,
+        system_prompt,
+        val_rows: list,
+        prompts: list[str],
+        sample_every: int,
+        max_new_tokens: int,
+    ) -> None:
         self.emit, self.progress, self.tokenizer = emit, progress, tokenizer
         self.style, self.system_prompt = style, system_prompt
         self.val_rows, self.prompts = val_rows, prompts
@@ -141,9 +181,15 @@ class SamplesCallback(TrainerCallback):
         if self.progress.stop_requested():
             return
         if self.val_rows and model is not None:
-            answers = generate_batch(model, self.tokenizer, [r.instruction for r in self.val_rows], style=self.style,
-                                     system_prompt=self.system_prompt, max_new_tokens=self.max_new_tokens,
-                                     should_stop=self.progress.stop_requested)
+            answers = generate_batch(
+                model,
+                self.tokenizer,
+                [r.instruction for r in self.val_rows],
+                style=self.style,
+                system_prompt=self.system_prompt,
+                max_new_tokens=self.max_new_tokens,
+                should_stop=self.progress.stop_requested,
+            )
             if self.progress.stop_requested():
                 return  # cut short: no exact match from a partial generation
             from core.data.syntax import bash_syntax_error
@@ -160,9 +206,15 @@ class SamplesCallback(TrainerCallback):
 
         if not self.prompts or model is None or self.progress.stop_requested():
             return
-        answers = generate_batch(model, self.tokenizer, self.prompts, style=self.style,
-                                 system_prompt=self.system_prompt, max_new_tokens=self.max_new_tokens,
-                                 should_stop=self.progress.stop_requested)
+        answers = generate_batch(
+            model,
+            self.tokenizer,
+            self.prompts,
+            style=self.style,
+            system_prompt=self.system_prompt,
+            max_new_tokens=self.max_new_tokens,
+            should_stop=self.progress.stop_requested,
+        )
         if not self.progress.stop_requested():
             self.emit(ev.Sample(step=step, samples=[a.to_json() for a in answers]))
 
@@ -185,8 +237,13 @@ class StopCallback(TrainerCallback):
     if hasattr(signal, "SIGUSR1"):
         REASONS[signal.SIGUSR1] = "preempted"  # sbatch --signal=USR1@120: checkpoint, then requeue
 
-    def __init__(self, progress: Progress, time_budget_s: int | None, world_size: int = 1,
-                 emit: Callable[[ev.Event], None] | None = None) -> None:
+    def __init__(
+        self,
+        progress: Progress,
+        time_budget_s: int | None,
+        world_size: int = 1,
+        emit: Callable[[ev.Event], None] | None = None,
+    ) -> None:
         self.progress = progress
         self.budget = time_budget_s
         self.world_size = world_size
@@ -229,9 +286,14 @@ class StopCallback(TrainerCallback):
             self.progress.stop_reason = reason
         if self.emit is not None:
             name = signal.Signals(signum).name
-            self.emit(ev.WarningEvent(message=f"{name}: stopping — evaluation and sampling are abandoned, the step "
-                                      "finishes, then a checkpoint (a second signal ends at once)", kind="stopping",
-                                      step=self.progress.step))
+            self.emit(
+                ev.WarningEvent(
+                    message=f"{name}: stopping — evaluation and sampling are abandoned, the step "
+                    "finishes, then a checkpoint (a second signal ends at once)",
+                    kind="stopping",
+                    step=self.progress.step,
+                )
+            )
 
     def on_step_end(self, args, state, control, **kw):
         if self.budget and self.progress.stop_reason is None:
@@ -291,8 +353,14 @@ class NonFiniteCallback(TrainerCallback):
     def _count(self, state, control, what: str) -> None:
         self.progress.nonfinite_total += 1
         self.progress.nonfinite_streak += 1
-        self.emit(ev.WarningEvent(message=f"{what} at step {state.global_step + 1}: update skipped "
-                                  f"({self.progress.nonfinite_streak} in a row)", kind="nonfinite", step=state.global_step + 1))
+        self.emit(
+            ev.WarningEvent(
+                message=f"{what} at step {state.global_step + 1}: update skipped "
+                f"({self.progress.nonfinite_streak} in a row)",
+                kind="nonfinite",
+                step=state.global_step + 1,
+            )
+        )
         if self.progress.nonfinite_streak >= self.patience:
             self.progress.stop_reason = "nonfinite"
             control.should_training_stop = True
@@ -323,7 +391,9 @@ class NonFiniteCallback(TrainerCallback):
         self._count(state, control, "non-finite gradients")
 
     def on_step_end(self, args, state, control, **kw):
-        if self._unread is None or not (control.should_log or control.should_save or state.global_step >= state.max_steps):
+        if self._unread is None or not (
+            control.should_log or control.should_save or state.global_step >= state.max_steps
+        ):
             return
         skipped, streak = int(self._unread.item()), int(self._streak.item())
         self._unread.zero_()
@@ -331,8 +401,14 @@ class NonFiniteCallback(TrainerCallback):
         if not skipped:
             return
         self.progress.nonfinite_total += skipped
-        self.emit(ev.WarningEvent(message=f"non-finite gradients: {skipped} update(s) skipped up to step {state.global_step} "
-                                  f"({streak} in a row)", kind="nonfinite", step=state.global_step))
+        self.emit(
+            ev.WarningEvent(
+                message=f"non-finite gradients: {skipped} update(s) skipped up to step {state.global_step} "
+                f"({streak} in a row)",
+                kind="nonfinite",
+                step=state.global_step,
+            )
+        )
         if streak >= self.patience:
             self.progress.stop_reason = "nonfinite"
             control.should_training_stop = True

@@ -33,19 +33,31 @@ def event_line(rec: dict[str, Any]) -> str | None:
     """One human line for an event (None for events not worth a line)."""
     t = rec.get("type")
     if t == "run_started":
-        return (f"run {rec['run']}: {rec['model']} on {rec['device']} ({rec['dtype']}), {rec['adapter']}, "
-                f"{rec['trainable_params']:,} trainable / {rec['total_params']:,} params, "
-                f"{rec['train_rows']} train rows, {rec['max_steps']} steps"
-                + (f", resumed from {rec['resumed_from']}" if rec.get("resumed_from") else ""))
+        return (
+            f"run {rec['run']}: {rec['model']} on {rec['device']} ({rec['dtype']}), {rec['adapter']}, "
+            f"{rec['trainable_params']:,} trainable / {rec['total_params']:,} params, "
+            f"{rec['train_rows']} train rows, {rec['max_steps']} steps"
+            + (f", resumed from {rec['resumed_from']}" if rec.get("resumed_from") else "")
+        )
     if t == "step":
         mem = rec.get("memory") or {}
-        accel = f" accel {fmt_bytes(mem.get('accel_allocated_bytes'))}" if mem.get("accel_allocated_bytes") is not None else ""
+        accel = (
+            f" accel {fmt_bytes(mem.get('accel_allocated_bytes'))}"
+            if mem.get("accel_allocated_bytes") is not None
+            else ""
+        )
         loss = f"{rec['loss']:.4f}" if rec.get("loss") is not None else "nan"
-        return (f"step {rec['step']}/{rec['max_steps']} loss {loss} lr {rec['lr']:.2e} "
-                f"{rec['tokens_per_s']:.0f} tok/s ETA {fmt_seconds(rec.get('eta_s'))} "
-                f"rss {fmt_bytes(mem.get('rss_bytes'))}{accel}")
+        return (
+            f"step {rec['step']}/{rec['max_steps']} loss {loss} lr {rec['lr']:.2e} "
+            f"{rec['tokens_per_s']:.0f} tok/s ETA {fmt_seconds(rec.get('eta_s'))} "
+            f"rss {fmt_bytes(mem.get('rss_bytes'))}{accel}"
+        )
     if t == "eval":
-        em = f" exact match {rec['exact_match']:.1%} ({rec['exact_match_rows']} rows)" if rec.get("exact_match") is not None else ""
+        em = (
+            f" exact match {rec['exact_match']:.1%} ({rec['exact_match_rows']} rows)"
+            if rec.get("exact_match") is not None
+            else ""
+        )
         if rec.get("syntax_valid") is not None:
             em += f", valid bash {rec['syntax_valid']:.1%}"
         vl = f"{rec['val_loss']:.4f}" if rec.get("val_loss") is not None else "nan"
@@ -77,7 +89,9 @@ def before_after(evals: list[dict[str, Any]]) -> str | None:
     if a.get("val_loss") is not None and b.get("val_loss") is not None:
         parts.append(f"val loss {a['val_loss']:.3f} → {b['val_loss']:.3f}")
     if a.get("exact_match") is not None and b.get("exact_match") is not None:
-        parts.append(f"exact match {a['exact_match']:.1%} → {b['exact_match']:.1%} ({b['exact_match_rows']} val rows)")
+        parts.append(
+            f"exact match {a['exact_match']:.1%} → {b['exact_match']:.1%} ({b['exact_match_rows']} val rows)"
+        )
     if a.get("syntax_valid") is not None and b.get("syntax_valid") is not None:
         parts.append(f"valid bash commands {a['syntax_valid']:.1%} → {b['syntax_valid']:.1%}")
     return f"step {a['step']} → {b['step']}: " + ", ".join(parts) if parts else None
@@ -116,7 +130,9 @@ class RunDisplay:
             self.evals.append(rec)
         line = event_line(rec)
         if line and (rec.get("type") != "step" or self.live is None):
-            style = {"failed": "red", "warning": "yellow", "finished": "green", "eval": "cyan"}.get(rec["type"], "")
+            style = {"failed": "red", "warning": "yellow", "finished": "green", "eval": "cyan"}.get(
+                rec["type"], ""
+            )
             self.console.print(f"[{style}]{escape(line)}[/]" if style else escape(line))
         elif line:
             self.console.print(f"[dim]{escape(line)}[/]")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping
 
 # Why the run stopped, in the order ranks agree on it: the highest code any rank raised wins.
 STOP_CODES = {None: 0, "time_budget": 1, "preempted": 2, "signal": 3, "nonfinite": 4}
@@ -108,7 +108,11 @@ def agree_stop(reason: str | None) -> str | None:
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
         return reason
     # NCCL reduces only device tensors; gloo only host ones.
-    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    device = (
+        torch.device("cuda", torch.cuda.current_device())
+        if dist.get_backend() == "nccl"
+        else torch.device("cpu")
+    )
     flag = torch.tensor([STOP_CODES.get(reason, 0)], dtype=torch.int32, device=device)
     dist.all_reduce(flag, op=dist.ReduceOp.MAX)
     return STOP_REASONS[int(flag.item())]

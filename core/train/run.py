@@ -12,20 +12,18 @@ import math
 import os
 import time
 import traceback
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from core import events as ev
 from core.config.loader import apply_overrides, load_preset, read_toml, validate_preset
 from core.config.schema import Preset, parse_duration
 from core.errors import EXIT_FAILED, EXIT_FINISHED, EXIT_INTERRUPTED, EXIT_KILLED, TunerError
 from core.failures import classify, is_disk_full
-from core.secrets import scrub_obj
 from core.run_lock import RunLock
 from core.run_lock import acquire as acquire_lock
-from core.train.distributed import adopt_launcher_env, dist_info
-from core.train.run_log import close_log, setup_log
 from core.runs import (
     ADAPTER_DIR,
     CHECKPOINTS_DIR,
@@ -38,6 +36,9 @@ from core.runs import (
     scrub,
     write_provenance,
 )
+from core.secrets import scrub_obj
+from core.train.distributed import adopt_launcher_env, dist_info
+from core.train.run_log import close_log, setup_log
 
 log = logging.getLogger("tuner")
 
@@ -89,8 +90,10 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
 
         preset = smoke_preset(preset, select_device("auto"))
         if req.overrides:  # what the user --set wins over the smoke shrink (save_every, eval.*, …)
-            preset = validate_preset(apply_overrides(preset.model_dump(mode="json", exclude_none=True), req.overrides),
-                                     "--smoke with --set")
+            preset = validate_preset(
+                apply_overrides(preset.model_dump(mode="json", exclude_none=True), req.overrides),
+                "--smoke with --set",
+            )
     if req.max_steps:
         preset.train.max_steps = req.max_steps
     from core.device import check_preset_for_device, select_device
@@ -111,7 +114,9 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
     run_dir, resuming, lock = _run_dir_for_all_ranks(preset, req.runs_root, resume_dir, main, world)
     requeued = resuming and req.resume is None
     if requeued:  # a requeued SLURM job continues its own run, on the run's own preset
-        preset, preset_path, resume_dir = prepare_preset(RunRequest(resume=str(run_dir), overrides=req.overrides))
+        preset, preset_path, resume_dir = prepare_preset(
+            RunRequest(resume=str(run_dir), overrides=req.overrides)
+        )
         if req.max_steps:
             preset.train.max_steps = req.max_steps
     writer = ev.EventWriter(run_dir / EVENTS_FILE, enabled=main)
@@ -119,8 +124,14 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
     if main and not resuming:
         # A first provenance with our pid right away: clients see "running" while the model and
         # data load (minutes for a 7B); it is rewritten with the data hash and device later.
-        write_provenance(run_dir, data_hash=None, base_model=preset.model.id, base_model_file_sha256=None,
-                         device="pending", extra={"stage": "loading"})
+        write_provenance(
+            run_dir,
+            data_hash=None,
+            base_model=preset.model.id,
+            base_model_file_sha256=None,
+            device="pending",
+            extra={"stage": "loading"},
+        )
 
     from core.train.display import event_line
 
@@ -143,20 +154,32 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
     step_ref: dict[str, Any] = {}
     try:
         if requeued:
-            emit(ev.WarningEvent(message=f"SLURM job {os.environ.get('SLURM_JOB_ID')} was requeued: resuming {run_dir.name}",
-                                 kind="resume"))
-        status = _train(preset, preset_path, run_dir, resuming, emit, step_ref, started,
-                        (rank, local_rank, world), smoke)
+            emit(
+                ev.WarningEvent(
+                    message=f"SLURM job {os.environ.get('SLURM_JOB_ID')} was requeued: resuming {run_dir.name}",
+                    kind="resume",
+                )
+            )
+        status = _train(
+            preset, preset_path, run_dir, resuming, emit, step_ref, started, (rank, local_rank, world), smoke
+        )
         return RunOutcome(run_dir, status, EXIT_INTERRUPTED if status == "interrupted" else EXIT_FINISHED)
     except TunerError as e:
         emit(ev.Failed(step=_current_step(step_ref), kind=e.kind, message=scrub(e.message), hint=e.hint))
         log.error("%s", e)
         return RunOutcome(run_dir, "failed", EXIT_FAILED, scrub(str(e)))
     except KeyboardInterrupt:  # a second stop signal: no checkpoint, but the run still says how it ended
-        emit(ev.Finished(status="interrupted", step=_current_step(step_ref), adapter_dir="", reason="signal",
-                         elapsed_s=time.time() - started))
+        emit(
+            ev.Finished(
+                status="interrupted",
+                step=_current_step(step_ref),
+                adapter_dir="",
+                reason="signal",
+                elapsed_s=time.time() - started,
+            )
+        )
         return RunOutcome(run_dir, "interrupted", EXIT_KILLED)
-    except BaseException as e:  # noqa: BLE001 - every other failure is still reported, then re-raised for a traceback
+    except BaseException as e:
         kind, message, hint = classify(e, run_dir)
         emit(ev.Failed(step=_current_step(step_ref), kind=kind, message=scrub(message), hint=hint))
         log.error("%s", scrub(traceback.format_exc()))
@@ -188,12 +211,16 @@ def _refuse_secrets_in(preset: Preset, source: Any) -> None:
     found = secrets_in_values(preset.model_dump(mode="json"))
     if found:
         key, names = found[0]
-        raise TunerError(f"{source}: {key} contains the value of ${names[0]}", kind="config",
-                         hint="take the secret out of the preset (tuner reads tokens from the environment)")
+        raise TunerError(
+            f"{source}: {key} contains the value of ${names[0]}",
+            kind="config",
+            hint="take the secret out of the preset (tuner reads tokens from the environment)",
+        )
 
 
-def _run_dir_for_all_ranks(preset: Preset, root: Path | None, resume_dir: Path | None, main: bool,
-                           world: int) -> tuple[Path, bool, RunLock | None]:
+def _run_dir_for_all_ranks(
+    preset: Preset, root: Path | None, resume_dir: Path | None, main: bool, world: int
+) -> tuple[Path, bool, RunLock | None]:
     """(run directory, resuming, rank 0's lock on it): rank 0 picks or creates it and locks it; other ranks take its choice."""
     chosen, lock, refusal = None, None, None
     if main:
@@ -225,8 +252,17 @@ def _requeued_run(preset: Preset, root: Path | None) -> Path | None:
     return find_job_run(job, preset.name, root)
 
 
-def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bool, emit, step_ref, started: float,
-           dist_info: tuple[int, int, int], smoke: bool = False) -> str:
+def _train(
+    preset: Preset,
+    preset_path: Path | None,
+    run_dir: Path,
+    resuming: bool,
+    emit,
+    step_ref,
+    started: float,
+    dist_info: tuple[int, int, int],
+    smoke: bool = False,
+) -> str:
     from core.device import device_precision, fsdp_requested, select_device, torch_cuda_index, xla_spmd_cores
     from core.models.build import build_model
     from core.train.data_prep import prepare_instruct, prepare_text
@@ -239,12 +275,24 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     resume_from = None
     if resuming:
         for bad in incomplete_checkpoints(run_dir):
-            emit(ev.WarningEvent(message=f"skipping incomplete checkpoint {bad.name} (killed while saving)", kind="checkpoint"))
+            emit(
+                ev.WarningEvent(
+                    message=f"skipping incomplete checkpoint {bad.name} (killed while saving)",
+                    kind="checkpoint",
+                )
+            )
         done = complete_checkpoints(run_dir)
         if not done:
-            again = (f"{preset.name.removesuffix('-smoke')} --smoke" if preset.name.endswith("-smoke") else preset.name)
-            raise TunerError(f"{run_dir.name} has no complete checkpoint to resume from", kind="resume",
-                             hint=f"start a new run: tuner run {again}")
+            again = (
+                f"{preset.name.removesuffix('-smoke')} --smoke"
+                if preset.name.endswith("-smoke")
+                else preset.name
+            )
+            raise TunerError(
+                f"{run_dir.name} has no complete checkpoint to resume from",
+                kind="resume",
+                hint=f"start a new run: tuner run {again}",
+            )
         resume_from = str(done[-1])
 
     base_dir = preset_path.parent if preset_path else None
@@ -266,21 +314,43 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     from transformers import set_seed
 
     set_seed(tcfg.seed)  # the adapter's initial weights depend on the seed, not on what ran before
-    model, info = build_model(preset, device, precision.weights, device_map, tokenizer=tokenizer, xla_spmd=cores > 1,
-                              compute_dtype=precision.compute)
+    model, info = build_model(
+        preset,
+        device,
+        precision.weights,
+        device_map,
+        tokenizer=tokenizer,
+        xla_spmd=cores > 1,
+        compute_dtype=precision.compute,
+    )
     steps_per_epoch = prep.steps_per_epoch
     if tcfg.steps_per_epoch:
         steps_per_epoch = min(steps_per_epoch or tcfg.steps_per_epoch, tcfg.steps_per_epoch)
     if not tcfg.max_steps and not steps_per_epoch:
-        raise TunerError("a streamed corpus has no length: set train.max_steps or train.steps_per_epoch", kind="config")
+        raise TunerError(
+            "a streamed corpus has no length: set train.max_steps or train.steps_per_epoch", kind="config"
+        )
     max_steps = tcfg.max_steps or max(1, math.ceil((steps_per_epoch or 1) * tcfg.epochs))
 
     from core.train.args import training_arguments
-    from core.train.callbacks import EventsCallback, NonFiniteCallback, Progress, SamplesCallback, StopCallback
+    from core.train.callbacks import (
+        EventsCallback,
+        NonFiniteCallback,
+        Progress,
+        SamplesCallback,
+        StopCallback,
+    )
     from core.train.trainer import TunerTrainer
 
-    args = training_arguments(preset, run_dir / CHECKPOINTS_DIR, device, precision.autocast, max_steps,
-                              has_eval=prep.eval_dataset is not None, xla_spmd=cores > 1)
+    args = training_arguments(
+        preset,
+        run_dir / CHECKPOINTS_DIR,
+        device,
+        precision.autocast,
+        max_steps,
+        has_eval=prep.eval_dataset is not None,
+        xla_spmd=cores > 1,
+    )
     progress = Progress(max_steps, started)
     progress.step = _resume_step(resume_from)
     progress.world_size = world
@@ -292,22 +362,54 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
         nonfinite = NonFiniteCallback(emit, progress, tcfg.nonfinite_patience, defer=device == "cuda")
         callbacks.insert(1, nonfinite)
     if device == "mps" and os.environ.get("PYTORCH_ENABLE_MPS_FALLBACK") == "1":
-        emit(ev.WarningEvent(message="PYTORCH_ENABLE_MPS_FALLBACK=1: operations MPS lacks run on the CPU (slower where "
-                             "they occur); set it to 0 to fail on them instead", kind="mps"))
+        emit(
+            ev.WarningEvent(
+                message="PYTORCH_ENABLE_MPS_FALLBACK=1: operations MPS lacks run on the CPU (slower where "
+                "they occur); set it to 0 to fail on them instead",
+                kind="mps",
+            )
+        )
     if device == "xla" and prep.style != "text":
-        emit(ev.WarningEvent(message="sample generations and exact match are off on XLA: generation has dynamic "
-                             "shapes (a recompilation per token); run `tuner eval` after training", kind="xla"))
+        emit(
+            ev.WarningEvent(
+                message="sample generations and exact match are off on XLA: generation has dynamic "
+                "shapes (a recompilation per token); run `tuner eval` after training",
+                kind="xla",
+            )
+        )
     elif fsdp_requested() and prep.style != "text":
         # Under FSDP every forward is collective: rank 0 generating alone would wait forever.
-        emit(ev.WarningEvent(message="sample generations and exact match are off under FSDP (generation would need "
-                             "every rank in step); run `tuner eval` after training", kind="fsdp"))
+        emit(
+            ev.WarningEvent(
+                message="sample generations and exact match are off under FSDP (generation would need "
+                "every rank in step); run `tuner eval` after training",
+                kind="fsdp",
+            )
+        )
     elif rank == 0 and prep.style != "text" and (preset.eval.exact_match_rows or preset.eval.sample_prompts):
         # before EventsCallback: its exact match goes into the eval event
-        callbacks.insert(0, SamplesCallback(emit, progress, tokenizer, style, preset.data.system_prompt, prep.em_rows,
-                                         preset.eval.sample_prompts, preset.eval.sample_every, preset.eval.max_new_tokens))
+        callbacks.insert(
+            0,
+            SamplesCallback(
+                emit,
+                progress,
+                tokenizer,
+                style,
+                preset.data.system_prompt,
+                prep.em_rows,
+                preset.eval.sample_prompts,
+                preset.eval.sample_every,
+                preset.eval.max_new_tokens,
+            ),
+        )
     trainer = TunerTrainer(
-        model=model, args=args, train_dataset=prep.train_dataset, eval_dataset=prep.eval_dataset,
-        data_collator=collator, processing_class=tokenizer, callbacks=callbacks,
+        model=model,
+        args=args,
+        train_dataset=prep.train_dataset,
+        eval_dataset=prep.eval_dataset,
+        data_collator=collator,
+        processing_class=tokenizer,
+        callbacks=callbacks,
     )
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
@@ -321,44 +423,77 @@ def _train(preset: Preset, preset_path: Path | None, run_dir: Path, resuming: bo
     def on_checkpoint(step: int, path: str, seconds: float) -> None:
         progress.save_seconds = max(progress.save_seconds, seconds)
         is_best = progress.best_step == step
-        emit(ev.Checkpoint(step=step, path=path, is_best=is_best, val_loss=progress.last_val_loss if is_best else None))
+        emit(
+            ev.Checkpoint(
+                step=step, path=path, is_best=is_best, val_loss=progress.last_val_loss if is_best else None
+            )
+        )
 
     trainer.on_checkpoint = on_checkpoint
 
     if rank == 0:
         write_provenance(
-            run_dir, data_hash=prep.data_hash, base_model=preset.model.id,
-            base_model_file_sha256=_model_file_hash(info.source), device=device,
+            run_dir,
+            data_hash=prep.data_hash,
+            base_model=preset.model.id,
+            base_model_file_sha256=_model_file_hash(info.source),
+            device=device,
             extra={**prep.extra, "style": style, "dtype": str(dtype).replace("torch.", ""), "smoke": smoke},
         )
-    emit(ev.RunStarted(
-        run=run_dir.name, run_dir=str(run_dir), preset=preset.name, model=preset.model.id, device=device,
-        dtype=str(dtype).replace("torch.", ""), adapter=info.adapter, trainable_params=info.trainable_params,
-        total_params=info.total_params, train_rows=prep.train_rows, val_rows=prep.val_rows,
-        dropped_too_long=prep.dropped_too_long, max_steps=max_steps, epochs=tcfg.epochs,
-        micro_batch_size=tcfg.micro_batch_size, grad_accum=tcfg.grad_accum, max_seq_len=tcfg.max_seq_len,
-        batching=tcfg.batching, pid=os.getpid(), resumed_from=resume_from, world_size=world,
-        xla_cores=cores,
-    ))
+    emit(
+        ev.RunStarted(
+            run=run_dir.name,
+            run_dir=str(run_dir),
+            preset=preset.name,
+            model=preset.model.id,
+            device=device,
+            dtype=str(dtype).replace("torch.", ""),
+            adapter=info.adapter,
+            trainable_params=info.trainable_params,
+            total_params=info.total_params,
+            train_rows=prep.train_rows,
+            val_rows=prep.val_rows,
+            dropped_too_long=prep.dropped_too_long,
+            max_steps=max_steps,
+            epochs=tcfg.epochs,
+            micro_batch_size=tcfg.micro_batch_size,
+            grad_accum=tcfg.grad_accum,
+            max_seq_len=tcfg.max_seq_len,
+            batching=tcfg.batching,
+            pid=os.getpid(),
+            resumed_from=resume_from,
+            world_size=world,
+            xla_cores=cores,
+        )
+    )
     stop.install()
     try:
         trainer.train(resume_from_checkpoint=resume_from)
     finally:
         stop.uninstall()
     if progress.stop_reason == "nonfinite":
-        raise TunerError(f"stopped after {tcfg.nonfinite_patience} non-finite updates in a row", kind="nonfinite",
-                         hint="lower train.lr, raise train.warmup_ratio, or use float32 (model.dtype)")
+        raise TunerError(
+            f"stopped after {tcfg.nonfinite_patience} non-finite updates in a row",
+            kind="nonfinite",
+            hint="lower train.lr, raise train.warmup_ratio, or use float32 (model.dtype)",
+        )
     adapter_dir = run_dir / ADAPTER_DIR
     trainer.save_model(str(adapter_dir))  # collective under FSDP (shards are gathered); rank 0 writes
     if rank == 0:
         tokenizer.save_pretrained(str(adapter_dir))
     interrupted = progress.stop_reason in ("signal", "preempted")
     reason = progress.stop_reason or ("max_steps" if tcfg.max_steps else "epochs")
-    emit(ev.Finished(
-        status="interrupted" if interrupted else "finished", step=trainer.state.global_step,
-        adapter_dir=str(adapter_dir), best_checkpoint=trainer.state.best_model_checkpoint,
-        best_val_loss=progress.best_val_loss, elapsed_s=time.time() - started, reason=reason,
-    ))
+    emit(
+        ev.Finished(
+            status="interrupted" if interrupted else "finished",
+            step=trainer.state.global_step,
+            adapter_dir=str(adapter_dir),
+            best_checkpoint=trainer.state.best_model_checkpoint,
+            best_val_loss=progress.best_val_loss,
+            elapsed_s=time.time() - started,
+            reason=reason,
+        )
+    )
     if progress.stop_reason == "preempted" and rank == 0:
         _requeue_slurm_job(emit)  # last: requeueing ends this job's processes
     return "interrupted" if interrupted else "finished"
@@ -401,7 +536,11 @@ def _requeue_slurm_job(emit: Callable[[ev.Event], None]) -> None:
     if ok:
         log.info("SLURM job %s requeued: it will resume this run", job)
     else:
-        emit(ev.WarningEvent(message=f"could not requeue SLURM job {job} ({why}): resubmit it to resume", kind="slurm"))
+        emit(
+            ev.WarningEvent(
+                message=f"could not requeue SLURM job {job} ({why}): resubmit it to resume", kind="slurm"
+            )
+        )
 
 
 def _model_file_hash(src: Any) -> str | None:

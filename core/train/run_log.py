@@ -33,7 +33,7 @@ class RunLogHandler(logging.FileHandler):
         if not self.failed:
             super().emit(record)
 
-    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+    def handleError(self, record: logging.LogRecord) -> None:
         self.failed = True  # logging would print a traceback per record to stderr
 
     def close(self) -> None:

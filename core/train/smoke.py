@@ -49,15 +49,36 @@ def tiny_model_dir(family: str) -> Path:
     tok = AutoTokenizer.from_pretrained(converted_dir())
     # hidden 64: bitsandbytes' CPU 4-bit kernels need dimensions that are multiples of its blocksize
     if family == "gpt2":
-        cfg = AutoConfig.for_model("gpt2", n_embd=64, n_layer=2, n_head=2, n_positions=512, vocab_size=len(tok))
+        cfg = AutoConfig.for_model(
+            "gpt2", n_embd=64, n_layer=2, n_head=2, n_positions=512, vocab_size=len(tok)
+        )
     elif family == "gpt_neox":
-        cfg = AutoConfig.for_model("gpt_neox", hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                                   intermediate_size=256, max_position_embeddings=512, vocab_size=len(tok))
+        cfg = AutoConfig.for_model(
+            "gpt_neox",
+            hidden_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            intermediate_size=256,
+            max_position_embeddings=512,
+            vocab_size=len(tok),
+        )
     else:
-        cfg = AutoConfig.for_model(family, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                                   num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=512,
-                                   vocab_size=len(tok), tie_word_embeddings=family != "qwen2")
-    cfg.bos_token_id, cfg.eos_token_id, cfg.pad_token_id = tok.bos_token_id, tok.eos_token_id, tok.pad_token_id
+        cfg = AutoConfig.for_model(
+            family,
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            max_position_embeddings=512,
+            vocab_size=len(tok),
+            tie_word_embeddings=family != "qwen2",
+        )
+    cfg.bos_token_id, cfg.eos_token_id, cfg.pad_token_id = (
+        tok.bos_token_id,
+        tok.eos_token_id,
+        tok.pad_token_id,
+    )
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(cfg)
     tmp = folder.with_name(folder.name + ".tmp")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from transformers import Trainer
 from transformers.trainer_utils import rotate_checkpoints
@@ -76,7 +77,9 @@ class TunerTrainer(Trainer):
             # PEFT finds adapter weights by module path (which includes the wrapper): select, then rename
             adapter = unwrap(get_peft_model_state_dict(inner, state_dict=state))
             inner.peft_config[inner.active_adapter].save_pretrained(output_dir)
-            save_file(adapter, os.path.join(output_dir, "adapter_model.safetensors"), metadata={"format": "pt"})
+            save_file(
+                adapter, os.path.join(output_dir, "adapter_model.safetensors"), metadata={"format": "pt"}
+            )
         else:
             inner.save_pretrained(output_dir, state_dict=unwrap(state))
         torch.save(self.args, os.path.join(output_dir, "training_args.bin"))
@@ -132,7 +135,9 @@ class TunerTrainer(Trainer):
         # Every rank writes its own RNG state into the staging folder: rename only once all have.
         self.accelerator.wait_for_everyone()
         if self.state.best_global_step:
-            self.state.best_model_checkpoint = os.path.join(final_root, f"{CHECKPOINT_PREFIX}{self.state.best_global_step}")
+            self.state.best_model_checkpoint = os.path.join(
+                final_root, f"{CHECKPOINT_PREFIX}{self.state.best_global_step}"
+            )
         if self.args.should_save:
             self.state.save_to_json(os.path.join(src, "trainer_state.json"))
             with open(os.path.join(src, COMPLETE_MARKER), "w") as f:

@@ -20,10 +20,27 @@ def test_cpu_mode_writes_a_report_with_real_results(tmp_path):
     out = tmp_path / "report"
     # quickstart trains and resumes; tpu-lora is refused off XLA (skipped); the unknown preset fails
     # its item, which fails the smoke section without stopping the other sections.
-    cmd = [sys.executable, str(SCRIPT), "--cpu", "--sections", "env,smoke,qlora", "--presets",
-           "quickstart,tpu-lora,no-such-preset", "--qlora-steps", "3,0", "--out", str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ, CUDA_VISIBLE_DEVICES=""), capture_output=True,
-                          text=True, timeout=600)
+    cmd = [
+        sys.executable,
+        str(SCRIPT),
+        "--cpu",
+        "--sections",
+        "env,smoke,qlora",
+        "--presets",
+        "quickstart,tpu-lora,no-such-preset",
+        "--qlora-steps",
+        "3,0",
+        "--out",
+        str(out),
+    ]
+    proc = subprocess.run(
+        cmd,
+        cwd=ROOT,
+        env=dict(os.environ, CUDA_VISIBLE_DEVICES=""),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 1, proc.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
     sections = report["sections"]
@@ -39,9 +56,17 @@ def test_cpu_mode_writes_a_report_with_real_results(tmp_path):
     assert smoke["status"] == "failed" and "no-such-preset" in smoke["error"]
     quick = smoke["presets"]["quickstart"]
     assert quick["status"] == "passed", quick
-    assert quick["run"]["step"] > 0 and quick["run"]["device"] == "cpu" and math.isfinite(quick["run"]["final_loss"])
+    assert (
+        quick["run"]["step"] > 0
+        and quick["run"]["device"] == "cpu"
+        and math.isfinite(quick["run"]["final_loss"])
+    )
     resume = quick["resume"]
-    assert resume["continued"] and resume["first_step"] == resume["from_step"] + 1 and resume["step"] == quick["run"]["step"] + 2
+    assert (
+        resume["continued"]
+        and resume["first_step"] == resume["from_step"] + 1
+        and resume["step"] == quick["run"]["step"] + 2
+    )
     tpu = smoke["presets"]["tpu-lora"]
     assert tpu["status"] == "skipped" and "xla" in tpu["reason"]
     bad = smoke["presets"]["no-such-preset"]
@@ -71,7 +96,9 @@ def test_a_section_that_raises_is_reported_failed(tmp_path):
         sys.path.remove(str(ROOT / "bench"))
     blocker = tmp_path / "work"
     blocker.write_text("a file where the work folder should be")
-    ctx = gpu_check.Ctx(cpu=True, out=tmp_path, work=blocker, presets=None, qlora_steps=(1, 1), large_budget=(256, 4))
+    ctx = gpu_check.Ctx(
+        cpu=True, out=tmp_path, work=blocker, presets=None, qlora_steps=(1, 1), large_budget=(256, 4)
+    )
     res = gpu_check.guarded(gpu_check.sec_qlora, ctx)
     assert res["status"] == "failed" and res["seconds"] >= 0
     assert "\n" not in res["error"] and "Error" in res["error"]

@@ -42,15 +42,17 @@ def _source_rows() -> list[dict]:
     """Forty distinct, valid, harmless NL→bash pairs for the preset's data source."""
     rows = []
     for i in range(40):
-        rows.append({"instruction": f"Print line {i + 1} of file{i}.txt", "command": f"sed -n '{i + 1}p' file{i}.txt"})
+        rows.append(
+            {"instruction": f"Print line {i + 1} of file{i}.txt", "command": f"sed -n '{i + 1}p' file{i}.txt"}
+        )
     return rows
 
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, smol_tokenizer) -> TinyRun:
     """A finished run on a random tiny Llama (SmolLM2 tokenizer): preset.toml, provenance.json, adapter/."""
-    import torch
     import tomli_w
+    import torch
     from peft import LoraConfig, get_peft_model
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -60,9 +62,16 @@ def tiny_run(tmp_path_factory, smol_tokenizer) -> TinyRun:
     tok = smol_tokenizer
     torch.manual_seed(0)
     cfg = LlamaConfig(
-        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-        num_key_value_heads=1, max_position_embeddings=256, tie_word_embeddings=True,
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
     )
     model = LlamaForCausalLM(cfg)
@@ -74,30 +83,54 @@ def tiny_run(tmp_path_factory, smol_tokenizer) -> TinyRun:
     source_file.write_text("".join(json.dumps(r) + "\n" for r in _source_rows()))
     data_dir = root / "data"
     data_dir.mkdir()
-    (data_dir / "test.jsonl").write_text("".join(
-        json.dumps({"instruction": ins, "command": cmd, "source": "t", "row_id": f"t:{i}"}) + "\n"
-        for i, (ins, cmd) in enumerate(TEST_ROWS, 1)
-    ))
+    (data_dir / "test.jsonl").write_text(
+        "".join(
+            json.dumps({"instruction": ins, "command": cmd, "source": "t", "row_id": f"t:{i}"}) + "\n"
+            for i, (ins, cmd) in enumerate(TEST_ROWS, 1)
+        )
+    )
     (data_dir / "alternatives.json").write_text(json.dumps(ALTERNATIVES))
-    (data_dir / "manifest.json").write_text(json.dumps({"data_hash": "tiny", "counts": {"test": len(TEST_ROWS)}}))
+    (data_dir / "manifest.json").write_text(
+        json.dumps({"data_hash": "tiny", "counts": {"test": len(TEST_ROWS)}})
+    )
 
-    preset = Preset.model_validate({
-        "name": "tiny",
-        "model": {"id": str(model_dir)},
-        "data": {"sources": [{"kind": "file", "path": str(source_file)}],
-                 "split": {"train": 0.5, "val": 0.25, "test": 0.25}},
-        "lora": {"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]},
-        "eval": {"max_new_tokens": 6},
-    })
+    preset = Preset.model_validate(
+        {
+            "name": "tiny",
+            "model": {"id": str(model_dir)},
+            "data": {
+                "sources": [{"kind": "file", "path": str(source_file)}],
+                "split": {"train": 0.5, "val": 0.25, "test": 0.25},
+            },
+            "lora": {"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]},
+            "eval": {"max_new_tokens": 6},
+        }
+    )
     run_dir = root / "runs" / "tiny-20260101-000000"
     (run_dir / "checkpoints").mkdir(parents=True)
     (run_dir / "preset.toml").write_text(tomli_w.dumps(preset.model_dump(mode="json", exclude_none=True)))
-    (run_dir / "provenance.json").write_text(json.dumps({
-        "created": 0, "pid": None, "base_model": str(model_dir), "data_hash": "tiny",
-        "device": "cpu", "extra": {"data_dir": str(data_dir), "style": "chat", "dtype": "float32"},
-    }))
-    peft_model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"],
-                                                  task_type="CAUSAL_LM", init_lora_weights=False))
+    (run_dir / "provenance.json").write_text(
+        json.dumps(
+            {
+                "created": 0,
+                "pid": None,
+                "base_model": str(model_dir),
+                "data_hash": "tiny",
+                "device": "cpu",
+                "extra": {"data_dir": str(data_dir), "style": "chat", "dtype": "float32"},
+            }
+        )
+    )
+    peft_model = get_peft_model(
+        model,
+        LoraConfig(
+            r=4,
+            lora_alpha=8,
+            target_modules=["q_proj", "v_proj"],
+            task_type="CAUSAL_LM",
+            init_lora_weights=False,
+        ),
+    )
     peft_model.save_pretrained(run_dir / "adapter")
     tok.save_pretrained(run_dir / "adapter")
     return TinyRun(run_dir, model_dir, data_dir, source_file)

@@ -37,10 +37,18 @@ def test_data_preview_shows_rows_lengths_and_categories(capsys, isolated_cache):
 
 
 def test_data_preview_shows_augmentation(tmp_path, capsys, isolated_cache, jsonl_file):
-    rows = [{"nl": f"find files in /var/log/app{i} modified in the last 7 days", "cmd": f"find /var/log/app{i} -mtime -7"} for i in range(40)]
+    rows = [
+        {
+            "nl": f"find files in /var/log/app{i} modified in the last 7 days",
+            "cmd": f"find /var/log/app{i} -mtime -7",
+        }
+        for i in range(40)
+    ]
     path = jsonl_file(rows)
     preset = tmp_path / "aug.toml"
-    preset.write_text(f'name = "aug"\n[[data.sources]]\nkind = "file"\npath = "{path}"\naugment = true\n[data.augment]\nmultiplier = 2.0\n')
+    preset.write_text(
+        f'name = "aug"\n[[data.sources]]\nkind = "file"\npath = "{path}"\naugment = true\n[data.augment]\nmultiplier = 2.0\n'
+    )
     assert main(["data", "preview", str(preset)]) == 0
     assert "augmentation examples" in capsys.readouterr().out
 

@@ -44,8 +44,9 @@ def test_generate_prints_answer_and_command(capsys, tiny_run):
 
 def test_generate_base_and_run_name_lookup(capsys, tiny_run):
     root = tiny_run.run_dir.parent
-    code, out, err = run_cli(capsys, "generate", "tiny", "list all files", "--base", "--max-new-tokens", 3,
-                             "--run-dir", root)
+    code, out, err = run_cli(
+        capsys, "generate", "tiny", "list all files", "--base", "--max-new-tokens", 3, "--run-dir", root
+    )
     assert code == 0, err
     assert "command:" in out and f"base: {tiny_run.model_dir}" in err
 
@@ -80,7 +81,9 @@ def test_run_without_adapter_suggests_checkpoint(capsys, tmp_path, tiny_run):
     assert code == 2 and "has no adapter yet" in err and "--base" in err and "Traceback" not in err
 
     make_checkpoint(run, 2, tiny_run.run_dir / "adapter")
-    make_checkpoint(run, 4, tiny_run.run_dir / "adapter", complete=False)  # an interrupted save is never loaded
+    make_checkpoint(
+        run, 4, tiny_run.run_dir / "adapter", complete=False
+    )  # an interrupted save is never loaded
     code, _, err = run_cli(capsys, "generate", run, "hi", "--max-new-tokens", 2)
     assert code == 2 and "--checkpoint latest (checkpoint-2)" in err
 
@@ -94,7 +97,9 @@ def test_broken_adapter_is_one_line(capsys, tmp_path, tiny_run):
     run = tiny_run.copy(tmp_path)
     (run / "adapter" / "adapter_model.safetensors").unlink()
     code, _, err = run_cli(capsys, "generate", run, "hi")
-    assert code == 2 and err.startswith("error: cannot load the adapter") and len(err.strip().splitlines()) == 1
+    assert (
+        code == 2 and err.startswith("error: cannot load the adapter") and len(err.strip().splitlines()) == 1
+    )
 
 
 # ---------------------------------------------------------------------------------- chat
@@ -143,8 +148,11 @@ def test_stream_reply_stop_ends_generation(tiny_run):
     stop.set()  # as if Ctrl-C came before the first token
     t = time.perf_counter()
     cut = "".join(stream_reply(loaded, "list files", max_new_tokens=40, stop=stop))
-    assert len(loaded.tokenizer(cut, add_special_tokens=False)["input_ids"]) <= 2 < len(
-        loaded.tokenizer(full, add_special_tokens=False)["input_ids"])
+    assert (
+        len(loaded.tokenizer(cut, add_special_tokens=False)["input_ids"])
+        <= 2
+        < len(loaded.tokenizer(full, add_special_tokens=False)["input_ids"])
+    )
     assert time.perf_counter() - t < 5
     assert not [th for th in threading.enumerate() if th.daemon and th.is_alive() and "work" in th.name]
 
@@ -158,13 +166,24 @@ def test_eval_writes_predictions_and_summary(capsys, tmp_path, tiny_run):
     assert code == 0, err
     rows = [json.loads(line) for line in out_file.read_text().splitlines()]
     assert len(rows) == tiny_run.test_rows
-    assert set(rows[0]) >= {"row_id", "instruction", "reference", "output", "command", "exact", "normalized_match",
-                            "syntax_ok", "dangerous"}
+    assert set(rows[0]) >= {
+        "row_id",
+        "instruction",
+        "reference",
+        "output",
+        "command",
+        "exact",
+        "normalized_match",
+        "syntax_ok",
+        "dangerous",
+    }
     summary = json.loads((tmp_path / "preds.summary.json").read_text())
     assert summary["rows"] == tiny_run.test_rows and summary["seconds"] >= 0
     for key in METRICS:
         assert 0.0 <= summary[key] <= 1.0
-    assert summary["alternatives"] is True and summary["max_new_tokens"] == 6  # the preset's eval.max_new_tokens
+    assert (
+        summary["alternatives"] is True and summary["max_new_tokens"] == 6
+    )  # the preset's eval.max_new_tokens
     for title in ("exact match", "normalized match", "bash syntax valid", "dangerous commands"):
         assert title in out
 
@@ -173,7 +192,9 @@ def test_eval_default_out_base_and_before_after_table(capsys, tmp_path, tiny_run
     run = tiny_run.copy(tmp_path)
     code, out, err = run_cli(capsys, "eval", run, "--limit", 3, "--max-new-tokens", 3)
     assert code == 0, err
-    assert (run / "eval" / "test-adapter.jsonl").is_file() and (run / "eval" / "test-adapter.summary.json").is_file()
+    assert (run / "eval" / "test-adapter.jsonl").is_file() and (
+        run / "eval" / "test-adapter.summary.json"
+    ).is_file()
     assert len((run / "eval" / "test-adapter.jsonl").read_text().splitlines()) == 3
     code, out, err = run_cli(capsys, "eval", run, "--limit", 3, "--max-new-tokens", 3, "--base")
     assert code == 0, err
@@ -198,7 +219,9 @@ def test_eval_rebuilds_a_missing_data_dir(capsys, tmp_path, monkeypatch, tiny_ru
     prov = json.loads((run / "provenance.json").read_text())
     prov["extra"]["data_dir"] = str(tmp_path / "gone")
     (run / "provenance.json").write_text(json.dumps(prov))
-    code, out, err = run_cli(capsys, "eval", run, "--limit", 2, "--max-new-tokens", 2, "--out", tmp_path / "p.jsonl")
+    code, out, err = run_cli(
+        capsys, "eval", run, "--limit", 2, "--max-new-tokens", 2, "--out", tmp_path / "p.jsonl"
+    )
     assert code == 0, err
     assert "rebuilt from the run's preset" in err
     summary = json.loads((tmp_path / "p.summary.json").read_text())
@@ -233,8 +256,17 @@ def test_checkpoint_best_and_names(tmp_path, tiny_run):
     for step in (2, 4):
         make_checkpoint(run, step, tiny_run.run_dir / "adapter")
     with EventWriter(run / "events.jsonl") as w:
-        w.write(Finished(status="finished", step=4, adapter_dir=str(run / "adapter"), reason="max_steps",
-                         best_checkpoint=str(run / "checkpoints" / "checkpoint-2"), best_val_loss=1.0, elapsed_s=1.0))
+        w.write(
+            Finished(
+                status="finished",
+                step=4,
+                adapter_dir=str(run / "adapter"),
+                reason="max_steps",
+                best_checkpoint=str(run / "checkpoints" / "checkpoint-2"),
+                best_val_loss=1.0,
+                elapsed_s=1.0,
+            )
+        )
     assert checkpoint_dir(run, "best").name == "checkpoint-2"
     assert checkpoint_dir(run, "latest").name == "checkpoint-4"
     assert checkpoint_dir(run, "checkpoint-4") == checkpoint_dir(run, "4")

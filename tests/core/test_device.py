@@ -9,7 +9,13 @@ from core.device import precision_policy
 from core.errors import TunerError
 
 GPUS = {  # name: compute capability
-    "T4": (7, 5), "V100": (7, 0), "A10": (8, 6), "A100": (8, 0), "L4": (8, 9), "RTX 4090": (8, 9), "H100": (9, 0),
+    "T4": (7, 5),
+    "V100": (7, 0),
+    "A10": (8, 6),
+    "A100": (8, 0),
+    "L4": (8, 9),
+    "RTX 4090": (8, 9),
+    "H100": (9, 0),
 }
 
 
@@ -41,7 +47,9 @@ def test_other_devices():
     # no autocast flag on XLA: accelerate would set XLA_USE_BF16 and store LoRA/Adam states in bf16
     assert (xla.weights, xla.autocast) == (torch.bfloat16, None)
     mps = precision_policy("auto", "mps")
-    assert (mps.weights, mps.autocast) == (torch.float32, torch.float16), "MPS trains fp32 weights under autocast"
+    assert (mps.weights, mps.autocast) == (torch.float32, torch.float16), (
+        "MPS trains fp32 weights under autocast"
+    )
     assert precision_policy("auto", "mps", mps_bf16=True).autocast == torch.bfloat16
     assert precision_policy("float32", "mps").autocast is None
 

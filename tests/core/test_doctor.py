@@ -24,8 +24,15 @@ HUB_MODEL = "EleutherAI/pythia-1.4b"
 def env(isolated_cache, tmp_path, monkeypatch):
     """An empty Hugging Face cache, no offline flags, no user presets, runs in tmp."""
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_DATASETS_CACHE", "HF_HUB_OFFLINE",
-                "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE", "PJRT_DEVICE"):
+    for var in (
+        "HF_HUB_CACHE",
+        "HUGGINGFACE_HUB_CACHE",
+        "HF_DATASETS_CACHE",
+        "HF_HUB_OFFLINE",
+        "HF_DATASETS_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "PJRT_DEVICE",
+    ):
         monkeypatch.delenv(var, raising=False)
     return tmp_path
 
@@ -80,7 +87,14 @@ def test_quick_is_fast_and_covers_every_shipped_preset(env, monkeypatch):
         assert f"preset {name}" in sections
         names = {c.name for c in report.checks if c.section == f"preset {name}"}
         assert "model" in names and ({"device", "device: xla"} & names), (name, names)
-    for section in ("system", "packages", "torch & devices", "memory & disk", "Hugging Face Hub", "embedded model"):
+    for section in (
+        "system",
+        "packages",
+        "torch & devices",
+        "memory & disk",
+        "Hugging Face Hub",
+        "embedded model",
+    ):
         assert section in sections
     assert [c.name for c in report.checks if c.section == "Hugging Face Hub"][0] == "Hub"
     assert all(c.status in doctor.STATUSES for c in report.checks)
@@ -149,8 +163,14 @@ def test_cached_hub_model_and_dataset_pass(env, hub):
 
 
 def test_model_cache_status_config_without_weights(env):
-    fake_model_cache(env / "hf", HUB_MODEL, {"config.json": "{}", "model.safetensors.index.json":
-                                             json.dumps({"weight_map": {"a": "model-1.safetensors"}})})
+    fake_model_cache(
+        env / "hf",
+        HUB_MODEL,
+        {
+            "config.json": "{}",
+            "model.safetensors.index.json": json.dumps({"weight_map": {"a": "model-1.safetensors"}}),
+        },
+    )
     st = doctor.model_cache_status(HUB_MODEL)
     assert st.cached and not st.complete and "1 of 1 weight shards missing" in st.detail
     assert not doctor.model_cache_status("Qwen/Qwen2.5-Coder-7B-Instruct").cached
@@ -165,7 +185,9 @@ def test_prepared_dataset_copy_counts_as_cached(env):
 def test_local_file_source_and_unknown_preset(env, hub, tmp_path):
     presets = tmp_path / "user-presets"
     presets.mkdir()
-    (presets / "mine.toml").write_text('name = "mine"\n[[data.sources]]\nkind = "file"\npath = "nope.jsonl"\n')
+    (presets / "mine.toml").write_text(
+        'name = "mine"\n[[data.sources]]\nkind = "file"\npath = "nope.jsonl"\n'
+    )
     report = doctor.run_doctor(["mine", "nosuch"])
     src = by_name(report, "preset mine", "data: nope")
     assert src.status == "fail" and "does not exist" in src.detail
@@ -195,7 +217,9 @@ def test_missing_required_package_fails_with_pip_hint(monkeypatch):
 
 def test_package_without_module_counts_as_missing(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "bashlex" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "bashlex" else real(name, *a)
+    )
     checks = {c.name: c for c in doctor.check_packages()}
     assert checks["bashlex"].status == "fail" and "pip install 'bashlex>=0.18'" in checks["bashlex"].fix
 
@@ -212,7 +236,10 @@ def test_old_and_optional_packages(monkeypatch):
 
     monkeypatch.setattr(importlib.metadata, "version", version)
     checks = {c.name: c for c in doctor.check_packages()}
-    assert checks["transformers"].status == "fail" and "pip install -U 'transformers>=4.45'" in checks["transformers"].fix
+    assert (
+        checks["transformers"].status == "fail"
+        and "pip install -U 'transformers>=4.45'" in checks["transformers"].fix
+    )
     assert checks["bitsandbytes"].status == "skip" and checks["torch_xla"].status == "skip"
     needed = {c.name: c for c in doctor.check_packages(needs_bnb=True, wants_xla=True)}
     assert needed["bitsandbytes"].status == "warn" and "bitsandbytes>=0.45" in needed["bitsandbytes"].fix
@@ -243,9 +270,13 @@ def _preset(**sections) -> Preset:
 
 
 def _ctx(*, named=True, reachable=False, full=False, timeout=5.0):
-    return doctor.PresetContext(devices=doctor.DeviceInfo(torch_ok=True, auto="cpu"),
-                                hub=doctor.HubState(reachable, "" if reachable else "the Hub is unreachable"),
-                                named=named, full=full, timeout=timeout)
+    return doctor.PresetContext(
+        devices=doctor.DeviceInfo(torch_ok=True, auto="cpu"),
+        hub=doctor.HubState(reachable, "" if reachable else "the Hub is unreachable"),
+        named=named,
+        full=full,
+        timeout=timeout,
+    )
 
 
 def test_bitsandbytes_needed_and_usable_per_device(monkeypatch):
@@ -259,8 +290,15 @@ def test_bitsandbytes_needed_and_usable_per_device(monkeypatch):
     eight_bit = _preset(train={"optimizer": "paged_adamw_8bit"})
     assert "paged_adamw_8bit" in doctor.check_bnb(eight_bit, "cpu", _ctx()).detail
     real_version = importlib.metadata.version
-    monkeypatch.setattr(importlib.metadata, "version", lambda n: (_ for _ in ()).throw(
-        importlib.metadata.PackageNotFoundError(n)) if n == "bitsandbytes" else real_version(n))
+    monkeypatch.setattr(
+        importlib.metadata,
+        "version",
+        lambda n: (
+            (_ for _ in ()).throw(importlib.metadata.PackageNotFoundError(n))
+            if n == "bitsandbytes"
+            else real_version(n)
+        ),
+    )
     missing = doctor.check_bnb(qlora, "cpu", _ctx())
     assert missing.status == "fail" and "pip install 'bitsandbytes>=0.45'" in missing.fix
     assert doctor.check_bnb(qlora, "cpu", _ctx(named=False)).status == "warn"
@@ -322,8 +360,16 @@ def test_full_online_hub_info_and_stream_one_row(monkeypatch):
 
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
     monkeypatch.setattr(hub_mod, "iter_text_corpus", lambda *a, **k: iter(["hello world"]))
-    preset = Preset.model_validate({"name": "p", "model": {"id": HUB_MODEL}, "data": {
-        "task": "text", "sources": [{"kind": "hub", "id": "EleutherAI/pile", "split": "train", "streaming": True}]}})
+    preset = Preset.model_validate(
+        {
+            "name": "p",
+            "model": {"id": HUB_MODEL},
+            "data": {
+                "task": "text",
+                "sources": [{"kind": "hub", "id": "EleutherAI/pile", "split": "train", "streaming": True}],
+            },
+        }
+    )
     ctx = _ctx(reachable=True, full=True)
     plan = doctor.ModelPlan("hub", HUB_MODEL, local=False, hub_id=HUB_MODEL)
     model_checks = doctor.full_model_checks(preset, plan, ctx)
@@ -358,8 +404,9 @@ def test_full_hub_errors_and_timeouts(monkeypatch):
     ctx = _ctx(reachable=True, full=True, timeout=0.2)
     gated = doctor._hub_info_check("Hub model info", "meta/llama", "model", None, ctx)
     assert gated.status == "fail" and "gated" in gated.detail and "log in" in gated.fix
-    preset = Preset.model_validate({"name": "p", "data": {
-        "task": "text", "sources": [{"kind": "hub", "id": "x/y", "streaming": True}]}})
+    preset = Preset.model_validate(
+        {"name": "p", "data": {"task": "text", "sources": [{"kind": "hub", "id": "x/y", "streaming": True}]}}
+    )
     monkeypatch.setattr(doctor, "_hub_info_check", lambda *a: doctor.Check("Hub dataset info", "pass"))
     started = time.perf_counter()
     checks = doctor.full_source_checks(preset, ctx)
@@ -395,7 +442,9 @@ def test_cli_quick_and_full_are_exclusive(capsys):
 
 
 def test_scratch_model_with_hub_tokenizer(env):
-    preset = Preset.model_validate({"name": "s", "model": {"id": "scratch", "scratch": {"tokenizer": "gpt2"}}})
+    preset = Preset.model_validate(
+        {"name": "s", "model": {"id": "scratch", "scratch": {"tokenizer": "gpt2"}}}
+    )
     checks, plan = doctor.check_model(preset, env, _ctx())
     assert checks[0].status == "pass" and "built from a config" in checks[0].detail
     assert checks[1].name == "tokenizer" and checks[1].status == "fail" and "download gpt2" in checks[1].fix

@@ -26,8 +26,14 @@ def qwen_qlora(**train) -> Preset:
         model={"id": QWEN7B, "device": "cuda", "dtype": "bfloat16"},
         quant={"bits": 4, "quant_type": "nf4", "double_quant": True},
         lora={"r": 8, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"]},
-        train={"optimizer": "adamw_bnb_8bit", "micro_batch_size": 1, "max_seq_len": 512,
-               "max_tokens_per_batch": 512, "gradient_checkpointing": True, **train},
+        train={
+            "optimizer": "adamw_bnb_8bit",
+            "micro_batch_size": 1,
+            "max_seq_len": 512,
+            "max_tokens_per_batch": 512,
+            "gradient_checkpointing": True,
+            **train,
+        },
     )
 
 
@@ -73,7 +79,9 @@ def test_nf4_weights_of_the_7b_linear_layers():
     # double quant: 8/64 + 32/(64·256) = 0.127 bits per parameter (QLoRA paper); without: 32/64 = 0.5
     assert const == pytest.approx(n_lin * 0.127 / 8, rel=0.01)
     assert 3.2 * GB < nf4 + const < 3.6 * GB  # the "~3.5 GB 4-bit base" of seeds/001, linears only
-    no_dq = E.estimate(qwen_qlora().model_copy(update={"quant": preset(quant={"bits": 4, "double_quant": False}).quant}))
+    no_dq = E.estimate(
+        qwen_qlora().model_copy(update={"quant": preset(quant={"bits": 4, "double_quant": False}).quant})
+    )
     assert no_dq.component("quantization constants") == pytest.approx(n_lin * 0.5 / 8, rel=0.01)
     # embeddings + lm_head (1.09B params) stay unquantized, in bf16 (tuner does not upcast them to fp32)
     assert est.component("embeddings, lm_head") == pytest.approx(1.09e9 * 2, rel=0.01)
@@ -98,8 +106,12 @@ def test_checkpointing_lowers_activations_and_batch_raises_them():
     assert on.total < off.total
     assert off.total_with_checkpointing(True) == pytest.approx(on.total, rel=1e-6)
     assert on.activations_full == off.activations_full
-    small = E.estimate(preset(**base, train={"micro_batch_size": 2, "max_seq_len": 256, "max_tokens_per_batch": None}))
-    big = E.estimate(preset(**base, train={"micro_batch_size": 8, "max_seq_len": 256, "max_tokens_per_batch": None}))
+    small = E.estimate(
+        preset(**base, train={"micro_batch_size": 2, "max_seq_len": 256, "max_tokens_per_batch": None})
+    )
+    big = E.estimate(
+        preset(**base, train={"micro_batch_size": 8, "max_seq_len": 256, "max_tokens_per_batch": None})
+    )
     assert big.tokens == 4 * small.tokens
     assert big.component("activations") == pytest.approx(4 * small.component("activations"), rel=0.01)
     assert big.component("logits") == 4 * small.component("logits")
@@ -111,17 +123,36 @@ def test_token_budget_bounds_the_micro_batch():
     q = load_preset("quickstart")[0]  # micro 8 × 256, but at most 1024 padded tokens
     est = E.estimate(q, device="cpu")
     assert (est.rows, est.seq) == (4, 256)
-    packed = E.estimate(preset(train={"batching": "packing", "micro_batch_size": 4, "max_seq_len": 1024,
-                                      "max_tokens_per_batch": 4096}), device="cpu")
+    packed = E.estimate(
+        preset(
+            train={
+                "batching": "packing",
+                "micro_batch_size": 4,
+                "max_seq_len": 1024,
+                "max_tokens_per_batch": 4096,
+            }
+        ),
+        device="cpu",
+    )
     assert (packed.rows, packed.seq) == (4, 1024)  # flattened, but each row attends within itself
-    tight = E.estimate(preset(train={"micro_batch_size": 8, "max_seq_len": 512, "max_tokens_per_batch": 1024}), device="cpu")
+    tight = E.estimate(
+        preset(train={"micro_batch_size": 8, "max_seq_len": 512, "max_tokens_per_batch": 1024}), device="cpu"
+    )
     assert tight.tokens == 1024
 
 
 def test_logits_dominate_the_small_model():
-    est = E.estimate(preset(model={"id": E.EMBEDDED_MODEL, "device": "cpu"},
-                            train={"micro_batch_size": 8, "max_seq_len": 256, "max_tokens_per_batch": None,
-                                   "gradient_checkpointing": True}))
+    est = E.estimate(
+        preset(
+            model={"id": E.EMBEDDED_MODEL, "device": "cpu"},
+            train={
+                "micro_batch_size": 8,
+                "max_seq_len": 256,
+                "max_tokens_per_batch": None,
+                "gradient_checkpointing": True,
+            },
+        )
+    )
     assert est.component("logits") == 8 * 256 * 49152 * 12
     assert est.component("logits") > est.component("base weights")
 
@@ -131,15 +162,23 @@ def test_optimizer_states():
     n = E.estimate(preset(**base)).trainable_params
     assert E.estimate(preset(**base, train={"optimizer": "adamw_torch"})).component("optimizer") == 8 * n
     assert E.estimate(preset(**base, train={"optimizer": "sgd"})).component("optimizer") == 0
-    assert E.estimate(preset(**base, train={"optimizer": "adamw_bnb_8bit"})).component("optimizer") == pytest.approx(2 * n, rel=0.05)
+    assert E.estimate(preset(**base, train={"optimizer": "adamw_bnb_8bit"})).component(
+        "optimizer"
+    ) == pytest.approx(2 * n, rel=0.05)
     assert E.estimate(preset(**base, train={"optimizer": "adafactor"})).component("optimizer") < n
     # full fine-tuning in bf16: bf16 weights, gradients and AdamW states; no fp32 master copy in tuner
-    full = E.estimate(preset(model={"id": E.EMBEDDED_MODEL, "device": "cuda", "dtype": "bfloat16"}, train={"adapter": "full"}))
+    full = E.estimate(
+        preset(
+            model={"id": E.EMBEDDED_MODEL, "device": "cuda", "dtype": "bfloat16"}, train={"adapter": "full"}
+        )
+    )
     p = full.total_params
     assert full.component("base weights") == 2 * p and full.component("gradients") == 2 * p
     assert full.component("optimizer") == 4 * p
     fp32 = E.estimate(preset(model={"id": E.EMBEDDED_MODEL, "device": "cpu"}, train={"adapter": "full"}))
-    assert fp32.component("base weights") + fp32.component("gradients") + fp32.component("optimizer") == 16 * p
+    assert (
+        fp32.component("base weights") + fp32.component("gradients") + fp32.component("optimizer") == 16 * p
+    )
 
 
 def test_every_shipped_preset_gives_an_estimate_or_a_reason():
@@ -148,7 +187,9 @@ def test_every_shipped_preset_gives_an_estimate_or_a_reason():
     for pf in shipped:
         p, _ = load_preset(pf.path)
         out = E.estimate_or_reason(p)
-        assert isinstance(out, E.Estimate) or (isinstance(out, str) and out.startswith("no memory estimate")), pf.name
+        assert isinstance(out, E.Estimate) or (
+            isinstance(out, str) and out.startswith("no memory estimate")
+        ), pf.name
         if isinstance(out, E.Estimate):
             assert out.total > 0 and all(c.bytes >= 0 for c in out.components), pf.name
 
@@ -176,15 +217,36 @@ def test_unknown_hub_model_gives_a_reason_not_an_exception(tmp_path, monkeypatch
     # … unless its config.json is in the local HF cache
     snap = tmp_path / "hub" / "models--someone--not-a-known-model" / "snapshots" / "abc"
     snap.mkdir(parents=True)
-    (snap / "config.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2,
-                                                   "num_attention_heads": 4, "intermediate_size": 128, "vocab_size": 1000}))
+    (snap / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "llama",
+                "hidden_size": 64,
+                "num_hidden_layers": 2,
+                "num_attention_heads": 4,
+                "intermediate_size": 128,
+                "vocab_size": 1000,
+            }
+        )
+    )
     assert E.estimate(p).arch.hidden == 64
 
 
 def test_local_folder_reads_config_json(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({
-        "model_type": "qwen2", "hidden_size": 896, "num_hidden_layers": 24, "num_attention_heads": 14,
-        "num_key_value_heads": 2, "intermediate_size": 4864, "vocab_size": 151936, "tie_word_embeddings": True}))
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "qwen2",
+                "hidden_size": 896,
+                "num_hidden_layers": 24,
+                "num_attention_heads": 14,
+                "num_key_value_heads": 2,
+                "intermediate_size": 4864,
+                "vocab_size": 151936,
+                "tie_word_embeddings": True,
+            }
+        )
+    )
     est = E.estimate(preset(model={"id": str(tmp_path), "device": "cpu"}, quant={"bits": 4}))
     assert est.total_params == E.KNOWN["qwen/qwen2.5-coder-0.5b"].total_params()
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "t5"}))
@@ -195,13 +257,26 @@ def test_local_folder_reads_config_json(tmp_path):
 def test_within_30_percent_of_measured_cpu_peaks():
     # Peak RSS of 3 LoRA steps (embedded SmolLM2-135M, r=16 on all 7 linears, fp32, AdamW, glibc
     # default allocator), measured as in docs/memory.md; this guards the formulas against drift.
-    measured_gib = {(8, 64, False): 3.18, (8, 64, True): 1.93, (8, 256, False): 10.22, (8, 256, True): 4.15,
-                    (4, 256, False): 5.56}
+    measured_gib = {
+        (8, 64, False): 3.18,
+        (8, 64, True): 1.93,
+        (8, 256, False): 10.22,
+        (8, 256, True): 4.15,
+        (4, 256, False): 5.56,
+    }
     for (b, s, gc), peak in measured_gib.items():
-        est = E.estimate(preset(model={"id": E.EMBEDDED_MODEL, "device": "cpu"},
-                                lora={"r": 16, "alpha": 32, "target_modules": "all-linear"},
-                                train={"micro_batch_size": b, "max_seq_len": s, "max_tokens_per_batch": None,
-                                       "gradient_checkpointing": gc}))
+        est = E.estimate(
+            preset(
+                model={"id": E.EMBEDDED_MODEL, "device": "cpu"},
+                lora={"r": 16, "alpha": 32, "target_modules": "all-linear"},
+                train={
+                    "micro_batch_size": b,
+                    "max_seq_len": s,
+                    "max_tokens_per_batch": None,
+                    "gradient_checkpointing": gc,
+                },
+            )
+        )
         assert est.total / E.GiB == pytest.approx(peak, rel=0.3), (b, s, gc)
 
 
@@ -227,11 +302,13 @@ def test_detected_memory_and_fit_verdict():
 
 
 def test_import_pulls_no_torch():
-    code = ("import sys, core.estimate as e; from core.config.schema import Preset; "
-            "e.estimate(Preset(name='x')); e.detected_memory(); "
-            "e.estimate(Preset(name='s', model={'id': 'scratch', 'scratch': {'architecture': 'llama'}}, "
-            "train={'adapter': 'full'})); "
-            "bad = [m for m in ('torch', 'transformers', 'peft', 'bitsandbytes') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, core.estimate as e; from core.config.schema import Preset; "
+        "e.estimate(Preset(name='x')); e.detected_memory(); "
+        "e.estimate(Preset(name='s', model={'id': 'scratch', 'scratch': {'architecture': 'llama'}}, "
+        "train={'adapter': 'full'})); "
+        "bad = [m for m in ('torch', 'transformers', 'peft', 'bitsandbytes') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -19,9 +19,9 @@ from core.events import (
     EventTail,
     EventWriter,
     Failed,
+    Finished,
     HistoryScan,
     LineTail,
-    Finished,
     RunStarted,
     Sample,
     Step,
@@ -37,19 +37,53 @@ ROOT = Path(__file__).resolve().parents[2]
 def one_of_each() -> list:
     return [
         RunStarted(
-            run="r-20250101-000000", run_dir="runs/r", preset="quickstart", model="m", device="cpu",
-            dtype="float32", adapter="lora", trainable_params=10, total_params=100, train_rows=8, val_rows=2,
-            dropped_too_long=1, max_steps=4, epochs=1.0, micro_batch_size=2, grad_accum=1, max_seq_len=64,
-            batching="length_grouped", pid=os.getpid(),
+            run="r-20250101-000000",
+            run_dir="runs/r",
+            preset="quickstart",
+            model="m",
+            device="cpu",
+            dtype="float32",
+            adapter="lora",
+            trainable_params=10,
+            total_params=100,
+            train_rows=8,
+            val_rows=2,
+            dropped_too_long=1,
+            max_steps=4,
+            epochs=1.0,
+            micro_batch_size=2,
+            grad_accum=1,
+            max_seq_len=64,
+            batching="length_grouped",
+            pid=os.getpid(),
         ),
-        Step(step=1, max_steps=4, epoch=0.25, loss=2.5, lr=1e-4, grad_norm=0.7, tokens=120, tokens_per_s=60.0,
-             samples_per_s=1.0, elapsed_s=2.0, eta_s=6.0, memory={"rss_bytes": 1}),
+        Step(
+            step=1,
+            max_steps=4,
+            epoch=0.25,
+            loss=2.5,
+            lr=1e-4,
+            grad_norm=0.7,
+            tokens=120,
+            tokens_per_s=60.0,
+            samples_per_s=1.0,
+            elapsed_s=2.0,
+            eta_s=6.0,
+            memory={"rss_bytes": 1},
+        ),
         Eval(step=2, val_loss=2.0, perplexity=math.exp(2.0), exact_match=0.5, exact_match_rows=2),
         Sample(step=2, samples=[{"prompt": "p", "output": "o\nx", "command": "ls -a", "dangerous": None}]),
         Checkpoint(step=2, path="checkpoints/checkpoint-2", is_best=True, val_loss=2.0),
         WarningEvent(message="slow", kind="throughput", step=3),
-        Finished(status="finished", step=4, adapter_dir="adapter", best_checkpoint="checkpoints/checkpoint-2",
-                 best_val_loss=2.0, elapsed_s=8.0, reason="max_steps"),
+        Finished(
+            status="finished",
+            step=4,
+            adapter_dir="adapter",
+            best_checkpoint="checkpoints/checkpoint-2",
+            best_val_loss=2.0,
+            elapsed_s=8.0,
+            reason="max_steps",
+        ),
         Failed(step=None, kind="oom", message="out of memory", hint="lower train.micro_batch_size"),
     ]
 
@@ -204,14 +238,19 @@ def test_tail_detects_replacement_by_a_longer_file(tmp_path):
 
 @pytest.mark.parametrize("modules", ["core.events, core.runs", "core.events, core.runs, core.sysinfo"])
 def test_clients_import_without_torch(modules):
-    code = f"import {modules}, sys; assert 'torch' not in sys.modules; assert 'transformers' not in sys.modules"
+    code = (
+        f"import {modules}, sys; assert 'torch' not in sys.modules; assert 'transformers' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
 
 
 # --------------------------------------------------------------- windowed first reads of long files
 
+
 def warnings(n: int, start: int = 0) -> list[str]:
-    return [json.dumps(to_record(WarningEvent(message=f"m{i}", step=i))) + "\n" for i in range(start, start + n)]
+    return [
+        json.dumps(to_record(WarningEvent(message=f"m{i}", step=i))) + "\n" for i in range(start, start + n)
+    ]
 
 
 def test_a_windowed_first_read_takes_whole_lines_of_the_head_and_the_tail(tmp_path):
@@ -221,8 +260,8 @@ def test_a_windowed_first_read_takes_whole_lines_of_the_head_and_the_tail(tmp_pa
     size = path.stat().st_size
     tail = EventTail(path, backlog=5000, head=3000)
     got = [r["step"] for r in tail.poll()]
-    head_n = next(i for i in range(len(lines)) if sum(map(len, lines[:i + 1])) > 3000)
-    tail_n = next(i for i in range(len(lines)) if sum(map(len, lines[-i - 1:])) > 5000)
+    head_n = next(i for i in range(len(lines)) if sum(map(len, lines[: i + 1])) > 3000)
+    tail_n = next(i for i in range(len(lines)) if sum(map(len, lines[-i - 1 :])) > 5000)
     assert got == list(range(head_n)) + list(range(2000 - tail_n, 2000))
     assert tail.gap_at == head_n
     assert tail.skipped == (sum(map(len, lines[:head_n])), size - sum(map(len, lines[-tail_n:])))
@@ -283,8 +322,11 @@ def test_history_scan_finds_every_other_event_and_samples_the_steps(tmp_path):
     for s in range(1, 20_001):
         out.append(json.dumps(to_record(Step(step=s, max_steps=20_000, epoch=0.0, loss=1.0, lr=0.0))) + "\n")
         if s % 997 == 0:
-            rec = to_record(Eval(step=s, val_loss=1.0, perplexity=1.0)) if s % 2 else to_record(
-                WarningEvent(message='says "type": "step" and "type":"eval"', step=s))
+            rec = (
+                to_record(Eval(step=s, val_loss=1.0, perplexity=1.0))
+                if s % 2
+                else to_record(WarningEvent(message='says "type": "step" and "type":"eval"', step=s))
+            )
             out.append(json.dumps(rec) + "\n")
             expected.append((rec["type"], s))
     path.write_text("".join(out))

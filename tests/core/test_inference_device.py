@@ -25,7 +25,9 @@ def run_cli(capsys, *argv):
 
 def _build_tiny(folder: Path) -> Path:
     """tests/core/train/conftest.py's build_tiny (hidden 64: bitsandbytes' CPU 4-bit blocksize)."""
-    spec = importlib.util.spec_from_file_location("train_conftest", Path(__file__).parent / "train" / "conftest.py")
+    spec = importlib.util.spec_from_file_location(
+        "train_conftest", Path(__file__).parent / "train" / "conftest.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.build_tiny(folder)
@@ -44,27 +46,47 @@ def qlora_run(tmp_path_factory, tiny_run) -> Path:
 
     root = tmp_path_factory.mktemp("qlora")
     model_dir = _build_tiny(root / "tiny-llama")
-    preset = Preset.model_validate({
-        "name": "tinyq",
-        "model": {"id": str(model_dir)},
-        "data": {"sources": [{"kind": "file", "path": str(tiny_run.source_file)}],
-                 "split": {"train": 0.5, "val": 0.25, "test": 0.25}},
-        "lora": {"r": 4, "alpha": 8, "target_modules": list(TARGETS)},
-        "quant": {"bits": 4},
-        "eval": {"max_new_tokens": 4},
-    })
+    preset = Preset.model_validate(
+        {
+            "name": "tinyq",
+            "model": {"id": str(model_dir)},
+            "data": {
+                "sources": [{"kind": "file", "path": str(tiny_run.source_file)}],
+                "split": {"train": 0.5, "val": 0.25, "test": 0.25},
+            },
+            "lora": {"r": 4, "alpha": 8, "target_modules": list(TARGETS)},
+            "quant": {"bits": 4},
+            "eval": {"max_new_tokens": 4},
+        }
+    )
     run_dir = root / "runs" / "tinyq-20260101-000000"
     (run_dir / "checkpoints").mkdir(parents=True)
     (run_dir / "preset.toml").write_text(tomli_w.dumps(preset.model_dump(mode="json", exclude_none=True)))
-    (run_dir / "provenance.json").write_text(json.dumps({
-        "created": 0, "pid": None, "base_model": str(model_dir), "data_hash": "tiny", "device": "cpu",
-        "extra": {"data_dir": str(tiny_run.data_dir), "style": "chat", "dtype": "float32"},
-    }))
-    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, device_map={"": "cpu"},
-                                                quantization_config=quantization_config(preset))
+    (run_dir / "provenance.json").write_text(
+        json.dumps(
+            {
+                "created": 0,
+                "pid": None,
+                "base_model": str(model_dir),
+                "data_hash": "tiny",
+                "device": "cpu",
+                "extra": {"data_dir": str(tiny_run.data_dir), "style": "chat", "dtype": "float32"},
+            }
+        )
+    )
+    base = AutoModelForCausalLM.from_pretrained(
+        model_dir,
+        dtype=torch.float32,
+        device_map={"": "cpu"},
+        quantization_config=quantization_config(preset),
+    )
     torch.manual_seed(0)
-    peft_model = get_peft_model(base, LoraConfig(r=4, lora_alpha=8, target_modules=list(TARGETS),
-                                                 task_type="CAUSAL_LM", init_lora_weights=False))
+    peft_model = get_peft_model(
+        base,
+        LoraConfig(
+            r=4, lora_alpha=8, target_modules=list(TARGETS), task_type="CAUSAL_LM", init_lora_weights=False
+        ),
+    )
     peft_model.save_pretrained(run_dir / "adapter")
     AutoTokenizer.from_pretrained(model_dir).save_pretrained(run_dir / "adapter")
     return run_dir
@@ -72,8 +94,11 @@ def qlora_run(tmp_path_factory, tiny_run) -> Path:
 
 def _base_layers(model) -> list:
     """The layers under the LoRA wrappers of the target projections."""
-    return [m.base_layer for name, m in model.named_modules() if name.rsplit(".", 1)[-1] in TARGETS
-            and hasattr(m, "base_layer")]
+    return [
+        m.base_layer
+        for name, m in model.named_modules()
+        if name.rsplit(".", 1)[-1] in TARGETS and hasattr(m, "base_layer")
+    ]
 
 
 # ---------------------------------------------------------------------------------- quantization
@@ -90,8 +115,9 @@ def test_qlora_run_loads_its_base_in_4bit_on_cpu(capsys, qlora_run):
     assert len(layers) == 2 * len(TARGETS)  # two decoder layers
     assert all(isinstance(layer, bnb.nn.Linear4bit) for layer in layers)
     assert loaded.base_note == "base in 4-bit NF4 (as trained)" and loaded.device == "cpu"
-    answer = generate_batch(loaded.model, loaded.tokenizer, ["list all files"], style=loaded.style,
-                            max_new_tokens=4)[0]
+    answer = generate_batch(
+        loaded.model, loaded.tokenizer, ["list all files"], style=loaded.style, max_new_tokens=4
+    )[0]
     assert answer.prompt == "list all files" and isinstance(answer.output, str)
 
     code, out, err = run_cli(capsys, "generate", qlora_run, "list all files", "--max-new-tokens", 4)
@@ -112,14 +138,28 @@ def test_no_quant_loads_plain_linear(capsys, monkeypatch, qlora_run):
     assert loaded.base_note == "base unquantized (fp32, --no-quant)"
 
     monkeypatch.setattr("sys.stdin", io.StringIO("list all files\n"))
-    code, out, err = run_cli(capsys, "chat", qlora_run, "--no-quant", "--device", "cpu", "--max-new-tokens", 3)
+    code, out, err = run_cli(
+        capsys, "chat", qlora_run, "--no-quant", "--device", "cpu", "--max-new-tokens", 3
+    )
     assert code == 0, err
     assert out.count("command:") == 1 and "base unquantized (fp32, --no-quant)" in err
 
 
 def test_eval_passes_no_quant_and_device(capsys, tmp_path, qlora_run):
-    code, out, err = run_cli(capsys, "eval", qlora_run, "--no-quant", "--device", "cpu", "--limit", 1,
-                             "--max-new-tokens", 2, "--out", tmp_path / "p.jsonl")
+    code, out, err = run_cli(
+        capsys,
+        "eval",
+        qlora_run,
+        "--no-quant",
+        "--device",
+        "cpu",
+        "--limit",
+        1,
+        "--max-new-tokens",
+        2,
+        "--out",
+        tmp_path / "p.jsonl",
+    )
     assert code == 0, err
     assert "base unquantized (fp32, --no-quant)" in err
     assert json.loads((tmp_path / "p.summary.json").read_text())["device"] == "cpu"
@@ -170,7 +210,9 @@ def test_cuda_index_beyond_count_when_cuda_exists(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     assert select_inference_device("cuda:1") == ("cuda:1", None)
-    with pytest.raises(TunerError, match=r"--device cuda:3 but this machine has 2 CUDA GPUs \(cuda:0 to cuda:1\)"):
+    with pytest.raises(
+        TunerError, match=r"--device cuda:3 but this machine has 2 CUDA GPUs \(cuda:0 to cuda:1\)"
+    ):
         select_inference_device("cuda:3")
 
 
@@ -185,7 +227,13 @@ def test_parse_device():
     from core.inference import parse_device
 
     assert [parse_device(v) for v in ("auto", "CPU", "cuda", "cuda:01", "mps", "xla")] == [
-        "auto", "cpu", "cuda", "cuda:1", "mps", "xla"]
+        "auto",
+        "cpu",
+        "cuda",
+        "cuda:1",
+        "mps",
+        "xla",
+    ]
     for bad in ("gpu", "cuda:", "cuda:x", "cpu:0", "xla:1", ""):
         with pytest.raises(ValueError):
             parse_device(bad)

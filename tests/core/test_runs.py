@@ -35,9 +35,24 @@ ARG_KEY = "argsecret-abcdef123456"
 
 def started(run_dir: Path, pid: int, **kw) -> RunStarted:
     fields = dict(
-        run=run_dir.name, run_dir=str(run_dir), preset="p", model="m", device="cpu", dtype="float32",
-        adapter="lora", trainable_params=1, total_params=2, train_rows=3, val_rows=1, dropped_too_long=0,
-        max_steps=10, epochs=1.0, micro_batch_size=1, grad_accum=1, max_seq_len=32, batching="padding_free",
+        run=run_dir.name,
+        run_dir=str(run_dir),
+        preset="p",
+        model="m",
+        device="cpu",
+        dtype="float32",
+        adapter="lora",
+        trainable_params=1,
+        total_params=2,
+        train_rows=3,
+        val_rows=1,
+        dropped_too_long=0,
+        max_steps=10,
+        epochs=1.0,
+        micro_batch_size=1,
+        grad_accum=1,
+        max_seq_len=32,
+        batching="padding_free",
         pid=pid,
     )
     fields.update(kw)
@@ -66,7 +81,7 @@ def test_create_run_dir_layout_and_uniqueness(tmp_path):
         assert d.parent == tmp_path and d.name.startswith("quickstart-")
         assert (d / runs.PRESET_FILE).is_file() and (d / runs.CHECKPOINTS_DIR).is_dir()
     assert 'name = "quickstart"' in (dirs[0] / runs.PRESET_FILE).read_text()
-    stamp = dirs[0].name[len("quickstart-"):]
+    stamp = dirs[0].name[len("quickstart-") :]
     time.strptime(stamp, runs.TIME_FORMAT)
     named = runs.create_run_dir(preset, root=tmp_path, name="my run/x")
     assert named.name.startswith("my-run-x-")
@@ -83,13 +98,28 @@ def test_provenance_has_versions_and_no_secrets(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", WANDB)
     monkeypatch.setenv("HF_TOKEN", HF)
     monkeypatch.setattr(
-        sys, "argv",
-        ["tuner", "run", "quickstart", "--set", f"log.wandb_key={ARG_KEY}", "--hf-token", HF,
-         "--set", "train.max_tokens_per_batch=2048", f"--note=uses {WANDB}"],
+        sys,
+        "argv",
+        [
+            "tuner",
+            "run",
+            "quickstart",
+            "--set",
+            f"log.wandb_key={ARG_KEY}",
+            "--hf-token",
+            HF,
+            "--set",
+            "train.max_tokens_per_batch=2048",
+            f"--note=uses {WANDB}",
+        ],
     )
     run_dir = runs.create_run_dir(Preset(name="p", description=f"token {HF}"), root=tmp_path)
     info = runs.write_provenance(
-        run_dir, data_hash="abc", base_model="m", base_model_file_sha256=None, device="cpu",
+        run_dir,
+        data_hash="abc",
+        base_model="m",
+        base_model_file_sha256=None,
+        device="cpu",
         extra={"api_key": ARG_KEY, "note": f"header Bearer {HF}", "nested": [{"password": "hunter2hunter2"}]},
     )
     with EventWriter(run_dir / runs.EVENTS_FILE) as w:
@@ -99,9 +129,20 @@ def test_provenance_has_versions_and_no_secrets(tmp_path, monkeypatch):
     on_disk = json.loads((run_dir / runs.PROVENANCE_FILE).read_text())
     assert on_disk == json.loads(json.dumps(info))
     pk = on_disk["packages"]
-    assert set(pk) >= {"torch", "transformers", "peft", "datasets", "accelerate", "bitsandbytes", "trl", "tuner"}
+    assert set(pk) >= {
+        "torch",
+        "transformers",
+        "peft",
+        "datasets",
+        "accelerate",
+        "bitsandbytes",
+        "trl",
+        "tuner",
+    }
     assert pk["torch"] and pk["transformers"] and pk["tuner"]
-    assert on_disk["python"] and on_disk["hostname"] and on_disk["cpu_count"] and on_disk["pid"] == os.getpid()
+    assert (
+        on_disk["python"] and on_disk["hostname"] and on_disk["cpu_count"] and on_disk["pid"] == os.getpid()
+    )
     assert set(on_disk["git"]) == {"commit", "dirty"}
     assert on_disk["data_hash"] == "abc" and on_disk["base_model"] == "m"
     assert "log.wandb_key=***" in on_disk["argv"]
@@ -135,29 +176,52 @@ def test_scrub(monkeypatch):
 
 def test_status_finished_failed_interrupted_by_event(tmp_path):
     me = os.getpid()
-    fin = make_run(tmp_path, "fin", lambda d: [
-        started(d, me),
-        Step(step=5, max_steps=10, epoch=0.5, loss=1.5, lr=1e-4),
-        Eval(step=5, val_loss=1.4, perplexity=4.0),
-        Eval(step=10, val_loss=1.2, perplexity=3.3),
-        Step(step=10, max_steps=10, epoch=1.0, loss=1.1, lr=0.0),
-        Checkpoint(step=10, path="checkpoints/checkpoint-10", is_best=True, val_loss=1.2),
-        Finished(status="finished", step=10, adapter_dir="adapter", best_val_loss=1.2, reason="max_steps"),
-    ])
+    fin = make_run(
+        tmp_path,
+        "fin",
+        lambda d: [
+            started(d, me),
+            Step(step=5, max_steps=10, epoch=0.5, loss=1.5, lr=1e-4),
+            Eval(step=5, val_loss=1.4, perplexity=4.0),
+            Eval(step=10, val_loss=1.2, perplexity=3.3),
+            Step(step=10, max_steps=10, epoch=1.0, loss=1.1, lr=0.0),
+            Checkpoint(step=10, path="checkpoints/checkpoint-10", is_best=True, val_loss=1.2),
+            Finished(
+                status="finished", step=10, adapter_dir="adapter", best_val_loss=1.2, reason="max_steps"
+            ),
+        ],
+    )
     info = runs.run_info(fin)
-    assert (info.status, info.step, info.max_steps, info.last_loss, info.best_val_loss) == ("finished", 10, 10, 1.1, 1.2)
+    assert (info.status, info.step, info.max_steps, info.last_loss, info.best_val_loss) == (
+        "finished",
+        10,
+        10,
+        1.1,
+        1.2,
+    )
     assert (info.preset, info.model, info.pid, info.name) == ("p", "m", me, fin.name)
     assert info.started and info.updated
 
     failed = make_run(tmp_path, "failed", lambda d: [started(d, me), Failed(step=3, kind="oom", message="x")])
     assert runs.run_info(failed).status == "failed"
-    stopped = make_run(tmp_path, "stopped", lambda d: [
-        started(d, me), Finished(status="interrupted", step=3, adapter_dir="adapter", reason="signal"),
-    ])
+    stopped = make_run(
+        tmp_path,
+        "stopped",
+        lambda d: [
+            started(d, me),
+            Finished(status="interrupted", step=3, adapter_dir="adapter", reason="signal"),
+        ],
+    )
     assert runs.run_info(stopped).status == "interrupted"
-    resumed = make_run(tmp_path, "resumed", lambda d: [
-        started(d, me), Failed(step=3, kind="oom", message="x"), started(d, me, resumed_from="ckpt"),
-    ])
+    resumed = make_run(
+        tmp_path,
+        "resumed",
+        lambda d: [
+            started(d, me),
+            Failed(step=3, kind="oom", message="x"),
+            started(d, me, resumed_from="ckpt"),
+        ],
+    )
     assert runs.run_info(resumed).status == "running"  # the resumed attempt is alive
 
 
@@ -166,7 +230,9 @@ def test_status_running_interrupted_unknown_by_pid(tmp_path):
     assert runs.run_info(alive).status == "running"
     dead = make_run(tmp_path, "dead", lambda d: [started(d, dead_pid())])
     assert runs.run_info(dead).status == "interrupted"
-    reused = make_run(tmp_path, "reused", lambda d: [started(d, os.getpid(), time=time.time() - 3600 * 24 * 365 * 30)])
+    reused = make_run(
+        tmp_path, "reused", lambda d: [started(d, os.getpid(), time=time.time() - 3600 * 24 * 365 * 30)]
+    )
     assert runs.run_info(reused).status == "interrupted"  # the pid belongs to a process newer than the run
     fresh = make_run(tmp_path, "fresh", [])
     info = runs.run_info(fresh)
@@ -180,10 +246,19 @@ def test_a_running_run_that_acknowledged_a_stop_is_stopping_until_it_ends(tmp_pa
     stopping = make_run(tmp_path, "stopping", lambda d: [started(d, os.getpid()), stop])
     info = runs.run_info(stopping)
     assert info.status == "running" and info.stopping
-    ended = make_run(tmp_path, "ended", lambda d: [started(d, os.getpid()), stop, Finished(
-        status="interrupted", step=3, adapter_dir="", reason="signal", elapsed_s=1.0)])
+    ended = make_run(
+        tmp_path,
+        "ended",
+        lambda d: [
+            started(d, os.getpid()),
+            stop,
+            Finished(status="interrupted", step=3, adapter_dir="", reason="signal", elapsed_s=1.0),
+        ],
+    )
     assert runs.run_info(ended).status == "interrupted" and not runs.run_info(ended).stopping
-    resumed = make_run(tmp_path, "resumed", lambda d: [started(d, os.getpid()), stop, started(d, os.getpid())])
+    resumed = make_run(
+        tmp_path, "resumed", lambda d: [started(d, os.getpid()), stop, started(d, os.getpid())]
+    )
     assert not runs.run_info(resumed).stopping, "a resume starts over"
 
 
@@ -221,7 +296,11 @@ def test_complete_and_incomplete_checkpoints(tmp_path):
     (ck / ".tmp-checkpoint-140").mkdir()  # crashed before the rename
     (ck / "checkpoint-notanumber").mkdir()
     (ck / "checkpoint-7").write_text("a file, not a checkpoint")
-    assert [p.name for p in runs.complete_checkpoints(run_dir)] == ["checkpoint-3", "checkpoint-20", "checkpoint-100"]
+    assert [p.name for p in runs.complete_checkpoints(run_dir)] == [
+        "checkpoint-3",
+        "checkpoint-20",
+        "checkpoint-100",
+    ]
     assert [p.name for p in runs.incomplete_checkpoints(run_dir)] == ["checkpoint-120", ".tmp-checkpoint-140"]
     assert runs.complete_checkpoints(tmp_path / "missing") == []
     assert runs.incomplete_checkpoints(tmp_path / "missing") == []
@@ -229,8 +308,10 @@ def test_complete_and_incomplete_checkpoints(tmp_path):
 
 # --------------------------------------------------------------- long event files: a bounded read
 
-SHORT_STEP = ('{"v": 1, "type": "step", "time": %.3f, "step": %d, "max_steps": %d, "epoch": 0.5, "loss": %.6f, '
-              '"lr": 0.0001}\n')
+SHORT_STEP = (
+    '{"v": 1, "type": "step", "time": %.3f, "step": %d, "max_steps": %d, "epoch": 0.5, "loss": %.6f, '
+    '"lr": 0.0001}\n'
+)
 LONG = 200_000
 
 
@@ -251,7 +332,9 @@ def write_long(path: Path, parts: list, tail: bytes = b"") -> None:
                 for s in part:
                     batch.append(SHORT_STEP % (s, s, LONG, loss_at(s)))
                     if s % 1000 == 0:
-                        batch.append(json.dumps(to_record(Eval(step=s, val_loss=val_at(s), perplexity=1.0))) + "\n")
+                        batch.append(
+                            json.dumps(to_record(Eval(step=s, val_loss=val_at(s), perplexity=1.0))) + "\n"
+                        )
                 f.write("".join(batch))
             else:
                 f.write(json.dumps(to_record(part)) + "\n")
@@ -293,8 +376,18 @@ def reference_fold(run_dir: Path) -> dict:
         status, pid = "running", holder[0]
     elif status is None:
         status = "running" if runs.pid_alive(pid, started) else "interrupted"
-    return dict(status=status, step=step, max_steps=max_steps, last_loss=last_loss, best_val_loss=best,
-                preset=preset, model=model, pid=pid, started=started, stopping=stopping and status == "running")
+    return dict(
+        status=status,
+        step=step,
+        max_steps=max_steps,
+        last_loss=last_loss,
+        best_val_loss=best,
+        preset=preset,
+        model=model,
+        pid=pid,
+        started=started,
+        stopping=stopping and status == "running",
+    )
 
 
 @pytest.fixture
@@ -344,32 +437,77 @@ def long_scenarios(d: Path, me: int, dead: int, now: float) -> dict[str, tuple[l
     stop = WarningEvent(message="SIGTERM: stopping", kind="stopping", step=LONG)
     resumed = dict(resumed_from="checkpoint-90000", time=now)
     return {
-        "finished": ([started(d, me, time=now), range(1, LONG + 1), Finished(
-            status="finished", step=LONG, adapter_dir="adapter", best_val_loss=val_at(60_000))], b""),
-        "failed": ([started(d, me, time=now), range(1, LONG + 1), Failed(step=LONG, kind="oom", message="x")], b""),
-        "interrupted": ([started(d, me, time=now), range(1, LONG + 1), stop, Finished(
-            status="interrupted", step=LONG, adapter_dir="adapter", reason="signal")], b""),
+        "finished": (
+            [
+                started(d, me, time=now),
+                range(1, LONG + 1),
+                Finished(status="finished", step=LONG, adapter_dir="adapter", best_val_loss=val_at(60_000)),
+            ],
+            b"",
+        ),
+        "failed": (
+            [started(d, me, time=now), range(1, LONG + 1), Failed(step=LONG, kind="oom", message="x")],
+            b"",
+        ),
+        "interrupted": (
+            [
+                started(d, me, time=now),
+                range(1, LONG + 1),
+                stop,
+                Finished(status="interrupted", step=LONG, adapter_dir="adapter", reason="signal"),
+            ],
+            b"",
+        ),
         "killed": ([started(d, dead, time=now), range(1, LONG + 1)], b""),
-        "running, stopping, torn last line": ([started(d, me, time=now), range(1, LONG + 1), stop],
-                                              (SHORT_STEP % (0, LONG + 1, LONG, 9.0))[:40].encode()),
-        "resumed in the middle": ([started(d, dead, time=now - 100), range(1, first + 1), Finished(
-            status="interrupted", step=first, adapter_dir="", reason="signal"), started(d, me, **resumed),
-            range(90_001, LONG + 1), Finished(status="finished", step=LONG, adapter_dir="adapter",
-                                              best_val_loss=val_at(90_000))], b""),
+        "running, stopping, torn last line": (
+            [started(d, me, time=now), range(1, LONG + 1), stop],
+            (SHORT_STEP % (0, LONG + 1, LONG, 9.0))[:40].encode(),
+        ),
+        "resumed in the middle": (
+            [
+                started(d, dead, time=now - 100),
+                range(1, first + 1),
+                Finished(status="interrupted", step=first, adapter_dir="", reason="signal"),
+                started(d, me, **resumed),
+                range(90_001, LONG + 1),
+                Finished(status="finished", step=LONG, adapter_dir="adapter", best_val_loss=val_at(90_000)),
+            ],
+            b"",
+        ),
         # The head window ends with the first attempt's failed event; the resume's run_started
         # straddles its edge (unread): the failure must not outlive the gap.
-        "failed early, resumed, killed": ([started(d, dead, time=now - 100), steps_filling_the_head(
-            [started(d, dead, time=now - 100)], early), early, started(d, dead, **resumed), range(1, LONG + 1)], b""),
+        "failed early, resumed, killed": (
+            [
+                started(d, dead, time=now - 100),
+                steps_filling_the_head([started(d, dead, time=now - 100)], early),
+                early,
+                started(d, dead, **resumed),
+                range(1, LONG + 1),
+            ],
+            b"",
+        ),
         "resumed near the end, torn line before it": (
             [started(d, dead, time=now - 100), range(1, LONG + 1)],
-            (SHORT_STEP % (0, LONG + 1, LONG, 9.0))[:30].encode() + b"\n"
-            + (json.dumps(to_record(started(d, me, **resumed))) + "\n").encode()),
+            (SHORT_STEP % (0, LONG + 1, LONG, 9.0))[:30].encode()
+            + b"\n"
+            + (json.dumps(to_record(started(d, me, **resumed))) + "\n").encode(),
+        ),
     }
 
 
-@pytest.mark.parametrize("case", ["finished", "failed", "interrupted", "killed", "running, stopping, torn last line",
-                                  "resumed in the middle", "failed early, resumed, killed",
-                                  "resumed near the end, torn line before it"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "finished",
+        "failed",
+        "interrupted",
+        "killed",
+        "running, stopping, torn last line",
+        "resumed in the middle",
+        "failed early, resumed, killed",
+        "resumed near the end, torn line before it",
+    ],
+)
 def test_a_long_event_file_is_summarised_from_a_bounded_read(tmp_path, case, bytes_read):
     from core.events import HEAD_BYTES, TAIL_BYTES
 
@@ -383,11 +521,17 @@ def test_a_long_event_file_is_summarised_from_a_bounded_read(tmp_path, case, byt
     assert bytes_read[0] <= HEAD_BYTES + TAIL_BYTES + 1
     ref = reference_fold(run_dir)
     got = {k: getattr(info, k) for k in ref}
-    assert {k: got[k] for k in ("status", "step", "max_steps", "last_loss", "preset", "model", "stopping")} == \
-        {k: ref[k] for k in ("status", "step", "max_steps", "last_loss", "preset", "model", "stopping")}
-    assert ref["status"] == {"finished": "finished", "failed": "failed", "interrupted": "interrupted",
-                             "killed": "interrupted", "resumed in the middle": "finished",
-                             "failed early, resumed, killed": "interrupted"}.get(case, "running")
+    assert {
+        k: got[k] for k in ("status", "step", "max_steps", "last_loss", "preset", "model", "stopping")
+    } == {k: ref[k] for k in ("status", "step", "max_steps", "last_loss", "preset", "model", "stopping")}
+    assert ref["status"] == {
+        "finished": "finished",
+        "failed": "failed",
+        "interrupted": "interrupted",
+        "killed": "interrupted",
+        "resumed in the middle": "finished",
+        "failed early, resumed, killed": "interrupted",
+    }.get(case, "running")
     if case == "failed early, resumed, killed":
         assert (info.started, info.pid) == (now - 100, dead)  # the first start's (documented)
     elif case == "resumed in the middle":
@@ -406,17 +550,32 @@ def test_a_resume_that_is_still_loading_is_running_by_its_lock(tmp_path, bytes_r
     from core import run_lock
 
     run_dir = runs.create_run_dir(Preset(name="p"), root=tmp_path, name="long")
-    write_long(run_dir / runs.EVENTS_FILE, [started(run_dir, dead_pid(), time=time.time() - 100), range(1, LONG // 2),
-                                            Failed(step=LONG // 2 - 1, kind="oom", message="x"),
-                                            started(run_dir, os.getpid(), resumed_from="checkpoint-1000"),
-                                            range(1001, LONG + 1)])
+    write_long(
+        run_dir / runs.EVENTS_FILE,
+        [
+            started(run_dir, dead_pid(), time=time.time() - 100),
+            range(1, LONG // 2),
+            Failed(step=LONG // 2 - 1, kind="oom", message="x"),
+            started(run_dir, os.getpid(), resumed_from="checkpoint-1000"),
+            range(1001, LONG + 1),
+        ],
+    )
     lock = run_lock.acquire(run_dir)  # what a trainer holds for its whole life
     try:
         info = runs.run_info(run_dir)
         ref = reference_fold(run_dir)
-        assert (info.status, info.pid, info.step, info.last_loss) == ("running", os.getpid(), LONG, loss_at(LONG))
-        assert (ref["status"], ref["pid"], ref["step"], ref["last_loss"]) == (info.status, info.pid, info.step,
-                                                                             info.last_loss)
+        assert (info.status, info.pid, info.step, info.last_loss) == (
+            "running",
+            os.getpid(),
+            LONG,
+            loss_at(LONG),
+        )
+        assert (ref["status"], ref["pid"], ref["step"], ref["last_loss"]) == (
+            info.status,
+            info.pid,
+            info.step,
+            info.last_loss,
+        )
     finally:
         lock.release()
     assert runs.run_info(run_dir).status == "interrupted"  # nobody trains it: the killed resume
@@ -424,12 +583,20 @@ def test_a_resume_that_is_still_loading_is_running_by_its_lock(tmp_path, bytes_r
 
 def test_a_resume_without_steps_yet_keeps_the_last_loss_from_before(tmp_path):
     run_dir = runs.create_run_dir(Preset(name="p"), root=tmp_path, name="long")
-    write_long(run_dir / runs.EVENTS_FILE, [started(run_dir, dead_pid()), range(1, LONG + 1), Finished(
-        status="interrupted", step=LONG, adapter_dir="", reason="signal"), started(run_dir, os.getpid(), max_steps=7)])
+    write_long(
+        run_dir / runs.EVENTS_FILE,
+        [
+            started(run_dir, dead_pid()),
+            range(1, LONG + 1),
+            Finished(status="interrupted", step=LONG, adapter_dir="", reason="signal"),
+            started(run_dir, os.getpid(), max_steps=7),
+        ],
+    )
     info = runs.run_info(run_dir)
     assert (info.status, info.step, info.max_steps, info.last_loss) == ("running", LONG, 7, loss_at(LONG))
     assert (info.status, info.step, info.max_steps, info.last_loss) == tuple(
-        reference_fold(run_dir)[k] for k in ("status", "step", "max_steps", "last_loss"))
+        reference_fold(run_dir)[k] for k in ("status", "step", "max_steps", "last_loss")
+    )
 
 
 def test_listing_a_long_run_reads_a_bounded_number_of_bytes(tmp_path, bytes_read):
@@ -450,9 +617,13 @@ def test_damaged_files_are_named_not_hidden_behind_interrupted(tmp_path, capsys)
     (run / runs.PROVENANCE_FILE).write_text("{not json")
     info = runs.run_info(run)
     assert info.status == "interrupted"
-    assert info.problems == ["events.jsonl ends in a torn line (the trainer was killed while writing it)",
-                             "provenance.json is not valid JSON (damaged; the run's pid and versions are unknown)"]
+    assert info.problems == [
+        "events.jsonl ends in a torn line (the trainer was killed while writing it)",
+        "provenance.json is not valid JSON (damaged; the run's pid and versions are unknown)",
+    ]
     assert main(["runs", "--run-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert f"{run.name}: events.jsonl ends in a torn line" in out and "provenance.json is not valid JSON" in out
+    assert (
+        f"{run.name}: events.jsonl ends in a torn line" in out and "provenance.json is not valid JSON" in out
+    )
     assert runs.run_info(make_run(tmp_path, "clean", lambda d: [started(d, dead_pid())])).problems == []

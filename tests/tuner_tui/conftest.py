@@ -15,9 +15,16 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tui_support import (  # noqa: F401 - re-exported for fixtures below
-    DATA_DIR_NAME, FAILED_RUN, FINISHED_RUN, FIXED_NOW, FIXED_ROOT, FIXTURES, fixed_clock, run_started, step_event,
+    DATA_DIR_NAME,
+    FAILED_RUN,
+    FINISHED_RUN,
+    FIXED_NOW,
+    FIXED_ROOT,
+    FIXTURES,
+    fixed_clock,
+    run_started,
+    step_event,
     write_events,
 )
 

@@ -58,7 +58,13 @@ async def test_number_keys_mouse_tabs_and_escape(runs_dir):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.runs_pane.loaded, what="runs listed")
         assert app.active_pane == "runs"
-        for key, pane in (("1", "data"), ("2", "presets"), ("3", "monitor"), ("5", "runs"), ("4", "playground")):
+        for key, pane in (
+            ("1", "data"),
+            ("2", "presets"),
+            ("3", "monitor"),
+            ("5", "runs"),
+            ("4", "playground"),
+        ):
             await pilot.press(key)
             assert app.active_pane == pane
         # the playground focuses its prompt: digits are text there, Escape gives the keys back
@@ -131,8 +137,19 @@ async def test_reopening_reattaches_to_a_running_run(live_run):
         assert app.active_pane == "monitor"
         assert "▶" in app.pane_bar.label("runs")
         # the run ends while the Monitor is shown: the Runs tab drops its running count by itself
-        write_events(live_run / "events.jsonl", [{"v": 1, "type": "finished", "time": time.time(), "step": 0,
-                                                   "status": "finished", "adapter_dir": ""}])
+        write_events(
+            live_run / "events.jsonl",
+            [
+                {
+                    "v": 1,
+                    "type": "finished",
+                    "time": time.time(),
+                    "step": 0,
+                    "status": "finished",
+                    "adapter_dir": "",
+                }
+            ],
+        )
         await wait_until(pilot, lambda: app.pane_bar.label("runs") == "5 Runs", what="running count cleared")
         assert app.active_pane == "monitor"
 
@@ -165,7 +182,9 @@ async def test_monitor_follows_a_growing_event_file(live_run):
             assert f"step {target}/100" in text_of(app, "#mon-header")
         with open(live_run / "train.log", "a") as f:
             f.write("hello from the trainer\n")
-        await wait_until(pilot, lambda: any("hello from the trainer" in line for line in app.query_one("#mon-log").lines))
+        await wait_until(
+            pilot, lambda: any("hello from the trainer" in line for line in app.query_one("#mon-log").lines)
+        )
         # a burst: thousands of events arrive between two polls and are applied in one update
         before = app.monitor.updates
         write_events(events, [step_event(s, max_steps=5000) for s in range(16, 3016)])
@@ -189,8 +208,11 @@ async def monitoring_a_fake_trainer(tmp_path):
         async with app.run_test(size=SIZE) as pilot:
             app.launches.append(launch)
             app.monitor.attach(None, launch)
-            await wait_until(pilot, lambda: app.monitor.view is not None and app.monitor.view.status == "running",
-                             what="running")
+            await wait_until(
+                pilot,
+                lambda: app.monitor.view is not None and app.monitor.view.status == "running",
+                what="running",
+            )
             app.action_pane("monitor")
             yield app, pilot, launch
     finally:
@@ -204,7 +226,9 @@ async def test_monitor_stop_sends_sigterm_and_the_run_ends_interrupted(tmp_path)
         await pilot.press("s")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
         await pilot.press("y")
-        await wait_until(pilot, lambda: app.monitor.view.status == "interrupted", timeout=20, what="interrupted")
+        await wait_until(
+            pilot, lambda: app.monitor.view.status == "interrupted", timeout=20, what="interrupted"
+        )
 
 
 # ---------------------------------------------------------------------------------- presets
@@ -212,8 +236,11 @@ async def test_monitor_stop_sends_sigterm_and_the_run_ends_interrupted(tmp_path)
 
 async def _open_presets(pilot, app):
     await pilot.press("2")
-    await wait_until(pilot, lambda: app.presets.current is not None and app.presets.current.name == "quickstart",
-                     what="quickstart open")
+    await wait_until(
+        pilot,
+        lambda: app.presets.current is not None and app.presets.current.name == "quickstart",
+        what="quickstart open",
+    )
     await pilot.pause(0.1)
 
 
@@ -257,14 +284,19 @@ async def test_presets_save_as_writes_a_user_preset(empty_runs):
         preset, _ = load_preset("my-quick")
         assert preset.lora.r == 32 and preset.name == "my-quick"
         assert [s.kind for s in preset.data.sources] == ["bundled", "file"]
-        await wait_until(pilot, lambda: any(p.name == "my-quick" and not p.shipped for p in app.presets.presets))
+        await wait_until(
+            pilot, lambda: any(p.name == "my-quick" and not p.shipped for p in app.presets.presets)
+        )
 
 
 async def test_presets_launch_and_smoke_use_overrides(empty_runs, monkeypatch):
     app = TunerApp()
     calls = []
-    monkeypatch.setattr(app, "launch_run", lambda target, overrides=None, smoke=False, cwd=None:
-                        calls.append((target, overrides, smoke)))
+    monkeypatch.setattr(
+        app,
+        "launch_run",
+        lambda target, overrides=None, smoke=False, cwd=None: calls.append((target, overrides, smoke)),
+    )
     async with app.run_test(size=SIZE) as pilot:
         await _open_presets(pilot, app)
         app.query_one("#f-train-lr").value = "0.0005"
@@ -310,7 +342,10 @@ async def test_data_pane_rows_search_rejects_stats_augmentation(data_dir, empty_
         await pilot.press("slash")
         await pilot.press(*"var/log")
         await wait_until(pilot, lambda: 0 < table.row_count < 108, what="filtered")
-        assert all("var/log" in (r.instruction + r.command).lower() for r in (table.row_at(i) for i in range(table.row_count)))
+        assert all(
+            "var/log" in (r.instruction + r.command).lower()
+            for r in (table.row_at(i) for i in range(table.row_count))
+        )
         await pilot.press("enter")
         assert app.focused is table
         assert "$ " in text_of(app, "#data-detail")
@@ -367,8 +402,13 @@ async def test_100k_rows_scroll_without_lag(empty_runs):
     app = TunerApp()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("1")
-        ds = Dataset(Path("/synthetic"), {"counts": {"train": len(rows)}, "preset": "synthetic"}, {},
-                     {"train": rows, "val": [], "test": []}, [])
+        ds = Dataset(
+            Path("/synthetic"),
+            {"counts": {"train": len(rows)}, "preset": "synthetic"},
+            {},
+            {"train": rows, "val": [], "test": []},
+            [],
+        )
         app.data._loaded(ds, 0.0)
         table = app.query_one("#data-table", VirtualTable)
         table.focus()
@@ -437,8 +477,9 @@ async def test_playground_streams_flags_danger_ab_and_history(runs_dir, monkeypa
 
     def fake_load(choice):
         loads.append(choice)
-        return backend.LoadedModel(model=choice.label, tokenizer=None, style="chat", system_prompt=None,
-                                   label=choice.label)
+        return backend.LoadedModel(
+            model=choice.label, tokenizer=None, style="chat", system_prompt=None, label=choice.label
+        )
 
     def fake_stream(loaded, prompt, max_new_tokens=128):
         if prompt == "apologise":
@@ -448,7 +489,7 @@ async def test_playground_streams_flags_danger_ab_and_history(runs_dir, monkeypa
         else:
             text = "```bash\nrm -rf /\n```" if "adapter" in loaded.model else "ls -la"
         for i in range(0, len(text), 3):
-            yield text[i:i + 3]
+            yield text[i : i + 3]
 
     monkeypatch.setattr(backend, "load_model", fake_load)
     monkeypatch.setattr(backend, "stream", fake_stream)
@@ -509,7 +550,10 @@ async def test_monitor_says_stopping_from_the_moment_stop_is_confirmed(tmp_path)
     async with monitoring_a_fake_trainer(tmp_path) as (app, pilot, launch):
         os.kill(launch.pid, signal.SIGSTOP)  # a trainer busy in a long evaluation: it cannot answer yet
         app.monitor.mark_stopping(app.monitor.watch.run_dir)
-        await wait_until(pilot, lambda: "stopping…" in str(app.monitor.query_one("#mon-header").render()),
-                         what="stopping… in the header")
+        await wait_until(
+            pilot,
+            lambda: "stopping…" in str(app.monitor.query_one("#mon-header").render()),
+            what="stopping… in the header",
+        )
         assert app.monitor.view.stopping and app.monitor.view.status == "running"
         os.kill(launch.pid, signal.SIGCONT)

@@ -21,7 +21,9 @@ def test_tui_start_imports_no_ml_libraries():
         "app = tuner_tui.app.TunerApp()\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
@@ -54,7 +56,9 @@ def test_importing_every_core_module_leaves_textual_out():
         "print(json.dumps({'textual': [m for m in sys.modules if m == 'textual' or m.startswith('textual.')],"
         " 'tuner_tui': [m for m in sys.modules if m.startswith('tuner_tui')], 'failed': failed}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["textual"] == []
     assert result["tuner_tui"] == []

@@ -62,18 +62,33 @@ def test_argv_and_overrides(tmp_path):
     assert argv[-2:] == ["--run-dir", str(tmp_path)]
     resume = launcher.build_argv(resume="/r/x", root=tmp_path)
     assert resume[4:6] == ["--resume", "/r/x"]
-    assert launcher.overrides_from({
-        "train.lr": 5e-4, "lora.target_modules": ["q_proj", "v_proj"], "train.adapter": "lora",
-        "data.sources": [{"kind": "file", "path": "d.jsonl", "name": None}], "train.max_steps": 7,
-    }) == ['train.lr=0.0005', 'lora.target_modules=["q_proj", "v_proj"]', 'train.adapter="lora"',
-           'data.sources=[{kind = "file", path = "d.jsonl"}]', "train.max_steps=7"]
+    assert launcher.overrides_from(
+        {
+            "train.lr": 5e-4,
+            "lora.target_modules": ["q_proj", "v_proj"],
+            "train.adapter": "lora",
+            "data.sources": [{"kind": "file", "path": "d.jsonl", "name": None}],
+            "train.max_steps": 7,
+        }
+    ) == [
+        "train.lr=0.0005",
+        'lora.target_modules=["q_proj", "v_proj"]',
+        'train.adapter="lora"',
+        'data.sources=[{kind = "file", path = "d.jsonl"}]',
+        "train.max_steps=7",
+    ]
 
 
 def test_override_values_parse_back_like_the_cli():
     from core.config.loader import parse_override
 
-    for key, value in [("train.lr", 1e-4), ("lora.target_modules", ["a", "b"]), ("model.id", "Qwen/x y"),
-                       ("data.sources", [{"kind": "hub", "id": "o/n"}]), ("quant.bits", 4)]:
+    for key, value in [
+        ("train.lr", 1e-4),
+        ("lora.target_modules", ["a", "b"]),
+        ("model.id", "Qwen/x y"),
+        ("data.sources", [{"kind": "hub", "id": "o/n"}]),
+        ("quant.bits", 4),
+    ]:
         item = launcher.overrides_from({key: value})[0]
         assert parse_override(item) == (key.split("."), value)
 
@@ -132,13 +147,25 @@ def test_a_launch_that_fails_before_creating_a_run_dir_shows_why(tmp_path):
 def test_real_trainer_three_steps(tmp_path):
     """`tuner run quickstart --max-steps 3`, detached, followed to the end through the run directory."""
     root = tmp_path / "runs"
-    launch = launcher.launch("quickstart", max_steps=3, root=root, overrides=[
-        "eval.every=3", "eval.sample_every=3", "eval.max_val_rows=8", "eval.exact_match_rows=0", "log.every=1"])
+    launch = launcher.launch(
+        "quickstart",
+        max_steps=3,
+        root=root,
+        overrides=[
+            "eval.every=3",
+            "eval.sample_every=3",
+            "eval.max_val_rows=8",
+            "eval.exact_match_rows=0",
+            "log.every=1",
+        ],
+    )
     try:
         watch = RunWatch(None, launch)
+
         def done():
             watch.poll()
             return watch.state.final is not None or (launch.poll() not in (None, 0))
+
         wait_for(done, timeout=550, every=0.5)
         assert watch.state.final_status() == "finished", launch.log_path.read_text()[-2000:]
         assert [s for s, _ in watch.state.train_loss] == [1, 2, 3]
@@ -159,8 +186,10 @@ def test_a_run_being_resumed_elsewhere_shows_running_and_is_not_resumed_again(ru
     run = tmp_path / "quickstart-20261121-101335"
     shutil.copytree(runs_dir / "quickstart-20261121-101335", run)
     with open(run / "events.jsonl", "a") as f:  # make it an interrupted run that could be resumed
-        f.write('{"v": 1, "type": "finished", "time": 1.0, "status": "interrupted", "step": 5, "adapter_dir": "", '
-                '"reason": "signal", "elapsed_s": 1.0}\n')
+        f.write(
+            '{"v": 1, "type": "finished", "time": 1.0, "status": "interrupted", "step": 5, "adapter_dir": "", '
+            '"reason": "signal", "elapsed_s": 1.0}\n'
+        )
     assert run_info(run).status == "interrupted"
     lock = acquire(run)
     try:

@@ -81,5 +81,3 @@ def test_data_rows_80x24(runs_dir, data_dir, snap_compare):
 def test_data_augmentation_100x30(runs_dir, data_dir, snap_compare):
     app = TunerApp(clock=fixed_clock, attach_running=False)
     assert snap_compare(app, terminal_size=(100, 30), run_before=_data_ready(data_dir, "data-aug"))
-
-

@@ -89,8 +89,14 @@ def test_resume_drops_steps_after_the_checkpoint():
     state = RunState()
     state.apply([{"v": 1, "type": "run_started", "time": 1.0, "pid": 1, "max_steps": 20}])
     state.apply([step_event(s, 20) for s in range(1, 15)])
-    resumed = {"v": 1, "type": "run_started", "time": 2.0, "pid": 2, "max_steps": 20,
-               "resumed_from": "/x/checkpoints/checkpoint-10"}
+    resumed = {
+        "v": 1,
+        "type": "run_started",
+        "time": 2.0,
+        "pid": 2,
+        "max_steps": 20,
+        "resumed_from": "/x/checkpoints/checkpoint-10",
+    }
     state.apply([resumed, step_event(11, 20)])
     assert [s for s, _ in state.train_loss] == list(range(1, 12))
     assert state.final is None
@@ -159,8 +165,20 @@ def test_runs_scanner_agrees_with_core_list_runs(runs_dir, live_run, tmp_path):
     for _ in range(2):  # the second scan reuses the tails
         mine = scanner.scan()
         core = list_runs(runs_dir)
-        fields = ("name", "preset", "model", "status", "step", "max_steps", "best_val_loss", "last_loss", "pid")
-        assert [[getattr(r, f) for f in fields] for r in mine] == [[getattr(r, f) for f in fields] for r in core]
+        fields = (
+            "name",
+            "preset",
+            "model",
+            "status",
+            "step",
+            "max_steps",
+            "best_val_loss",
+            "last_loss",
+            "pid",
+        )
+        assert [[getattr(r, f) for f in fields] for r in mine] == [
+            [getattr(r, f) for f in fields] for r in core
+        ]
         assert [r.started for r in mine] == [r.started for r in core]
     assert {r.status for r in mine} == {"finished", "failed", "running", "unknown"}
 
@@ -177,8 +195,15 @@ def test_memory_budget_rendering_accepts_the_core_estimate_shapes():
         total: int
         assumptions: list
 
-    est = Estimate([("weights", 540 * 2**20, "float32"), ("optimizer", 40 * 2**20, "AdamW"),
-                    ("activations", 300 * 2**20, "batch 8 × 256")], 880 * 2**20, ["no gradient checkpointing"])
+    est = Estimate(
+        [
+            ("weights", 540 * 2**20, "float32"),
+            ("optimizer", 40 * 2**20, "AdamW"),
+            ("activations", 300 * 2**20, "batch 8 × 256"),
+        ],
+        880 * 2**20,
+        ["no gradient checkpointing"],
+    )
     fits = render_budget(MemoryBudget(estimate=est, device=("CPU RAM", 16 * 2**30)))
     too_big = render_budget(MemoryBudget(estimate=est, device=("GPU", 512 * 2**20)))
     from rich.console import Console
@@ -201,7 +226,8 @@ def test_validation_errors_map_to_fields():
     per, rest = field_errors(
         "p.toml: 'train.lr' = -1.0: Input should be greater than 0\n"
         "p.toml: 'data.sources[0]' = {'kind': 'file'}: kind = 'file' needs path\n"
-        "p.toml: preset: quant.bits needs train.adapter = \"lora\"")
+        'p.toml: preset: quant.bits needs train.adapter = "lora"'
+    )
     assert per["train.lr"] == ["Input should be greater than 0"]
     assert "data.sources" in per
     assert rest and "quant.bits" in rest[0]
@@ -209,12 +235,16 @@ def test_validation_errors_map_to_fields():
 
 def write_long_run(run, n=30_000, resume_after=15_000, resume_to=10_000):
     """A finished run of ~15 MB: a resume in the middle, an eval every 1,000 steps, a loss spike at 29,000."""
+
     def val(s):
         return 2.0 + abs(s - 5000) / 10_000  # best at step 5000, deep in the middle
 
     def evals(steps):
-        return [{"v": 1, "type": "eval", "time": 1.0, "step": s, "val_loss": val(s), "perplexity": 1.0}
-                for s in steps if s % 1000 == 0]
+        return [
+            {"v": 1, "type": "eval", "time": 1.0, "step": s, "val_loss": val(s), "perplexity": 1.0}
+            for s in steps
+            if s % 1000 == 0
+        ]
 
     def steps(a, b):
         out = []
@@ -223,12 +253,33 @@ def write_long_run(run, n=30_000, resume_after=15_000, resume_to=10_000):
             out += evals([s])
         return out
 
-    resumed = {**run_started(run, os.getpid(), n), "resumed_from": f"{run}/checkpoints/checkpoint-{resume_to}"}
-    write_events(run / "events.jsonl", [run_started(run, 4194399, n)] + steps(1, resume_after + 1) + [resumed]
-                 + steps(resume_to + 1, n + 1) + [{"v": 1, "type": "finished", "time": FIXED_NOW, "status": "finished",
-                                                   "step": n, "adapter_dir": "a", "best_val_loss": val(10_000),
-                                                   "reason": "max_steps", "elapsed_s": 1.0}])
-    return [s for s in range(1000, resume_to + 1, 1000)] + [s for s in range(resume_to + 1, n + 1) if s % 1000 == 0]
+    resumed = {
+        **run_started(run, os.getpid(), n),
+        "resumed_from": f"{run}/checkpoints/checkpoint-{resume_to}",
+    }
+    write_events(
+        run / "events.jsonl",
+        [run_started(run, 4194399, n)]
+        + steps(1, resume_after + 1)
+        + [resumed]
+        + steps(resume_to + 1, n + 1)
+        + [
+            {
+                "v": 1,
+                "type": "finished",
+                "time": FIXED_NOW,
+                "status": "finished",
+                "step": n,
+                "adapter_dir": "a",
+                "best_val_loss": val(10_000),
+                "reason": "max_steps",
+                "elapsed_s": 1.0,
+            }
+        ],
+    )
+    return [s for s in range(1000, resume_to + 1, 1000)] + [
+        s for s in range(resume_to + 1, n + 1) if s % 1000 == 0
+    ]
 
 
 def test_opening_a_long_run_paints_from_a_window_then_reads_the_history(tmp_path, monkeypatch):
@@ -259,17 +310,24 @@ def test_opening_a_long_run_paints_from_a_window_then_reads_the_history(tmp_path
     assert read[0] <= HEAD_BYTES + TAIL_BYTES + 1, "the first paint reads a bounded window"
     assert (first.status, first.step, first.max_steps, first.partial) == ("finished", 30_000, 30_000, True)
     assert first.started["resumed_from"] is None  # the resume's run_started lies in the unread middle
-    assert len(first.train_loss) <= MAX_POINTS and [s for s, _ in first.train_loss[-5:]] == list(range(29_996, 30_001))
+    assert len(first.train_loss) <= MAX_POINTS and [s for s, _ in first.train_loss[-5:]] == list(
+        range(29_996, 30_001)
+    )
     polls = 0
     while watch.view().partial:
         with open(run / "events.jsonl", "a") as f:  # the run goes on while its history is read
-            f.write(json.dumps({"v": 1, "type": "warning", "time": 1.0, "message": f"w{polls}", "kind": "x"}) + "\n")
+            f.write(
+                json.dumps({"v": 1, "type": "warning", "time": 1.0, "message": f"w{polls}", "kind": "x"})
+                + "\n"
+            )
         update = watch.poll(now=FIXED_NOW)
         assert update is not None and update.new_events
         polls += 1
         assert polls < 50
     view = watch.view()
-    assert [s for s, _ in view.val_loss] == val_steps  # every eval, and the resume dropped those after its checkpoint
+    assert [
+        s for s, _ in view.val_loss
+    ] == val_steps  # every eval, and the resume dropped those after its checkpoint
     assert (view.best_val, view.best_step) == (2.0, 5000)
     assert view.started["resumed_from"] and view.status == "finished" and view.step == 30_000
     assert view.warnings[-1]["message"] == f"w{polls - 1}"  # what arrived meanwhile is kept
@@ -301,8 +359,12 @@ def test_thinning_keeps_the_extremes():
     from tuner_tui.watch import MAX_POINTS
 
     state = RunState()
-    state.apply([step_event(s, 100_000, loss=50.0 if s == 777 else (1e-9 if s == 1234 else None))
-                 for s in range(1, 100_001)])
+    state.apply(
+        [
+            step_event(s, 100_000, loss=50.0 if s == 777 else (1e-9 if s == 1234 else None))
+            for s in range(1, 100_001)
+        ]
+    )
     losses = [v for _, v in state.train_loss]
     assert len(losses) <= MAX_POINTS and 50.0 in losses and 1e-9 in losses
     assert state.train_loss[0][0] == 1 and state.train_loss[-1][0] == 100_000
@@ -315,7 +377,18 @@ def test_runs_scanner_agrees_with_core_list_runs_on_a_long_run(tmp_path):
     run = tmp_path / "long-20261121-000000"
     run.mkdir()
     write_long_run(run)
-    fields = ("name", "preset", "model", "status", "step", "max_steps", "best_val_loss", "last_loss", "pid", "started")
+    fields = (
+        "name",
+        "preset",
+        "model",
+        "status",
+        "step",
+        "max_steps",
+        "best_val_loss",
+        "last_loss",
+        "pid",
+        "started",
+    )
     mine, core = RunsScanner(tmp_path).scan(), list_runs(tmp_path)
     assert [[getattr(r, f) for f in fields] for r in mine] == [[getattr(r, f) for f in fields] for r in core]
     # Both read the same windows: the best is that of the evals read and of the finished event's figure.
@@ -329,9 +402,18 @@ def test_a_long_resumed_run_is_running_by_its_lock_in_the_runs_list(tmp_path):
 
     run = tmp_path / "long-20261121-000000"
     run.mkdir()
-    resumed = {**run_started(run, os.getpid(), 30_000), "resumed_from": "checkpoints/checkpoint-100", "time": 2e9}
-    write_events(run / "events.jsonl", [run_started(run, 4194399, 30_000)] + [step_event(s, 30_000) for s in
-                 range(1, 10_001)] + [resumed] + [step_event(s, 30_000) for s in range(101, 10_001)])
+    resumed = {
+        **run_started(run, os.getpid(), 30_000),
+        "resumed_from": "checkpoints/checkpoint-100",
+        "time": 2e9,
+    }
+    write_events(
+        run / "events.jsonl",
+        [run_started(run, 4194399, 30_000)]
+        + [step_event(s, 30_000) for s in range(1, 10_001)]
+        + [resumed]
+        + [step_event(s, 30_000) for s in range(101, 10_001)],
+    )
     lock = run_lock.acquire(run)  # the resumed trainer, whose run_started lies in the unread middle
     try:
         (mine,), (core,) = RunsScanner(tmp_path).scan(), list_runs(tmp_path)

@@ -23,9 +23,16 @@ def read(run: Path) -> list[dict]:
 
 def run_cli(tmp_path: Path, *args: str, cores: int = 1) -> tuple[Path, list[dict], str]:
     # PT_XLA_DEBUG_LEVEL=2: torch_xla explains every graph execution, with the Python frames behind it
-    env = dict(os.environ, PJRT_DEVICE="CPU", CPU_NUM_DEVICES=str(cores), TUNER_RUNS_DIR=str(tmp_path / "runs"),
-               TUNER_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT), PT_XLA_DEBUG_LEVEL="2",
-               TUNER_XLA_CACHE=str(tmp_path / "xla-cache"))
+    env = dict(
+        os.environ,
+        PJRT_DEVICE="CPU",
+        CPU_NUM_DEVICES=str(cores),
+        TUNER_RUNS_DIR=str(tmp_path / "runs"),
+        TUNER_DATA_DIR=str(tmp_path / "data"),
+        PYTHONPATH=str(ROOT),
+        PT_XLA_DEBUG_LEVEL="2",
+        TUNER_XLA_CACHE=str(tmp_path / "xla-cache"),
+    )
     proc = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     (run,) = (tmp_path / "runs").iterdir()
@@ -37,16 +44,22 @@ def host_reads(debug_output: str) -> list[list[str]]:
     reads = []
     for block in debug_output.split("Execution Analysis: " + "=" * 80):
         if "Execution Cause" in block and "access tensor value" in block:
-            reads.append([ln.split("Execution Analysis:", 1)[1].strip() for ln in block.splitlines()
-                          if "Execution Analysis:   " in ln and "(" in ln])
+            reads.append(
+                [
+                    ln.split("Execution Analysis:", 1)[1].strip()
+                    for ln in block.splitlines()
+                    if "Execution Analysis:   " in ln and "(" in ln
+                ]
+            )
     return reads
 
 
 @pytest.mark.parametrize("cores", [1, 2])
 def test_tpu_lora_smoke_on_xla_cores(tmp_path, cores):
     """One core, and two driven by SPMD (FSDPv2) as a v3-8's eight are: the loss falls, the adapter loads."""
-    run, evs, debug = run_cli(tmp_path, "-m", "core.cli", "run", "tpu-lora", "--smoke", "--set", "train.lr=2e-3",
-                              cores=cores)
+    run, evs, debug = run_cli(
+        tmp_path, "-m", "core.cli", "run", "tpu-lora", "--smoke", "--set", "train.lr=2e-3", cores=cores
+    )
     (started,) = [e for e in evs if e["type"] == "run_started"]
     assert started["device"] == "xla" and started["adapter"] == "lora" and started["batching"] == "pad_to_max"
     assert started["xla_cores"] == cores
@@ -77,13 +90,20 @@ def test_tpu_lora_smoke_on_xla_cores(tmp_path, cores):
     assert {v.dtype for v in saved.values()} == {torch.float32}
     (ck,) = sorted((run / "checkpoints").glob("checkpoint-*"))[-1:]
     states = torch.load(ck / "optimizer.pt", map_location="cpu", weights_only=False)["state"]
-    assert {t.dtype for st in states.values() for k, t in st.items() if k in ("exp_avg", "exp_avg_sq")} == {torch.float32}
+    assert {t.dtype for st in states.values() for k, t in st.items() if k in ("exp_avg", "exp_avg_sq")} == {
+        torch.float32
+    }
     # the persistent compile cache: a second session on the same machine does not compile again
     assert any((tmp_path / "xla-cache").iterdir())
 
 
 def test_quantization_is_refused_on_xla(tmp_path):
     env = dict(os.environ, PJRT_DEVICE="CPU", PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "core.cli", "run", "tpu-lora", "--smoke", "--set", "quant.bits=4"],
-                          env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "core.cli", "run", "tpu-lora", "--smoke", "--set", "quant.bits=4"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 2 and "XLA" in proc.stderr and "Traceback" not in proc.stderr

@@ -4,7 +4,8 @@ paint), so calls from the app into a pane that is not mounted yet are queued unt
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 

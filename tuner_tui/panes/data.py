@@ -59,8 +59,10 @@ class Dataset:
         if split not in self.hay:
             rows = self.rejected if split == "rejected" else self.splits.get(split, [])
             if split == "rejected":
-                self.hay[split] = [f"{r.get('instruction', '')}\n{r.get('command', '')}\n{r.get('reason', '')}".lower()
-                                   for r in rows]
+                self.hay[split] = [
+                    f"{r.get('instruction', '')}\n{r.get('command', '')}\n{r.get('reason', '')}".lower()
+                    for r in rows
+                ]
             else:
                 self.hay[split] = [f"{ex.instruction}\n{ex.command}".lower() for ex in rows]
         return self.hay[split]
@@ -98,10 +100,14 @@ class DataPane(Pane, Vertical):
 
     VIEWS = ("data-rows", "data-stats", "data-rejected", "data-aug")
     VIEW_LABELS = ("Rows", "Stats", "Rejected", "Augmentation")
-    VIEW_FOCUS = {"data-rows": "#data-table", "data-rejected": "#rej-table", "data-stats": "#stats-scroll",
-                  "data-aug": "#aug-scroll"}
+    VIEW_FOCUS = {
+        "data-rows": "#data-table",
+        "data-rejected": "#rej-table",
+        "data-stats": "#stats-scroll",
+        "data-aug": "#aug-scroll",
+    }
 
-    app: "TunerApp"
+    app: TunerApp
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -118,22 +124,33 @@ class DataPane(Pane, Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="data-controls", classes="controls"):
             yield Select([], prompt="preset or built data", id="data-source", compact=True, allow_blank=True)
-            yield Input(placeholder="…or a data file path (.jsonl .csv .parquet), Enter", id="data-file",
-                        compact=True)
+            yield Input(
+                placeholder="…or a data file path (.jsonl .csv .parquet), Enter", id="data-file", compact=True
+            )
             yield Button("Build", id="data-build", compact=True, variant="primary")
         with Horizontal(id="data-statusbar"):
-            yield Static(Text("choose a preset (or type a data file path) to see its data", style="dim"),
-                         id="data-status")
+            yield Static(
+                Text("choose a preset (or type a data file path) to see its data", style="dim"),
+                id="data-status",
+            )
             yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="data-progress")
         # The views share one bar and toggle `display` (see tuner_tui/widgets/panebar.py for why not tabs).
-        yield PaneBar([(view, label) for view, label in zip(self.VIEWS, self.VIEW_LABELS)], self.VIEWS[0],
-                      id="data-views")
+        yield PaneBar(
+            [(view, label) for view, label in zip(self.VIEWS, self.VIEW_LABELS)],
+            self.VIEWS[0],
+            id="data-views",
+        )
         with Container(id="data-tabs"):
             with Vertical(id="data-rows", classes="data-view"):
                 with Horizontal(classes="controls"):
                     yield Input(placeholder="search instruction / command", id="data-search", compact=True)
-                    yield Select([(s, s) for s in SPLITS], value="train", allow_blank=False, id="data-split",
-                                 compact=True)
+                    yield Select(
+                        [(s, s) for s in SPLITS],
+                        value="train",
+                        allow_blank=False,
+                        id="data-split",
+                        compact=True,
+                    )
                     yield Static("", id="data-count")
                 yield VirtualTable(
                     ROW_COLUMNS,
@@ -161,15 +178,20 @@ class DataPane(Pane, Vertical):
                         Column("step", lambda r: r.get("step", ""), width=10, style="yellow"),
                         Column("reason", lambda r: r.get("reason", ""), ratio=1.0, searchable=True),
                         Column("instruction", lambda r: r.get("instruction", ""), ratio=1.0, searchable=True),
-                        Column("command", lambda r: r.get("command", ""), ratio=0.8, style="bold", searchable=True),
+                        Column(
+                            "command",
+                            lambda r: r.get("command", ""),
+                            ratio=0.8,
+                            style="bold",
+                            searchable=True,
+                        ),
                     ],
                     id="rej-table",
                     empty="no rejected rows",
                 )
                 yield Static("", id="rej-detail", classes="detail")
-            with Vertical(id="data-aug", classes="data-view"):
-                with VerticalScroll(id="aug-scroll"):
-                    yield Static("", id="aug-view")
+            with Vertical(id="data-aug", classes="data-view"), VerticalScroll(id="aug-scroll"):
+                yield Static("", id="aug-view")
 
     def on_mount(self) -> None:
         self.query_one("#data-progress").display = False
@@ -178,7 +200,9 @@ class DataPane(Pane, Vertical):
         self.query_one("#stats-sources", Static).border_title = "rows per source"
         self.query_one("#stats-steps", Static).border_title = "cleaning"
         self.query_one("#stats-categories", Static).border_title = "categories (train)"
-        self.query_one("#data-hist", Histogram).set_data([], empty="press t to count tokens with the preset's tokenizer")
+        self.query_one("#data-hist", Histogram).set_data(
+            [], empty="press t to count tokens with the preset's tokenizer"
+        )
         self._load_choices()
 
     def on_shown(self) -> None:
@@ -230,8 +254,15 @@ class DataPane(Pane, Vertical):
             self.app.call_from_thread(self.app.notify, f"cannot list presets: {e}", severity="error")
         try:
             root = data_root()
-            built = sorted((p for p in root.iterdir() if (p / "manifest.json").is_file()),
-                           key=lambda p: p.stat().st_mtime, reverse=True) if root.is_dir() else []
+            built = (
+                sorted(
+                    (p for p in root.iterdir() if (p / "manifest.json").is_file()),
+                    key=lambda p: p.stat().st_mtime,
+                    reverse=True,
+                )
+                if root.is_dir()
+                else []
+            )
             options += [(f"{p.name}  (built)", f"built:{p}") for p in built]
         except OSError:
             pass
@@ -462,7 +493,8 @@ class DataPane(Pane, Vertical):
         total = len(table.rows)
         shown = table.row_count
         self.query_one("#data-count", Static).update(
-            f" {shown:,} of {total:,}" if shown != total else f" {total:,} rows")
+            f" {shown:,} of {total:,}" if shown != total else f" {total:,} rows"
+        )
         rej = self.query_one("#rej-table", VirtualTable)
         self.query_one("#rej-count", Static).update(f" {rej.row_count:,} of {len(rej.rows):,}")
 
@@ -478,8 +510,11 @@ class DataPane(Pane, Vertical):
         per_source = report.get("sources", {})
         t = Table("", *per_source, box=None, pad_edge=False, header_style="bold")
         for key in ("loaded", "rejected", "train", "val", "test", "augmented"):
-            t.add_row(key, *(f"{info.get(key, 0):,}" for info in per_source.values()),
-                      style="dim" if all(not info.get(key) for info in per_source.values()) else "")
+            t.add_row(
+                key,
+                *(f"{info.get(key, 0):,}" for info in per_source.values()),
+                style="dim" if all(not info.get(key) for info in per_source.values()) else "",
+            )
         sources.update(t)
         s = Table("step", "removed", box=None, pad_edge=False, header_style="bold")
         for step, n in report.get("steps_removed", {}).items():
@@ -529,7 +564,9 @@ class DataPane(Pane, Vertical):
     @on(Select.Changed, "#data-split")
     def _split_changed(self, event: Select.Changed) -> None:
         if self.dataset is not None:
-            self.query_one("#data-table", VirtualTable).set_rows(self.dataset.splits.get(str(event.value), []))
+            self.query_one("#data-table", VirtualTable).set_rows(
+                self.dataset.splits.get(str(event.value), [])
+            )
             self._run_filter(None)
 
     def _run_filter(self, target: str | None) -> None:
@@ -619,8 +656,10 @@ class DataPane(Pane, Vertical):
         from tuner_tui import backend
 
         def progress(done: int, total: int) -> None:
-            self.app.call_from_thread(self.query_one("#data-pct", Static).update,
-                                      Text(f"tokenizing {done:,}/{total:,}…", style="dim"))
+            self.app.call_from_thread(
+                self.query_one("#data-pct", Static).update,
+                Text(f"tokenizing {done:,}/{total:,}…", style="dim"),
+            )
 
         try:
             result = backend.token_lengths(preset, ds.splits.get("train", []), progress)
@@ -690,15 +729,29 @@ class DataPane(Pane, Vertical):
             return
         view = self.query_one("#aug-view", Static)
         if not pairs:
-            view.update(Text("no row of this data has entities (paths, files, users, sizes, times) to substitute",
-                             style="dim"))
+            view.update(
+                Text(
+                    "no row of this data has entities (paths, files, users, sizes, times) to substitute",
+                    style="dim",
+                )
+            )
             return
-        head = Text("augmented rows in this build" if built else
-                    "preview — this data has no augmented rows; with augment = true on its source it would get rows like:",
-                    style="bold" if built else "italic")
+        head = Text(
+            "augmented rows in this build"
+            if built
+            else "preview — this data has no augmented rows; with augment = true on its source it would get rows like:",
+            style="bold" if built else "italic",
+        )
         head.append("   (m: other examples)", style="dim")
-        t = Table("original", "augmented", box=None, show_lines=True, expand=True, header_style="bold",
-                  padding=(0, 1))
+        t = Table(
+            "original",
+            "augmented",
+            box=None,
+            show_lines=True,
+            expand=True,
+            header_style="bold",
+            padding=(0, 1),
+        )
         for orig, aug in pairs:
             olds = [o for _, o, _ in aug.substitutions]
             news = [n for _, _, n in aug.substitutions]

@@ -19,8 +19,17 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Log, ProgressBar, Static
 
 from core.terminal_text import visible
+from tuner_tui.fmt import (
+    STATUS_ICON,
+    STATUS_STYLE,
+    fmt_ago,
+    fmt_bytes,
+    fmt_num,
+    fmt_rate,
+    fmt_seconds,
+    short_path,
+)
 from tuner_tui.panes import Pane, when_mounted
-from tuner_tui.fmt import STATUS_ICON, STATUS_STYLE, fmt_ago, fmt_bytes, fmt_num, fmt_rate, fmt_seconds, short_path
 from tuner_tui.watch import QUIET_EXITS, RunView, RunWatch, WatchUpdate
 from tuner_tui.widgets.chart import ChartSeries, LineChart
 
@@ -46,7 +55,7 @@ class MonitorPane(Pane, Vertical):
         Binding("o", "choose", "Other run"),
     ]
 
-    app: "TunerApp"
+    app: TunerApp
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -64,17 +73,27 @@ class MonitorPane(Pane, Vertical):
         self._progress: tuple[Any, ...] | None = None
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("no run selected — pick one in Runs (5), or launch one from Presets (2)", style="dim"),
-                     id="mon-header")
+        yield Static(
+            Text("no run selected — pick one in Runs (5), or launch one from Presets (2)", style="dim"),
+            id="mon-header",
+        )
         yield ProgressBar(total=None, show_eta=False, id="mon-progress")
         with VerticalScroll(id="mon-body"):
             with Horizontal(classes="chart-row", id="mon-row1"):
                 yield LineChart("loss", id="chart-loss", classes="chart")
                 yield LineChart("learning rate", id="chart-lr", classes="chart", y_zero=True)
             with Horizontal(classes="chart-row", id="mon-row2"):
-                yield LineChart("tokens/s", id="chart-tps", classes="chart small", robust=True, y_zero=True,
-                                y_fmt=fmt_rate)
-                yield LineChart("memory", id="chart-mem", classes="chart small", y_zero=True, y_fmt=_bytes_axis)
+                yield LineChart(
+                    "tokens/s",
+                    id="chart-tps",
+                    classes="chart small",
+                    robust=True,
+                    y_zero=True,
+                    y_fmt=fmt_rate,
+                )
+                yield LineChart(
+                    "memory", id="chart-mem", classes="chart small", y_zero=True, y_fmt=_bytes_axis
+                )
             yield Static("", id="mon-samples", classes="box")
             yield Static("", id="mon-events", classes="box")
             log = Log(id="mon-log", max_lines=LOG_LINES, auto_scroll=True)
@@ -93,11 +112,15 @@ class MonitorPane(Pane, Vertical):
 
     def mark_stopping(self, run_dir: Path) -> None:
         """Stop was confirmed for `run_dir`: say "stopping…" now, before the trainer's own word arrives."""
-        if self.watch is not None and self.watch.run_dir is not None and self.watch.run_dir.resolve() == Path(run_dir).resolve():
+        if (
+            self.watch is not None
+            and self.watch.run_dir is not None
+            and self.watch.run_dir.resolve() == Path(run_dir).resolve()
+        ):
             self.watch.stop_sent = True  # the next poll (within its interval) shows it
 
     @when_mounted
-    def attach(self, run_dir: Path | None, launch: "Launch | None" = None) -> None:
+    def attach(self, run_dir: Path | None, launch: Launch | None = None) -> None:
         """Follow another run (or a launch whose run directory does not exist yet)."""
         if self.watch is not None and run_dir is not None and self.watch.run_dir == Path(run_dir):
             if launch is not None:
@@ -187,7 +210,9 @@ class MonitorPane(Pane, Vertical):
             log.clear()
             self._pending_reset = False
         if self._pending_lines:
-            log.write_lines([visible(ln) for ln in self._pending_lines])  # train.log quotes data and model text
+            log.write_lines(
+                [visible(ln) for ln in self._pending_lines]
+            )  # train.log quotes data and model text
             self._pending_lines.clear()
         title = {"launch": "tuner output", "train.log": "train.log"}.get(view.log_source, "log")
         if log.border_title != title:
@@ -224,7 +249,11 @@ class MonitorPane(Pane, Vertical):
             if isinstance(eta, (int, float)) and last.get("time"):
                 eta = max(0.0, eta - max(0.0, now - last["time"]))
             t.append(f"  ETA {fmt_seconds(eta)}" if eta is not None else "  ETA –")
-        elif view.final is not None and view.final.get("type") == "finished" and status in ("finished", "interrupted"):
+        elif (
+            view.final is not None
+            and view.final.get("type") == "finished"
+            and status in ("finished", "interrupted")
+        ):
             t.append(f"  in {fmt_seconds(view.final.get('elapsed_s'))} ({view.final.get('reason', '')})")
         t.append("\n")
         loss = view.train_loss[-1][1] if view.train_loss else None
@@ -233,9 +262,15 @@ class MonitorPane(Pane, Vertical):
         t.append(fmt_num(loss), style="cyan")
         t.append("  val ", style="dim")
         t.append(fmt_num(val), style="magenta")
-        if view.best_val is not None and (val is None or view.best_val < val or view.best_step != (
-                view.val_loss[-1][0] if view.val_loss else None)):
-            t.append(f" (best {fmt_num(view.best_val)}" + (f" @{view.best_step})" if view.best_step else ")"), style="dim")
+        if view.best_val is not None and (
+            val is None
+            or view.best_val < val
+            or view.best_step != (view.val_loss[-1][0] if view.val_loss else None)
+        ):
+            t.append(
+                f" (best {fmt_num(view.best_val)}" + (f" @{view.best_step})" if view.best_step else ")"),
+                style="dim",
+            )
         if view.last_val and isinstance(view.last_val.get("exact_match"), (int, float)):
             t.append("  EM ", style="dim")
             t.append(f"{view.last_val['exact_match']:.0%}")
@@ -259,16 +294,22 @@ class MonitorPane(Pane, Vertical):
             t.append(f"failed ({view.final.get('kind', '?')}): {view.final.get('message', '')}", style="red")
         elif status == "starting":
             t.append("\n")
-            t.append(f"starting: pid {view.launch_pid or view.pid} is preparing data and loading the model…",
-                     style="italic dim")
+            t.append(
+                f"starting: pid {view.launch_pid or view.pid} is preparing data and loading the model…",
+                style="italic dim",
+            )
         elif view.stopping and status in ("running", "starting"):
             t.append("\n")
-            t.append("stopping… the trainer abandons any evaluation, finishes its step and saves a checkpoint",
-                     style="bold yellow")
+            t.append(
+                "stopping… the trainer abandons any evaluation, finishes its step and saves a checkpoint",
+                style="bold yellow",
+            )
         elif view.launch_returncode not in (None, *QUIET_EXITS) and status != "running":
             t.append("\n")
-            t.append(f"the last launch exited with code {view.launch_returncode}: see its output in the log below",
-                     style="red")
+            t.append(
+                f"the last launch exited with code {view.launch_returncode}: see its output in the log below",
+                style="red",
+            )
         lines = t.plain.count("\n") + 1
         if self._changed("header", t.plain):
             self.query_one("#mon-header", Static).update(t, layout=lines != self._header_lines)
@@ -290,7 +331,9 @@ class MonitorPane(Pane, Vertical):
         tps = [p[1] for p in view.tokens_per_s[-5:]]
         avg = sorted(tps)[len(tps) // 2] if tps else None
         self.query_one("#chart-tps", LineChart).set_series(
-            [ChartSeries("", view.tokens_per_s, "green")], summary=f"median(last 5) {fmt_rate(avg)}" if tps else "")
+            [ChartSeries("", view.tokens_per_s, "green")],
+            summary=f"median(last 5) {fmt_rate(avg)}" if tps else "",
+        )
         mem = [ChartSeries("rss", view.rss, "cyan")]
         if view.accel:
             mem.append(ChartSeries("accel", view.accel, "magenta"))
@@ -324,8 +367,14 @@ class MonitorPane(Pane, Vertical):
         box.update(Group(*parts))
 
     def _render_events(self, view: RunView) -> None:
-        signature = (len(view.checkpoints), len(view.warnings), id(view.final), id(view.started),
-                     view.checkpoints[-1:], view.warnings[-1:])
+        signature = (
+            len(view.checkpoints),
+            len(view.warnings),
+            id(view.final),
+            id(view.started),
+            view.checkpoints[-1:],
+            view.warnings[-1:],
+        )
         if not self._changed("events", signature):
             return
         lines: list[Text] = []
@@ -343,14 +392,20 @@ class MonitorPane(Pane, Vertical):
             lines.append(t)
         final = view.final
         if final is not None and final.get("type") == "finished":
-            t = Text("✓ " if final.get("status") == "finished" else "■ ",
-                     style="green" if final.get("status") == "finished" else "yellow")
-            t.append(f"{final.get('status')} at step {final.get('step')} ({final.get('reason')}); adapter: "
-                     f"{short_path(final.get('adapter_dir'), run_dir) or '–'}")
+            t = Text(
+                "✓ " if final.get("status") == "finished" else "■ ",
+                style="green" if final.get("status") == "finished" else "yellow",
+            )
+            t.append(
+                f"{final.get('status')} at step {final.get('step')} ({final.get('reason')}); adapter: "
+                f"{short_path(final.get('adapter_dir'), run_dir) or '–'}"
+            )
             lines.append(t)
         if final is not None and final.get("type") == "failed":
-            t = Text(f"✗ failed ({final.get('kind', '?')}) at step {final.get('step')}: {final.get('message', '')}",
-                     style="red")
+            t = Text(
+                f"✗ failed ({final.get('kind', '?')}) at step {final.get('step')}: {final.get('message', '')}",
+                style="red",
+            )
             if final.get("hint"):
                 t.append(f"\n  fix: {final['hint']}", style="italic")
             lines.append(t)

@@ -21,9 +21,9 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from core.terminal_text import visible
 from tuner_tui.backend import LoadedModel, ModelChoice
-from tuner_tui.panes import Pane, when_mounted
 from tuner_tui.fmt import short_model
 from tuner_tui.history import PromptHistory
+from tuner_tui.panes import Pane, when_mounted
 
 NO_SELECTION = Select.NULL if hasattr(Select, "NULL") else Select.BLANK  # textual ≥ 8 / older
 
@@ -126,7 +126,7 @@ class PlaygroundPane(Pane, Vertical):
         Binding("ctrl+o", "swap", "Swap A/B"),
     ]
 
-    app: "TunerApp"
+    app: TunerApp
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -143,16 +143,21 @@ class PlaygroundPane(Pane, Vertical):
             yield Label("B", classes="side-label")
             yield Select([("— none —", NONE)], value=NONE, allow_blank=False, id="pg-b", compact=True)
         with Horizontal(classes="controls", id="pg-prompt-row"):
-            prompt = PromptInput(placeholder="describe a shell task · Enter: generate · ↑↓: history · Esc: leave", id="pg-prompt",
-                                 compact=True)
+            prompt = PromptInput(
+                placeholder="describe a shell task · Enter: generate · ↑↓: history · Esc: leave",
+                id="pg-prompt",
+                compact=True,
+            )
             prompt.history = self.history
             yield prompt
             yield Button("Go", id="pg-go", compact=True, variant="primary")
         with Horizontal(id="pg-answers"):
             yield AnswerPanel("A", id="pg-out-a", classes="answer")
             yield AnswerPanel("B", id="pg-out-b", classes="answer")
-        yield Static(Text("nothing generated is ever executed; commands are only checked for danger", style="dim"),
-                     id="pg-note")
+        yield Static(
+            Text("nothing generated is ever executed; commands are only checked for danger", style="dim"),
+            id="pg-note",
+        )
 
     def on_mount(self) -> None:
         self.query_one("#pg-out-b").display = False
@@ -162,11 +167,11 @@ class PlaygroundPane(Pane, Vertical):
 
     # ------------------------------------------------------------------ model choices
 
-    def runs_updated(self, infos: list["RunInfo"]) -> None:
+    def runs_updated(self, infos: list[RunInfo]) -> None:
         self._options(infos)
 
     @work(thread=True, group="pg-options", exclusive=True, exit_on_error=False)
-    def _options(self, infos: list["RunInfo"]) -> None:
+    def _options(self, infos: list[RunInfo]) -> None:
         from core.runs import complete_checkpoints
 
         options: list[tuple[str, ModelChoice]] = []
@@ -182,7 +187,9 @@ class PlaygroundPane(Pane, Vertical):
                 label = f"base · {short_model(r.model)}"
                 bases[r.model] = ModelChoice(label, str(path), base=True)
         if not bases:
-            bases["quickstart"] = ModelChoice("base · quickstart preset model", None, base=True, preset="quickstart")
+            bases["quickstart"] = ModelChoice(
+                "base · quickstart preset model", None, base=True, preset="quickstart"
+            )
         options += [(c.label, c) for c in bases.values()]
         self.app.call_from_thread(self._set_options, options)
 
@@ -205,7 +212,9 @@ class PlaygroundPane(Pane, Vertical):
         self._select(b, old_b, default=NONE)
         if self._pending_run is not None:
             self.select_run(self._pending_run)
-        elif first and (newest := self._choice_of(a.value)) is not None and not newest.base and newest.run_dir:
+        elif (
+            first and (newest := self._choice_of(a.value)) is not None and not newest.base and newest.run_dir
+        ):
             self.select_run(Path(newest.run_dir))  # first sight: the newest adapter against its base
 
     def _choice_of(self, value: Any) -> ModelChoice | None:
@@ -226,7 +235,9 @@ class PlaygroundPane(Pane, Vertical):
     def select_run(self, run_dir: Path) -> None:
         """A = the run's adapter (or newest checkpoint), B = its base model: the A/B that matters."""
         run_dir = Path(run_dir)
-        mine = [(k, c) for k, c in self.choices.items() if c.run_dir and Path(c.run_dir) == run_dir and not c.base]
+        mine = [
+            (k, c) for k, c in self.choices.items() if c.run_dir and Path(c.run_dir) == run_dir and not c.base
+        ]
         if not mine:
             self._pending_run = run_dir
             self.app.runs_pane.refresh_runs()
@@ -272,7 +283,9 @@ class PlaygroundPane(Pane, Vertical):
 
     def _run_side(self, panel: AnswerPanel, choice: ModelChoice, prompt: str) -> None:
         loaded = choice.key in self.models
-        panel.reset(choice.label, "generating…" if loaded else "loading the model (the first load imports torch)…")
+        panel.reset(
+            choice.label, "generating…" if loaded else "loading the model (the first load imports torch)…"
+        )
         self._generate(panel, choice, prompt)
 
     @work(thread=True, exit_on_error=False)
@@ -304,7 +317,9 @@ class PlaygroundPane(Pane, Vertical):
         from core.data.extract import prose_reason
         from core.data.syntax import bash_syntax_error  # may run `bash -n`: here, not on the UI thread
 
-        problem = (bash_syntax_error(answer.command) or prose_reason(answer.command)) if answer.command else None
+        problem = (
+            (bash_syntax_error(answer.command) or prose_reason(answer.command)) if answer.command else None
+        )
         call(panel.finish, answer, problem)
 
     def _model(self, choice: ModelChoice) -> LoadedModel:

@@ -25,8 +25,8 @@ from textual.timer import Timer
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from tuner_tui.panes import Pane
 from tuner_tui.fmt import fmt_bytes
+from tuner_tui.panes import Pane
 
 if TYPE_CHECKING:
     from tuner_tui.app import TunerApp
@@ -61,8 +61,7 @@ FIELDS: tuple[Field, ...] = (
     Field("lora.r", "LoRA r", "int"),
     Field("lora.alpha", "LoRA alpha", "float"),
     Field("lora.target_modules", "LoRA targets", "targets", hint="all-linear, or q_proj, v_proj, …"),
-    Field("quant.bits", "quantization", "choice",
-          (("none", 0), ("4-bit NF4 (QLoRA)", 4), ("8-bit", 8))),
+    Field("quant.bits", "quantization", "choice", (("none", 0), ("4-bit NF4 (QLoRA)", 4), ("8-bit", 8))),
     Field("train.lr", "learning rate", "float"),
     Field("train.micro_batch_size", "batch size", "int"),
     Field("train.grad_accum", "grad accum", "int"),
@@ -151,12 +150,18 @@ def field_errors(message: str) -> tuple[dict[str, list[str]], list[str]]:
     for line in message.splitlines():
         m = re.search(r"'([A-Za-z0-9_.\[\]]+)'", line)
         key = m.group(1) if m else ""
-        hit = next((f.key for f in FIELDS if key == f.key or key.startswith(f.key + "[") or key.startswith(f.key + ".")),
-                   None)
+        hit = next(
+            (
+                f.key
+                for f in FIELDS
+                if key == f.key or key.startswith(f.key + "[") or key.startswith(f.key + ".")
+            ),
+            None,
+        )
         if hit is None:
             rest.append(line)
         else:
-            tail = line[m.end():] if m else line
+            tail = line[m.end() :] if m else line
             detail = tail.rsplit(": ", 1)[-1] if tail.startswith(" = ") else tail.lstrip(": ")
             per.setdefault(hit, []).append(detail or line)
     return per, rest
@@ -172,7 +177,7 @@ class PresetsPane(Pane, Horizontal):
         Binding("ctrl+z", "revert", "Revert"),
     ]
 
-    app: "TunerApp"
+    app: TunerApp
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -198,8 +203,12 @@ class PresetsPane(Pane, Horizontal):
                 with Horizontal(classes="field-row"):
                     yield Label(f.label, classes="field-label")
                     if f.kind == "choice":
-                        yield Select([(label, value) for label, value in f.choices], allow_blank=False,
-                                     id=f.wid, compact=True)
+                        yield Select(
+                            [(label, value) for label, value in f.choices],
+                            allow_blank=False,
+                            id=f.wid,
+                            compact=True,
+                        )
                     else:
                         yield Input(id=f.wid, compact=True, placeholder=f.hint)
                 yield Static("", id=f"{f.wid}-error", classes="field-error")
@@ -374,7 +383,7 @@ class PresetsPane(Pane, Horizontal):
             old = get_path(base, f.key)
             if old is None:
                 old = get_path(self.raw, f.key)
-            if display_value(f, value) != display_value(f, old) or type(value) is bool and value != old:
+            if display_value(f, value) != display_value(f, old) or (type(value) is bool and value != old):
                 out[f.key] = value
         return out
 
@@ -427,8 +436,10 @@ class PresetsPane(Pane, Horizontal):
         else:
             t = Text("✓ valid", style="bold green")
             if changes:
-                t.append(f"  ·  {len(changes)} change{'s' if len(changes) != 1 else ''}: " + ", ".join(changes),
-                         style="yellow")
+                t.append(
+                    f"  ·  {len(changes)} change{'s' if len(changes) != 1 else ''}: " + ", ".join(changes),
+                    style="yellow",
+                )
             box.update(t)
 
     def _show_toml(self) -> None:
@@ -484,8 +495,10 @@ class PresetsPane(Pane, Horizontal):
             self.app.notify("type a name for the new preset, then Enter", severity="warning")
             return
         if not NAME_RE.match(name):
-            self.app.notify("a preset name is letters, digits, '.', '_' or '-' (starting with a letter or digit)",
-                            severity="error")
+            self.app.notify(
+                "a preset name is letters, digits, '.', '_' or '-' (starting with a letter or digit)",
+                severity="error",
+            )
             return
         self._validate()
         if self.valid is None:
@@ -497,8 +510,10 @@ class PresetsPane(Pane, Horizontal):
             from tuner_tui.widgets.dialogs import ConfirmScreen
 
             what = f"{target} exists" if target.exists() else f"a user preset {name!r} hides the shipped one"
-            self.app.push_screen(ConfirmScreen("Save preset", f"{what}. Save anyway?", yes="Save"),
-                                 lambda yes: self._save(name, target) if yes else None)
+            self.app.push_screen(
+                ConfirmScreen("Save preset", f"{what}. Save anyway?", yes="Save"),
+                lambda yes: self._save(name, target) if yes else None,
+            )
             return
         self._save(name, target)
 
@@ -564,8 +579,12 @@ class PresetsPane(Pane, Horizontal):
         from tuner_tui.widgets.dialogs import ConfirmScreen
 
         self.app.push_screen(
-            ConfirmScreen("Launch", f"Start a {what} of {target}{extra}?\n\nIt runs as its own process; quitting "
-                          f"tuner-tui does not stop it. Runs go to {self.app.runs_root}.", yes="Launch"),
+            ConfirmScreen(
+                "Launch",
+                f"Start a {what} of {target}{extra}?\n\nIt runs as its own process; quitting "
+                f"tuner-tui does not stop it. Runs go to {self.app.runs_root}.",
+                yes="Launch",
+            ),
             lambda yes: self.app.launch_run(target, overrides=overrides, smoke=smoke) if yes else None,
         )
 
@@ -596,14 +615,25 @@ def render_budget(budget: Any) -> Any:
     for c in components:
         name, n, note = _get(c, "name", 0, "?"), _get(c, "bytes", 1, 0) or 0, _get(c, "note", 2, "") or ""
         bar = "█" * max(1 if n else 0, round(n / scale * width))
-        lines.append(Text.assemble((f"{str(name)[:16]:<16} ", ""), (bar.ljust(width), "cyan"),
-                                   f" {fmt_bytes(n):>10}", (f"  {note}" if note else "", "dim")))
+        lines.append(
+            Text.assemble(
+                (f"{str(name)[:16]:<16} ", ""),
+                (bar.ljust(width), "cyan"),
+                f" {fmt_bytes(n):>10}",
+                (f"  {note}" if note else "", "dim"),
+            )
+        )
     fits = dev_bytes is None or total <= dev_bytes
     bar = "█" * max(1, round(total / scale * width))
-    t = Text.assemble((f"{'total':<16} ", "bold"), (bar.ljust(width), "green" if fits else "red"),
-                      (f" {fmt_bytes(total):>10}", "bold"))
+    t = Text.assemble(
+        (f"{'total':<16} ", "bold"),
+        (bar.ljust(width), "green" if fits else "red"),
+        (f" {fmt_bytes(total):>10}", "bold"),
+    )
     if dev_bytes:
-        t.append(f"  {100 * total / dev_bytes:.0f}% of {fmt_bytes(dev_bytes)}", style="green" if fits else "red")
+        t.append(
+            f"  {100 * total / dev_bytes:.0f}% of {fmt_bytes(dev_bytes)}", style="green" if fits else "red"
+        )
         t.append("  ✓ fits" if fits else "  ✗ does not fit", style="bold green" if fits else "bold red")
     lines.append(t)
     assumptions = _get(est, "assumptions", 2, None)

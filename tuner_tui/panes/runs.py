@@ -13,8 +13,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from core.runs import RunInfo
-from tuner_tui.panes import Pane, update_if_changed, when_mounted
 from tuner_tui.fmt import STATUS_ICON, STATUS_STYLE, fmt_ago, fmt_num, fmt_time, short_model
+from tuner_tui.panes import Pane, update_if_changed, when_mounted
 
 if TYPE_CHECKING:
     from tuner_tui.app import TunerApp
@@ -33,7 +33,7 @@ class RunsPane(Pane, Vertical):
 
     COLUMNS = ("run", "status", "steps", "loss", "best", "updated", "model", "started")
 
-    app: "TunerApp"
+    app: TunerApp
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -47,8 +47,9 @@ class RunsPane(Pane, Vertical):
     def compose(self) -> ComposeResult:
         yield Static("runs: reading…", id="runs-title", classes="pane-title")
         table = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
-        for key, title in zip(self.COLUMNS, ("run", "status", "steps", "loss", "best val", "updated", "model",
-                                             "started")):
+        for key, title in zip(
+            self.COLUMNS, ("run", "status", "steps", "loss", "best val", "updated", "model", "started")
+        ):
             table.add_column(title, key=key)
         yield table
         yield Static("", id="runs-detail", classes="detail")
@@ -91,15 +92,31 @@ class RunsPane(Pane, Vertical):
         rows = []
         for r in infos:
             steps = f"{r.step or 0}/{r.max_steps}" if r.max_steps else str(r.step or 0)
-            status = Text(f"{STATUS_ICON.get(r.status, '?')} {r.status}", style=STATUS_STYLE.get(r.status, ""))
-            rows.append((str(r.path), [r.name, status, steps, fmt_num(r.last_loss), fmt_num(r.best_val_loss),
-                                       fmt_ago(r.updated, now), short_model(r.model), fmt_time(r.started)]))
+            status = Text(
+                f"{STATUS_ICON.get(r.status, '?')} {r.status}", style=STATUS_STYLE.get(r.status, "")
+            )
+            rows.append(
+                (
+                    str(r.path),
+                    [
+                        r.name,
+                        status,
+                        steps,
+                        fmt_num(r.last_loss),
+                        fmt_num(r.best_val_loss),
+                        fmt_ago(r.updated, now),
+                        short_model(r.model),
+                        fmt_time(r.started),
+                    ],
+                )
+            )
         keys = [k for k, _ in rows]
         if keys == self._keys:  # same runs: update the cells that changed (no relayout, cursor stays)
             for (key, cells), old in zip(rows, self._cells):
                 for col, (new_value, old_value) in enumerate(zip(cells, old)):
                     if str(new_value) != str(old_value) or getattr(new_value, "style", None) != getattr(
-                            old_value, "style", None):
+                        old_value, "style", None
+                    ):
                         table.update_cell(key, self.COLUMNS[col], new_value)
             self._cells = [cells for _, cells in rows]
             selected = None
@@ -115,14 +132,20 @@ class RunsPane(Pane, Vertical):
                     break
         running = sum(1 for r in infos if r.status == "running")
         root = self.app.runs_root
-        update_if_changed(self.query_one("#runs-title", Static),
-            Text.assemble(("runs ", "bold"), (str(root), "dim"),
-                          f"  {len(infos)} run{'s' if len(infos) != 1 else ''}",
-                          (f", {running} running" if running else "", "cyan"))
+        update_if_changed(
+            self.query_one("#runs-title", Static),
+            Text.assemble(
+                ("runs ", "bold"),
+                (str(root), "dim"),
+                f"  {len(infos)} run{'s' if len(infos) != 1 else ''}",
+                (f", {running} running" if running else "", "cyan"),
+            ),
         )
         if not infos:
-            update_if_changed(self.query_one("#runs-detail", Static),
-                "no runs yet: launch one from the Presets pane (2), or `tuner run` in a shell")
+            update_if_changed(
+                self.query_one("#runs-detail", Static),
+                "no runs yet: launch one from the Presets pane (2), or `tuner run` in a shell",
+            )
         else:
             self._show_detail()
         self.app.runs_updated(infos)
@@ -148,10 +171,16 @@ class RunsPane(Pane, Vertical):
         parts = [f"{info.path}", f"preset {info.preset or '–'}"]
         if info.pid:
             parts.append(f"pid {info.pid}")
-        hint = {"running": "s: stop", "interrupted": "r: resume", "failed": "r: resume",
-                "finished": "p: playground"}.get(info.status, "")
-        update_if_changed(self.query_one("#runs-detail", Static),
-            Text.assemble(("  ·  ".join(parts), "dim"), ("   " + hint if hint else "", "italic")))
+        hint = {
+            "running": "s: stop",
+            "interrupted": "r: resume",
+            "failed": "r: resume",
+            "finished": "p: playground",
+        }.get(info.status, "")
+        update_if_changed(
+            self.query_one("#runs-detail", Static),
+            Text.assemble(("  ·  ".join(parts), "dim"), ("   " + hint if hint else "", "italic")),
+        )
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail()

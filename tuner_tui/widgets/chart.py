@@ -8,8 +8,8 @@ stay distinct in 16-colour terminals; each series is also named in the legend.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from rich.text import Text
 from textual.widget import Widget
@@ -59,7 +59,9 @@ def _nice_fmt(v: float) -> str:
     return fmt_num(v, 3)
 
 
-def _downsample(points: Sequence[Point], x0: float, xspan: float, cols: int) -> list[tuple[int, float, float, float]]:
+def _downsample(
+    points: Sequence[Point], x0: float, xspan: float, cols: int
+) -> list[tuple[int, float, float, float]]:
     """Per dot column: (column, min y, max y, last y) — keeps spikes, costs O(n)."""
     out: dict[int, list[float]] = {}
     order: list[int] = []
@@ -229,12 +231,21 @@ class LineChart(Widget):
 
     def render(self) -> Text:
         size = self.content_size
-        return render_line_chart(self.series, size.width, size.height, y_fmt=self.y_fmt, robust=self.robust,
-                                 y_zero=self.y_zero, x_label=self.x_label, empty=self.empty)
+        return render_line_chart(
+            self.series,
+            size.width,
+            size.height,
+            y_fmt=self.y_fmt,
+            robust=self.robust,
+            y_zero=self.y_zero,
+            x_label=self.x_label,
+            empty=self.empty,
+        )
 
 
-def render_histogram(values: Sequence[int], width: int, height: int, *, limit: int | None = None,
-                     empty: str = "no data") -> Text:
+def render_histogram(
+    values: Sequence[int], width: int, height: int, *, limit: int | None = None, empty: str = "no data"
+) -> Text:
     """Vertical bars of the value distribution; bins past `limit` are red."""
     if not values or width < 10 or height < 2:
         lines = [" " * width] * height
@@ -277,7 +288,11 @@ def render_histogram(values: Sequence[int], width: int, height: int, *, limit: i
             text.append("".join(run), style=run_style)
         text.append("\n")
     left, right = "0", f"{hi:,}"
-    mid = f"tokens (red: over max_seq_len {limit})" if limit is not None and limit < hi + 1 and any(v > limit for v in values) else "tokens"
+    mid = (
+        f"tokens (red: over max_seq_len {limit})"
+        if limit is not None and limit < hi + 1 and any(v > limit for v in values)
+        else "tokens"
+    )
     axis = left + mid.center(max(0, bins_n - len(left) - len(right))) + right
     text.append(" " * lab_w + "└", style="dim")
     text.append(axis[:bins_n], style="dim")
@@ -294,7 +309,9 @@ class Histogram(Widget):
     }
     """
 
-    def __init__(self, title: str = "token lengths", *, id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self, title: str = "token lengths", *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.values: list[int] = []
         self.limit: int | None = None

@@ -14,8 +14,13 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 
-def bindings_line(active_bindings: dict[str, Any], key_display: Any, key_style: str = "bold",
-                  description_style: str = "", palette_key: str | None = None) -> tuple[Content, list[tuple[int, int, str]]]:
+def bindings_line(
+    active_bindings: dict[str, Any],
+    key_display: Any,
+    key_style: str = "bold",
+    description_style: str = "",
+    palette_key: str | None = None,
+) -> tuple[Content, list[tuple[int, int, str]]]:
     """One line, `key description` per shown action (first binding wins), and each enabled key's cells.
 
     `palette_key`: the command palette's binding, hidden like the others' but listed last, as the Footer does.
@@ -68,10 +73,13 @@ class KeyBar(Static):
         if screen is not self.screen:
             return
         colours = self.app.theme_variables  # the Footer's own colours, in every theme (16 colours too)
-        line, self._cells = bindings_line(screen.active_bindings, self.app.get_key_display,
-                                          f"bold {colours.get('footer-key-foreground', '')}".strip(),
-                                          colours.get("footer-description-foreground", ""),
-                                          self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None)
+        line, self._cells = bindings_line(
+            screen.active_bindings,
+            self.app.get_key_display,
+            f"bold {colours.get('footer-key-foreground', '')}".strip(),
+            colours.get("footer-description-foreground", ""),
+            self.app.COMMAND_PALETTE_BINDING if self.app.ENABLE_COMMAND_PALETTE else None,
+        )
         if line != self._line:  # the same keys after a focus move: no repaint at all
             self._line = line
             self.update(line, layout=False)  # one docked line: its size never changes, skip the re-layout

@@ -8,7 +8,8 @@ that renders one line, and the app shows a pane by toggling `display` on it.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from textual.binding import Binding
 from textual.content import Content

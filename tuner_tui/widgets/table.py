@@ -8,8 +8,9 @@ The header stays pinned on the first line.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -66,8 +67,12 @@ class VirtualTable(ScrollView, can_focus=True):
         Binding("enter", "select", "Open", show=False),
     ]
 
-    COMPONENT_CLASSES = {"virtual-table--header", "virtual-table--cursor", "virtual-table--match",
-                         "virtual-table--odd"}
+    COMPONENT_CLASSES = {
+        "virtual-table--header",
+        "virtual-table--cursor",
+        "virtual-table--match",
+        "virtual-table--odd",
+    }
 
     DEFAULT_CSS = """
     VirtualTable {
@@ -102,19 +107,25 @@ class VirtualTable(ScrollView, can_focus=True):
     class Highlighted(Message):
         """The cursor moved to a row."""
 
-        def __init__(self, table: "VirtualTable", row: Any | None, position: int) -> None:
+        def __init__(self, table: VirtualTable, row: Any | None, position: int) -> None:
             super().__init__()
             self.table, self.row, self.position = table, row, position
 
         @property
-        def control(self) -> "VirtualTable":
+        def control(self) -> VirtualTable:
             return self.table
 
     class Selected(Highlighted):
         """Enter or a click on the cursor row."""
 
-    def __init__(self, columns: Sequence[Column], *, empty: str = "no rows", id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        empty: str = "no rows",
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.columns = list(columns)
         self.rows: Sequence[Any] = []

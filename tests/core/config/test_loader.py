@@ -47,7 +47,9 @@ def test_wrong_value_names_key_value_and_expectation(tmp_path):
         load_preset(path)
     lines = str(e.value).splitlines()
     assert len(lines) == 2, "one line per problem"
-    assert any("train.micro_batch_size" in l and "= 0" in l and "greater than or equal to 1" in l for l in lines)
+    assert any(
+        "train.micro_batch_size" in l and "= 0" in l and "greater than or equal to 1" in l for l in lines
+    )
     assert any("train.scheduler" in l and "'cosin'" in l and "cosine" in l for l in lines)
 
 
@@ -71,8 +73,12 @@ def test_missing_preset_file_and_unknown_name():
 
 
 def test_overrides_are_typed_and_validated():
-    preset, _ = load_preset("quickstart", ["train.lr=5e-4", "lora.target_modules=[\"q_proj\"]", "model.device=cpu"])
-    assert preset.train.lr == 5e-4 and preset.lora.target_modules == ["q_proj"] and preset.model.device == "cpu"
+    preset, _ = load_preset(
+        "quickstart", ["train.lr=5e-4", 'lora.target_modules=["q_proj"]', "model.device=cpu"]
+    )
+    assert (
+        preset.train.lr == 5e-4 and preset.lora.target_modules == ["q_proj"] and preset.model.device == "cpu"
+    )
     with pytest.raises(ConfigError, match="train.max_steps"):
         load_preset("quickstart", ["train.max_steps=-3"])
     with pytest.raises(ConfigError, match="expected key=value"):

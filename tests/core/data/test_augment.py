@@ -24,7 +24,9 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def ex(instruction: str, command: str, i: int = 0, **kw) -> Example:
-    return Example(instruction, command, source=kw.pop("source", "test"), row_id=kw.pop("row_id", f"t#{i}"), **kw)
+    return Example(
+        instruction, command, source=kw.pop("source", "test"), row_id=kw.pop("row_id", f"t#{i}"), **kw
+    )
 
 
 def word(value: str) -> re.Pattern[str]:
@@ -33,7 +35,11 @@ def word(value: str) -> re.Pattern[str]:
 
 # a small corpus covering every entity kind, plus rows that must stay untouched
 CORPUS = [
-    ex("Find all files under /var/log/app modified in the last 7 days", "find /var/log/app -type f -mtime -7", 0),
+    ex(
+        "Find all files under /var/log/app modified in the last 7 days",
+        "find /var/log/app -type f -mtime -7",
+        0,
+    ),
     ex("Count the lines of data.csv", "wc -l data.csv", 1),
     ex("Find files owned by user alice in /srv/data", "find /srv/data -user alice", 2),
     ex("Find files larger than 100 KB in the current directory", "find . -type f -size +100k", 3),
@@ -44,8 +50,16 @@ CORPUS = [
     ex("Show the kernel version", "uname -r", 8),
     ex("List listening TCP ports", "ss -ltn", 9),
 ]
-KINDS_BY_ROW = {0: {"path", "time"}, 1: {"file"}, 2: {"user", "path"}, 3: {"size"}, 4: {"path", "time"},
-                5: {"glob"}, 6: {"file", "path"}, 7: {"user", "file"}}
+KINDS_BY_ROW = {
+    0: {"path", "time"},
+    1: {"file"},
+    2: {"user", "path"},
+    3: {"size"},
+    4: {"path", "time"},
+    5: {"glob"},
+    6: {"file", "path"},
+    7: {"user", "file"},
+}
 
 
 def kinds(e: Example) -> set[str]:
@@ -131,12 +145,14 @@ def test_substitutions_are_consistent_in_both_texts() -> None:
 
 def test_path_prefix_relation_is_kept() -> None:
     # /srv/www/cache lies inside /srv/www: both must move together
-    e = ex("List everything under /srv/www except /srv/www/cache",
-           "find /srv/www -path /srv/www/cache -prune -o -print")
+    e = ex(
+        "List everything under /srv/www except /srv/www/cache",
+        "find /srv/www -path /srv/www/cache -prune -o -print",
+    )
     out, _ = augment([e], multiplier=6.0)
     assert out
     for a in out:
-        (kind, old, new), = a.substitutions
+        ((kind, old, new),) = a.substitutions
         assert (kind, old) == ("path", "/srv/www")
         assert a.command == f"find {new} -path {new}/cache -prune -o -print"
         assert a.instruction == f"List everything under {new} except {new}/cache"
@@ -207,8 +223,20 @@ def test_time_flags(instruction: str, command: str, flag: str, unit_word: str) -
 def test_time_in_words_is_rewritten_in_words() -> None:
     out, _ = augment([ex("List files modified in the last seven days", "find . -mtime -7")], multiplier=6.0)
     assert out
-    numbers = {"one": 1, "two": 2, "three": 3, "five": 5, "ten": 10, "fourteen": 14, "fifteen": 15,
-               "twenty": 20, "thirty": 30, "forty-five": 45, "sixty": 60, "ninety": 90}
+    numbers = {
+        "one": 1,
+        "two": 2,
+        "three": 3,
+        "five": 5,
+        "ten": 10,
+        "fourteen": 14,
+        "fifteen": 15,
+        "twenty": 20,
+        "thirty": 30,
+        "forty-five": 45,
+        "sixty": 60,
+        "ninety": 90,
+    }
     for a in out:
         m = re.search(r"last ([a-z-]+) days?$", a.instruction)
         assert m and m.group(1) in numbers, a.instruction
@@ -241,7 +269,7 @@ def test_glob_extension_stays_in_its_family() -> None:
     out, _ = augment([CORPUS[5]], multiplier=4.0)
     assert out
     for a in out:
-        (kind, old, new), = a.substitutions
+        ((kind, old, new),) = a.substitutions
         assert kind == "glob" and old == "*.txt" and new in ("*.log", "*.md")
         assert f"'{new}'" in a.command and f"all .{new[2:]} files" in a.instruction
 
@@ -282,7 +310,14 @@ def test_stats_add_up() -> None:
     assert stats.produced == len(out)
     assert sum(stats.by_kind.values()) == sum(len(a.substitutions) for a in out)
     assert set(stats.by_kind) == {"path", "file", "user", "time", "size", "glob"}
-    assert set(stats.to_json()) >= {"originals", "eligible", "produced", "duplicates_skipped", "no_entities", "by_kind"}
+    assert set(stats.to_json()) >= {
+        "originals",
+        "eligible",
+        "produced",
+        "duplicates_skipped",
+        "no_entities",
+        "by_kind",
+    }
 
 
 # --------------------------------------------------------------------------- stopping rules
@@ -372,7 +407,9 @@ def test_independent_of_hash_randomization() -> None:
     outs = []
     for hs in ("1", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": hs}
-        res = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+        )
         assert res.returncode == 0, res.stderr
         outs.append(res.stdout)
     assert outs[0] == outs[1] and outs[0].strip() != "[]"

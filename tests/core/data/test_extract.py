@@ -13,7 +13,10 @@ from core.data.extract import extract_command
         ("```bash\nls -la\n```", "ls -la"),
         ("```sh\nls -la\n```", "ls -la"),
         ("```\ndu -sh *\n```", "du -sh *"),
-        ("Here is the command:\n```bash\nfind . -name '*.py'\n```\nThis finds Python files.", "find . -name '*.py'"),
+        (
+            "Here is the command:\n```bash\nfind . -name '*.py'\n```\nThis finds Python files.",
+            "find . -name '*.py'",
+        ),
         ("```python\nprint(1)\n```\n```sh\necho hi\n```", "echo hi"),  # first *shell* block
         ("```bash\n# list everything\nls -la\n```", "ls -la"),  # comment lines dropped
         ("```console\n$ ls\nfile1 file2\n$ pwd\n/home\n```", "ls\npwd"),  # transcript: prompted lines
@@ -63,12 +66,15 @@ def test_empty_block_falls_back_to_text_after_it():
     assert extract_command("```bash\n```\nls") == "ls"
 
 
-@pytest.mark.parametrize("text", [
-    "The root directory is /",
-    "You can list them with ls",
-    "we can use the find command for this",
-    "Listing every file is easy.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The root directory is /",
+        "You can list them with ls",
+        "we can use the find command for this",
+        "Listing every file is easy.",
+    ],
+)
 def test_prose_reason_flags_sentences_that_parse_as_bash(text):
     from core.data.extract import prose_reason
     from core.data.syntax import bash_syntax_error
@@ -77,11 +83,19 @@ def test_prose_reason_flags_sentences_that_parse_as_bash(text):
     assert prose_reason(text) is not None
 
 
-@pytest.mark.parametrize("command", [
-    "ls -la", "yes | head -n 3", "find . -name '*.py' -exec wc -l {} +", "time make -j4",
-    "which python3", "Rscript analysis.R --verbose", "test -f a.txt && echo present",
-    "echo The root directory is /.",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "ls -la",
+        "yes | head -n 3",
+        "find . -name '*.py' -exec wc -l {} +",
+        "time make -j4",
+        "which python3",
+        "Rscript analysis.R --verbose",
+        "test -f a.txt && echo present",
+        "echo The root directory is /.",
+    ],
+)
 def test_prose_reason_leaves_commands_alone(command):
     from core.data.extract import prose_reason
 

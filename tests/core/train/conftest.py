@@ -17,11 +17,29 @@ def build_tiny(folder: Path, arch: str = "llama") -> Path:
     tok = AutoTokenizer.from_pretrained(converted_dir())
     common = dict(vocab_size=len(tok), max_position_embeddings=512, tie_word_embeddings=True)
     shapes = {
-        "llama": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1),
-        "qwen2": dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1),
+        "llama": dict(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+        ),
+        "qwen2": dict(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+        ),
     }
-    cfg = AutoConfig.for_model(arch, **common, **shapes[arch], bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                               pad_token_id=tok.pad_token_id)
+    cfg = AutoConfig.for_model(
+        arch,
+        **common,
+        **shapes[arch],
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(cfg)
     model.save_pretrained(folder)

@@ -13,7 +13,9 @@ from core.train.batches import BatchDataset, Collator, make_batches
 
 def lengths(n=500, seed=0):
     rng = random.Random(seed)
-    return [rng.choice([20, 30, 40, 60, 440]) if rng.random() < 0.05 else rng.randint(20, 60) for _ in range(n)]
+    return [
+        rng.choice([20, 30, 40, 60, 440]) if rng.random() < 0.05 else rng.randint(20, 60) for _ in range(n)
+    ]
 
 
 @pytest.mark.parametrize("strategy", ["length_grouped", "padding_free", "pad_to_max"])
@@ -32,9 +34,11 @@ def test_every_row_once_and_budgets_hold(strategy):
 
 def test_length_grouping_cuts_padding():
     ls = lengths()
+
     def padded(strategy):
         bs = make_batches(ls, strategy=strategy, micro_batch_size=16, max_tokens=10**6, max_len=512, seed=1)
         return sum(max(ls[i] for i in b) * len(b) for b in bs)
+
     assert padded("length_grouped") < 0.8 * padded("padding_free")  # padding_free order is unsorted
 
 
@@ -58,7 +62,9 @@ def test_collator_pads_and_counts_real_tokens():
     assert out["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     from core.train.batches import pop_counts
 
-    assert pop_counts(out) == (5, 2) and "tuner_rows" not in out, "counts ride along, then leave before the model"
+    assert pop_counts(out) == (5, 2) and "tuner_rows" not in out, (
+        "counts ride along, then leave before the model"
+    )
 
 
 def test_pad_to_max_has_one_static_shape():

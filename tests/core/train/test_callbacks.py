@@ -34,7 +34,9 @@ def test_time_budget_requests_save_and_stop(tmp_path):
     args = TrainingArguments(str(tmp_path), report_to=[])
     progress = Progress(max_steps=10, started=time.time() - 110)
     progress.step_seconds = 5
-    cb = StopCallback(progress, time_budget_s=120)  # 110 s gone, 5 s steps: one more step and a save do not fit
+    cb = StopCallback(
+        progress, time_budget_s=120
+    )  # 110 s gone, 5 s steps: one more step and a save do not fit
     control = cb.on_step_end(args, TrainerState(), TrainerControl())
     assert control.should_save and control.should_training_stop and progress.stop_reason == "time_budget"
     # a 30 s budget with 0.5 s steps keeps training at 5 s (a fixed 30 s margin used to stop it at once)
@@ -88,7 +90,11 @@ def test_deferred_check_skips_updates_in_the_fused_kernel_and_reads_counts_at_lo
     cb = NonFiniteCallback(events.append, progress, patience=3, defer=True)
     model = torch.nn.Linear(4, 2)
     opt = torch.optim.AdamW(model.parameters(), lr=0.1, fused=True)
-    args, state, control = TrainingArguments(str(tmp_path), report_to=[]), TrainerState(max_steps=100), TrainerControl()
+    args, state, control = (
+        TrainingArguments(str(tmp_path), report_to=[]),
+        TrainerState(max_steps=100),
+        TrainerControl(),
+    )
 
     def step(grad: float, log: bool) -> None:
         for p in model.parameters():
@@ -108,10 +114,14 @@ def test_deferred_check_skips_updates_in_the_fused_kernel_and_reads_counts_at_lo
     assert torch.equal(opt.state[model.weight]["exp_avg"], moments) and torch.isfinite(moments).all()
     assert events == [] and progress.nonfinite_total == 0, "nothing read until a logging step"
     step(1.0, log=True)  # a good step resets the streak; the two skips are reported now
-    assert progress.nonfinite_total == 2 and progress.nonfinite_streak == 0 and not control.should_training_stop
+    assert (
+        progress.nonfinite_total == 2 and progress.nonfinite_streak == 0 and not control.should_training_stop
+    )
     assert not torch.equal(before[0], model.weight), "good updates still apply"
     for _ in range(3):
         step(float("nan"), log=False)
     step(float("nan"), log=True)
-    assert control.should_training_stop and progress.stop_reason == "nonfinite" and progress.nonfinite_total == 6
+    assert (
+        control.should_training_stop and progress.stop_reason == "nonfinite" and progress.nonfinite_total == 6
+    )
     assert [e.kind for e in events] == ["nonfinite", "nonfinite"]

@@ -12,9 +12,26 @@ from core.events import read_events
 def test_quickstart_preset_trains_the_embedded_model(tmp_path, monkeypatch):
     monkeypatch.setenv("TUNER_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("TUNER_DATA_DIR", str(tmp_path / "data"))
-    args = ["run", "quickstart", "--max-steps", "3", "--set", "eval.every=3", "--set", "eval.exact_match_rows=2",
-            "--set", "eval.max_val_rows=8", "--set", "eval.max_new_tokens=16", "--set", "eval.sample_every=3",
-            "--set", "train.save_every=3", "--set", "log.every=1"]
+    args = [
+        "run",
+        "quickstart",
+        "--max-steps",
+        "3",
+        "--set",
+        "eval.every=3",
+        "--set",
+        "eval.exact_match_rows=2",
+        "--set",
+        "eval.max_val_rows=8",
+        "--set",
+        "eval.max_new_tokens=16",
+        "--set",
+        "eval.sample_every=3",
+        "--set",
+        "train.save_every=3",
+        "--set",
+        "log.every=1",
+    ]
     assert main(args) == 0
     (run,) = (tmp_path / "runs").iterdir()
     evs = read_events(run / "events.jsonl")

@@ -21,8 +21,13 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def start_run(preset: Path, *extra: str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "core.cli", "run", str(preset), *extra], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "run", str(preset), *extra],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def wait_for(run_root: Path, cond, timeout: float = 120) -> Path:
@@ -40,7 +45,7 @@ def step_losses(events: list[dict]) -> dict[int, float]:
     return {e["step"]: e["loss"] for e in events if e["type"] == "step"}
 
 
-SLOW = '[train]\nmax_steps = 12\nsave_every = 4\nsave_limit = 5\n[eval]\nevery = 100\nsample_every = 100\n'
+SLOW = "[train]\nmax_steps = 12\nsave_every = 4\nsave_limit = 5\n[eval]\nevery = 100\nsample_every = 100\n"
 
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tiny_preset, tmp_path, monkeypatch):
@@ -62,7 +67,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tiny_preset, tmp_path,
 
     assert main(["run", "--resume", str(run)]) == 0
     evs = read_events(run / "events.jsonl")
-    resumed = evs[[i for i, e in enumerate(evs) if e["type"] == "run_started"][-1]:]
+    resumed = evs[[i for i, e in enumerate(evs) if e["type"] == "run_started"][-1] :]
     assert resumed[0]["resumed_from"].endswith("checkpoint-4")
     got = step_losses(resumed)
     assert sorted(got) == list(range(5, 13))
@@ -90,7 +95,9 @@ def test_resume_skips_an_incomplete_checkpoint(tiny_preset, tmp_path, capsys):
     assert main(["run", "--resume", run.name, "--max-steps", "8"]) == 0
     evs = read_events(run / "events.jsonl")
     warnings = [e for e in evs if e["type"] == "warning" and "incomplete" in e["message"]]
-    assert warnings and [e for e in evs if e["type"] == "run_started"][-1]["resumed_from"].endswith("checkpoint-4")
+    assert warnings and [e for e in evs if e["type"] == "run_started"][-1]["resumed_from"].endswith(
+        "checkpoint-4"
+    )
 
 
 def test_a_second_trainer_on_the_same_run_is_refused_naming_the_first(tiny_preset, tmp_path):
@@ -99,11 +106,18 @@ def test_a_second_trainer_on_the_same_run_is_refused_naming_the_first(tiny_prese
 
     first = start_run(tiny_preset(SLOW.replace("max_steps = 12", "max_steps = 400")))
     try:
-        run = wait_for(tmp_path / "runs", lambda evs: any(e["type"] == "step" and e["step"] >= 2 for e in evs))
+        run = wait_for(
+            tmp_path / "runs", lambda evs: any(e["type"] == "step" and e["step"] >= 2 for e in evs)
+        )
         before = (run / "events.jsonl").read_bytes()
         env = dict(os.environ, PYTHONPATH=str(ROOT))
-        second = subprocess.run([sys.executable, "-m", "core.cli", "run", "--resume", str(run)], env=env,
-                                capture_output=True, text=True, timeout=120)
+        second = subprocess.run(
+            [sys.executable, "-m", "core.cli", "run", "--resume", str(run)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert second.returncode == 2
         lines = [ln for ln in second.stderr.splitlines() if ln.strip()]
         assert len(lines) <= 2 and f"already being trained by pid {first.pid}" in second.stderr, second.stderr
@@ -115,13 +129,26 @@ def test_a_second_trainer_on_the_same_run_is_refused_naming_the_first(tiny_prese
         os.killpg(first.pid, signal.SIGTERM)
         assert first.wait(120) == EXIT_INTERRUPTED, first.stderr.read().decode()
     # the lock died with its holder: the run resumes now
-    assert main(["run", "--resume", str(run), "--max-steps", str(read_events(run / "events.jsonl")[-1]["step"] + 1)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--resume",
+                str(run),
+                "--max-steps",
+                str(read_events(run / "events.jsonl")[-1]["step"] + 1),
+            ]
+        )
+        == 0
+    )
     assert read_events(run / "events.jsonl")[-1]["status"] == "finished"
 
 
 # A step-0 evaluation that takes a while on the tiny model: many val rows, long greedy generations.
-LONG_EVAL = ('[train]\nmax_steps = 400\nsave_every = 1000\n[eval]\nevery = 1000\nmax_val_rows = 64\n'
-             'exact_match_rows = 64\nmax_new_tokens = 256\nsample_every = 1000\n')
+LONG_EVAL = (
+    "[train]\nmax_steps = 400\nsave_every = 1000\n[eval]\nevery = 1000\nmax_val_rows = 64\n"
+    "exact_match_rows = 64\nmax_new_tokens = 256\nsample_every = 1000\n"
+)
 
 
 def test_sigterm_during_evaluation_abandons_it_checkpoints_and_exits_interrupted(tiny_preset, tmp_path):
@@ -147,7 +174,9 @@ def test_a_second_sigterm_ends_at_once_and_still_says_so(tiny_preset, tmp_path):
     time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGTERM)
     wait_for(tmp_path / "runs", lambda evs: any(e.get("kind") == "stopping" for e in evs))
-    os.killpg(proc.pid, signal.SIGTERM)  # Kaggle/systemd: SIGTERM, then again (or SIGKILL) after a grace period
+    os.killpg(
+        proc.pid, signal.SIGTERM
+    )  # Kaggle/systemd: SIGTERM, then again (or SIGKILL) after a grace period
     assert proc.wait(300) == EXIT_KILLED, proc.stderr.read().decode()[-3000:]
     last = read_events(run / "events.jsonl")[-1]
     assert last["type"] == "finished" and last["status"] == "interrupted"

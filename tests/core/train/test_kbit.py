@@ -12,15 +12,21 @@ def _train(folder, upcast: bool) -> tuple[int, list[float], set]:
 
     from core.models.build import _keep_cpu_4bit_trainable, prepare_kbit
 
-    q = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16, quantization_config=q, device_map={"": "cpu"})
+    q = BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
+    )
+    model = AutoModelForCausalLM.from_pretrained(
+        folder, dtype=torch.bfloat16, quantization_config=q, device_map={"": "cpu"}
+    )
     _keep_cpu_4bit_trainable(model)
     if upcast:
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     else:
         prepare_kbit(model)
     torch.manual_seed(0)
-    model = get_peft_model(model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+    model = get_peft_model(
+        model, LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
+    )
     frozen = [p for p in model.parameters() if not p.requires_grad and type(p).__name__ != "Params4bit"]
     dtypes = {p.dtype for p in model.parameters() if p.requires_grad}
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)

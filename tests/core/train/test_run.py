@@ -26,8 +26,15 @@ def test_run_writes_the_documented_run_directory(tiny_preset, tmp_path, monkeypa
     monkeypatch.setenv("HF_TOKEN", "hf_fakeSecretToken987654321")
     assert main(["run", str(tiny_preset())]) == 0
     run = only_run(tmp_path)
-    for name in ("preset.toml", "provenance.json", "events.jsonl", "train.log", "adapter/adapter_config.json",
-                 "adapter/adapter_model.safetensors", "adapter/tokenizer.json"):
+    for name in (
+        "preset.toml",
+        "provenance.json",
+        "events.jsonl",
+        "train.log",
+        "adapter/adapter_config.json",
+        "adapter/adapter_model.safetensors",
+        "adapter/tokenizer.json",
+    ):
         assert (run / name).is_file(), name
     evs = read_events(run / "events.jsonl")
     kinds = [e["type"] for e in evs]
@@ -93,20 +100,38 @@ def test_time_budget_stops_cleanly_with_a_checkpoint(tiny_preset, tmp_path):
     assert complete_checkpoints(run)[-1].name == f"checkpoint-{fin['step']}"
 
 
-@pytest.mark.parametrize("extra", [
-    "[train]\nadapter = \"full\"\nlr = 1e-4\n",
-    "[quant]\nbits = 4\ncompute_dtype = \"float32\"\n[train]\noptimizer = \"adamw_bnb_8bit\"\n",
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        '[train]\nadapter = "full"\nlr = 1e-4\n',
+        '[quant]\nbits = 4\ncompute_dtype = "float32"\n[train]\noptimizer = "adamw_bnb_8bit"\n',
+    ],
+)
 def test_full_finetune_and_qlora_run_on_cpu(tiny_preset, tmp_path, extra):
-    assert main(["run", str(tiny_preset(extra)), "--max-steps", "2", "--set", "eval.every=2",
-                 "--set", "train.save_every=2"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(tiny_preset(extra)),
+                "--max-steps",
+                "2",
+                "--set",
+                "eval.every=2",
+                "--set",
+                "train.save_every=2",
+            ]
+        )
+        == 0
+    )
     evs = read_events(only_run(tmp_path) / "events.jsonl")
     started = evs[0]
     assert started["adapter"] == ("full" if "full" in extra else "qlora")
     assert all(e["loss"] is not None for e in evs if e["type"] == "step")
 
 
-def test_disk_full_while_checkpointing_never_leaves_a_corrupt_checkpoint(tiny_preset, tmp_path, monkeypatch, capsys):
+def test_disk_full_while_checkpointing_never_leaves_a_corrupt_checkpoint(
+    tiny_preset, tmp_path, monkeypatch, capsys
+):
     import errno
 
     from transformers import Trainer
@@ -172,7 +197,9 @@ def test_seeds_run_once_per_seed_and_summarise(tiny_preset, tmp_path, capsys):
     assert "2 of 2 seeds" in out and "best val loss over 2 seeds: mean" in out
 
 
-@pytest.mark.parametrize(("text", "seeds"), [("1,2,3", [1, 2, 3]), ("1-3", [1, 2, 3]), ("5, 1-2, 5", [5, 1, 2])])
+@pytest.mark.parametrize(
+    ("text", "seeds"), [("1,2,3", [1, 2, 3]), ("1-3", [1, 2, 3]), ("5, 1-2, 5", [5, 1, 2])]
+)
 def test_parse_seeds(text, seeds):
     from core.cli import parse_seeds
 
@@ -202,13 +229,17 @@ def test_spmd_refusal_comes_before_any_run_directory(tiny_preset, tmp_path, caps
     monkeypatch.setattr(core.device, "xla_spmd_cores", lambda device: 4)
     assert main(["run", str(tiny_preset()), "--set", "train.batching=length_grouped"]) == 2
     err = capsys.readouterr().err
-    assert "4 XLA cores (SPMD) need instruction data" in err and "pad_to_max" in err and "Traceback" not in err
+    assert (
+        "4 XLA cores (SPMD) need instruction data" in err and "pad_to_max" in err and "Traceback" not in err
+    )
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 
 
 def test_tokens_per_second_with_dataloader_workers(tiny_preset, tmp_path):
     """The collator runs in worker processes: the counts reach the main process with each batch."""
-    assert main(["run", str(tiny_preset("[train]\nnum_workers = 2\nmax_steps = 3\n[eval]\nevery = 100\n"))]) == 0
+    assert (
+        main(["run", str(tiny_preset("[train]\nnum_workers = 2\nmax_steps = 3\n[eval]\nevery = 100\n"))]) == 0
+    )
     steps = [e for e in read_events(only_run(tmp_path) / "events.jsonl") if e["type"] == "step"]
     assert [e["step"] for e in steps] == [1, 2, 3]
     assert all(e["tokens"] > 0 and e["tokens_per_s"] > 0 and e["samples_per_s"] > 0 for e in steps)
@@ -223,16 +254,27 @@ def test_a_full_disk_in_the_rust_tokenizer_save_is_one_line_not_a_traceback(tiny
     import time
 
     root = Path(__file__).resolve().parents[3]
-    preset = tiny_preset("[train]\nmax_steps = 400\nsave_every = 1000\n[eval]\nevery = 1000\nsample_every = 1000\n")
-    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "run", str(preset)], env=dict(os.environ, PYTHONPATH=str(root)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    preset = tiny_preset(
+        "[train]\nmax_steps = 400\nsave_every = 1000\n[eval]\nevery = 1000\nsample_every = 1000\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "run", str(preset)],
+        env=dict(os.environ, PYTHONPATH=str(root)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.time() + 120
-    while time.time() < deadline and not any(e["type"] == "step" for r in (tmp_path / "runs").glob("*")
-                                             for e in read_events(r / "events.jsonl")):
+    while time.time() < deadline and not any(
+        e["type"] == "step" for r in (tmp_path / "runs").glob("*") for e in read_events(r / "events.jsonl")
+    ):
         time.sleep(0.05)
     run = only_run(tmp_path)
     (run / "adapter").mkdir()
-    (run / "adapter" / "tokenizer.json").symlink_to("/dev/full")  # every write there: ENOSPC, from Rust's own I/O
+    (run / "adapter" / "tokenizer.json").symlink_to(
+        "/dev/full"
+    )  # every write there: ENOSPC, from Rust's own I/O
     os.killpg(proc.pid, signal.SIGTERM)  # stop → checkpoint → final adapter save hits the "full disk"
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 2, err[-2000:]
@@ -252,10 +294,15 @@ def test_disk_full_is_recognised_in_every_library_s_words(tmp_path):
     class SafetensorError(Exception):
         pass
 
-    worded = [OSError(errno.ENOSPC, "No space left on device"), OSError(errno.EDQUOT, "Disk quota exceeded"),
-              Exception("No space left on device (os error 28)"),
-              SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space '
-                              'left on device" })')]
+    worded = [
+        OSError(errno.ENOSPC, "No space left on device"),
+        OSError(errno.EDQUOT, "Disk quota exceeded"),
+        Exception("No space left on device (os error 28)"),
+        SafetensorError(
+            'Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space '
+            'left on device" })'
+        ),
+    ]
     assert [classify(e)[0] for e in worded] == ["disk_full"] * 4
     try:  # wrapped by another library's error: the cause still counts
         try:
@@ -265,7 +312,9 @@ def test_disk_full_is_recognised_in_every_library_s_words(tmp_path):
     except RuntimeError as outer:
         assert classify(outer)[0] == "disk_full"
     # torch.save's wordless failure is judged by the room left where the run writes
-    wordless = RuntimeError("[enforce fail at inline_container.cc:603] . PytorchStreamWriter failed writing file data/0: file write failed")
+    wordless = RuntimeError(
+        "[enforce fail at inline_container.cc:603] . PytorchStreamWriter failed writing file data/0: file write failed"
+    )
     assert classify(wordless, tmp_path)[0] == "internal", "plenty of room here: not a full disk"
     assert classify(ValueError("bad shape"))[0] == "internal"
 
@@ -277,11 +326,16 @@ def test_secrets_never_reach_the_run_directory_or_the_data_cache(tiny_preset, tm
     preset = tiny_preset('[eval]\nsample_prompts = ["list files using wandb-fake-secret-0123456789"]\n')
     assert main(["run", str(preset)]) == 2
     err = capsys.readouterr().err
-    assert "eval.sample_prompts[0] contains the value of $WANDB_API_KEY" in err and "wandb-fake-secret" not in err
+    assert (
+        "eval.sample_prompts[0] contains the value of $WANDB_API_KEY" in err
+        and "wandb-fake-secret" not in err
+    )
     assert not (tmp_path / "runs").exists(), "refused before a run directory exists"
 
     preset = tiny_preset('[log]\nwandb_project = "p"\n')
-    assert main(["run", str(preset), "--set", "log.run_name=svc-fake-token-abcdefghij-run"]) == 2, "a --set too"
+    assert main(["run", str(preset), "--set", "log.run_name=svc-fake-token-abcdefghij-run"]) == 2, (
+        "a --set too"
+    )
     assert main(["run", str(tiny_preset())]) == 0
     out = capsys.readouterr()
     for where in (tmp_path / "runs", tmp_path / "data"):
@@ -302,7 +356,9 @@ def test_a_secret_in_an_event_message_is_masked_on_disk_and_on_the_terminal(tmp_
 
 
 def test_resume_honours_a_new_save_interval_and_smoke_honours_sets(tiny_preset, tmp_path):
-    assert main(["run", str(tiny_preset("[train]\nsave_every = 2\nsave_limit = 10\n")), "--max-steps", "4"]) == 0
+    assert (
+        main(["run", str(tiny_preset("[train]\nsave_every = 2\nsave_limit = 10\n")), "--max-steps", "4"]) == 0
+    )
     run = only_run(tmp_path)
     assert main(["run", "--resume", "latest", "--max-steps", "9", "--set", "train.save_every=3"]) == 0
     names = [p.name for p in complete_checkpoints(run)]

@@ -14,8 +14,16 @@ from core.events import read_events
 from core.train.smoke import model_family, smoke_preset
 
 
-@pytest.mark.parametrize("name,family", [("qwen-qlora", "qwen2"), ("tpu-lora", "qwen2"), ("pythia", "gpt_neox"),
-                                         ("mps-scratch", "gpt2"), ("quickstart", "llama")])
+@pytest.mark.parametrize(
+    "name,family",
+    [
+        ("qwen-qlora", "qwen2"),
+        ("tpu-lora", "qwen2"),
+        ("pythia", "gpt_neox"),
+        ("mps-scratch", "gpt2"),
+        ("quickstart", "llama"),
+    ],
+)
 def test_family_detection(name, family):
     assert model_family(load_preset(name)[0]) == family
 
@@ -58,13 +66,37 @@ def test_stage_two_continues_from_stage_one_and_refuses_an_architecture_switch(t
     assert main(["run", "mps-scratch", "--smoke", "--max-steps", "4"]) == 0
     (stage1,) = (tmp_path / "runs").iterdir()
     assert (stage1 / "tokenizer" / "tokenizer.json").is_file(), "a BPE tokenizer was trained on the corpus"
-    code = main(["run", "mps-scratch", "--smoke", "--max-steps", "2", "--set", f"model.init_from={stage1}",
-                 "--set", "model.scratch.architecture=llama", "--set", f"model.scratch.tokenizer={stage1 / 'tokenizer'}"])
+    code = main(
+        [
+            "run",
+            "mps-scratch",
+            "--smoke",
+            "--max-steps",
+            "2",
+            "--set",
+            f"model.init_from={stage1}",
+            "--set",
+            "model.scratch.architecture=llama",
+            "--set",
+            f"model.scratch.tokenizer={stage1 / 'tokenizer'}",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "architecture" in err and "'gpt2'" in err and "Traceback" not in err
-    code = main(["run", "mps-scratch", "--smoke", "--max-steps", "2", "--set", f"model.init_from={stage1}",
-                 "--set", f"model.scratch.tokenizer={stage1 / 'tokenizer'}"])
+    code = main(
+        [
+            "run",
+            "mps-scratch",
+            "--smoke",
+            "--max-steps",
+            "2",
+            "--set",
+            f"model.init_from={stage1}",
+            "--set",
+            f"model.scratch.tokenizer={stage1 / 'tokenizer'}",
+        ]
+    )
     assert code == 0
 
 
