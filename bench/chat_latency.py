@@ -53,7 +53,7 @@ def fresh_prompts(loaded, n: int) -> list[str]:
 
 def first_piece(loaded, prompt: str, max_new_tokens: int) -> tuple[float, float, str]:
     """(seconds to the first non-empty text piece, seconds to the end, full text)."""
-    from core.inference import stream_reply
+    from core.generate import stream_reply
 
     t = time.perf_counter()
     first = None
@@ -91,7 +91,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="prompts to time (after the warm-up one)")
     ap.add_argument("--max-new-tokens", type=int, default=48)
     ap.add_argument(
-        "--threads", type=int, help="torch.set_num_threads (default: core.inference.fit_cpu_threads)"
+        "--threads", type=int, help="torch.set_num_threads (default: core.generate.fit_cpu_threads)"
     )
     args = ap.parse_args()
 
@@ -108,7 +108,7 @@ def main() -> None:
     imports = time.perf_counter() - t
     if args.threads:
         torch.set_num_threads(args.threads)
-    from core.inference import load_for_inference
+    from core.run_model import load_for_inference
 
     kw = dict(
         base=args.base, checkpoint=args.checkpoint, runs_root=args.run_dir, fit_threads=not args.threads

@@ -54,7 +54,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from core.inference import load_for_inference
+    from core.run_model import load_for_inference
 
     torch.set_num_threads(args.threads)
     loaded = {}

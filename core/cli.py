@@ -222,7 +222,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from core.runs import list_runs
-    from core.train.display import fmt_seconds
+    from core.units import fmt_seconds
 
     runs = list_runs(Path(args.run_dir) if args.run_dir else None)
     con = _console()

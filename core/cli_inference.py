@@ -29,7 +29,7 @@ def _consoles():
 
 def _load(args: argparse.Namespace):
     from core.cli import _quiet_libraries
-    from core.inference import load_for_inference
+    from core.run_model import load_for_inference
 
     _quiet_libraries()
     return load_for_inference(
@@ -115,8 +115,7 @@ def _read_prompt(con: Any, tty: bool) -> str | None:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """tuner chat RUN: prompts in a loop, answers streamed token by token."""
-    from core.generate import answer_from_text
-    from core.inference import stream_reply
+    from core.generate import answer_from_text, stream_reply
 
     con, err = _consoles()
     loaded = _load(args)
@@ -265,7 +264,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if progress is not None and task is not None:
             progress.update(task, completed=done, total=total)
 
-    from core.inference import select_inference_device
+    from core.run_model import select_inference_device
 
     select_inference_device(args.device)  # a bad --device fails before the data is read
     try:
@@ -326,7 +325,7 @@ def add_inference_commands(sub: Any) -> None:
         )
 
     def device(text: str) -> str:
-        from core.inference import parse_device
+        from core.run_model import parse_device
 
         try:
             return parse_device(text)

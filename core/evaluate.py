@@ -20,7 +20,7 @@ from core.errors import DataError, TunerError
 if TYPE_CHECKING:
     from core.config.schema import Preset
     from core.data.records import Example
-    from core.inference import Loaded
+    from core.run_model import Loaded
 
 ALTERNATIVES_FILE = "alternatives.json"
 _FIELDS_HINT = (
@@ -175,7 +175,7 @@ def load_data_file(path: Path | str) -> EvalData:
 def run_test_data(run_dir: Path, preset: Preset) -> EvalData:
     """The run's own test split: provenance extra.data_dir/test.jsonl, rebuilt from the preset if gone."""
     from core.data.build import build_data
-    from core.inference import read_provenance
+    from core.run_model import read_provenance
 
     prov = read_provenance(run_dir)
     data_dir = (prov.get("extra") or {}).get("data_dir")
@@ -315,7 +315,7 @@ def evaluate_run(
     The rows are read before the model is loaded, so a bad --data file fails in a second.
     max_new_tokens defaults to the preset's eval.max_new_tokens; device/quant as load_for_inference.
     """
-    from core.inference import load_for_inference, read_run_preset, weights_dir
+    from core.run_model import load_for_inference, read_run_preset, weights_dir
     from core.runs import resolve_run
 
     if batch_size < 1:

@@ -1,17 +1,21 @@
-"""Greedy generation for training samples, `tuner generate/chat/eval`: prompts in, commands out.
+"""Greedy generation for training samples, `tuner generate/chat/eval` and the playground: prompts in, commands out.
 
 Nothing generated is ever executed; the extracted command is only checked for danger.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.data.extract import extract_command
 from core.data.formatting import prompt_text
 from core.data.safety import dangerous_reason
+
+if TYPE_CHECKING:
+    from core.run_model import Loaded
 
 
 @dataclass
@@ -79,7 +83,7 @@ def generate_batch(
                     stopping_criteria=_stop_when(should_stop),
                 )
             new = out[:, enc["input_ids"].shape[1] :]
-            for p, ids in zip(chunk, new):
+            for p, ids in zip(chunk, new, strict=True):
                 answers.append(answer_from_text(p, tokenizer.decode(ids, skip_special_tokens=True).strip()))
     finally:
         tokenizer.padding_side = old_side
@@ -143,3 +147,84 @@ def stream_answer(
     thread.start()
     yield from streamer
     thread.join()
+
+
+def fit_cpu_threads() -> int | None:
+    """Use fewer torch threads for CPU generation while other processes keep the CPUs busy.
+
+    Decoding a small model is hundreds of tiny parallel regions per token; when another process
+    holds a core, each of them waits for a descheduled OpenMP thread, and a forward pass that takes
+    0.3 s on one thread takes 2–10 s on two (measured on a 2-CPU machine at load 8). The thread
+    count becomes the CPUs left free by the 1-minute load average (at least 1, at most torch's
+    default). Left alone when OMP_NUM_THREADS is set. Returns the new count, or None if unchanged.
+    """
+    import os
+
+    if os.environ.get("OMP_NUM_THREADS"):
+        return None
+    try:
+        load = os.getloadavg()[0]
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    except OSError:
+        return None
+    import torch
+
+    current = torch.get_num_threads()
+    threads = max(1, min(current, int(cpus - load + 0.5)))
+    if threads == current:
+        return None
+    torch.set_num_threads(threads)
+    return threads
+
+
+# ---------------------------------------------------------------------------------- streaming
+
+
+class _StopOnEvent:
+    """A generation stopping criterion that ends every sequence once `event` is set (Ctrl-C in chat)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        return torch.full(
+            (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
+        )
+
+
+class _Stoppable:
+    """The model as `core.generate.stream_answer` sees it, with a stop switch added to `generate`."""
+
+    def __init__(self, model: Any, event: threading.Event) -> None:
+        self._model = model
+        self._event = event
+
+    def parameters(self) -> Any:
+        return self._model.parameters()
+
+    def generate(self, **kwargs: Any) -> Any:
+        from transformers import StoppingCriteriaList
+
+        kwargs["stopping_criteria"] = StoppingCriteriaList([_StopOnEvent(self._event)])
+        return self._model.generate(**kwargs)
+
+
+def stream_reply(
+    loaded: Loaded, prompt: str, *, max_new_tokens: int = 128, stop: threading.Event | None = None
+) -> Iterator[str]:
+    """Text pieces of a greedy answer as they are generated; setting `stop` ends it within one token.
+
+    When `stop` is set, keep iterating to the end: the generator then finishes at once (the
+    background generation has stopped) instead of leaving a thread generating.
+    """
+    model = loaded.model if stop is None else _Stoppable(loaded.model, stop)
+    yield from stream_answer(
+        model,
+        loaded.tokenizer,
+        prompt,
+        style=loaded.style,
+        system_prompt=loaded.system_prompt,
+        max_new_tokens=max_new_tokens,
+    )

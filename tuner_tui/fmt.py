@@ -26,20 +26,6 @@ STATUS_ICON = {
 }
 
 
-def fmt_bytes(n: float | None) -> str:
-    """1536 → '1.5 KiB' (the trainer's own formatting)."""
-    from core.train.display import fmt_bytes as core_fmt_bytes
-
-    return core_fmt_bytes(n)
-
-
-def fmt_seconds(s: float | None) -> str:
-    """3725 → '1h02m05s'."""
-    from core.train.display import fmt_seconds as core_fmt_seconds
-
-    return core_fmt_seconds(s)
-
-
 def fmt_ago(t: float | None, now: float) -> str:
     """'12s ago', '3m ago', '2h ago', '4d ago' (– when unknown)."""
     if t is None:

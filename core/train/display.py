@@ -7,26 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-
-def fmt_bytes(n: float | None) -> str:
-    """1536 → '1.5 KiB'."""
-    if n is None:
-        return "–"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} TiB"
-
-
-def fmt_seconds(s: float | None) -> str:
-    """3725 → '1h02m05s'."""
-    if s is None:
-        return "–"
-    s = int(s)
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return f"{h}h{m:02d}m{sec:02d}s" if h else f"{m}m{sec:02d}s" if m else f"{sec}s"
+from core.units import fmt_bytes, fmt_seconds
 
 
 def event_line(rec: dict[str, Any]) -> str | None:

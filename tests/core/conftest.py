@@ -1,5 +1,5 @@
 """Fixtures for the core tests: a tiny finished run (random 2-layer Llama + LoRA adapter) that loads in
-well under a second, for `tuner generate/chat/eval` and core.inference / core.evaluate."""
+well under a second, for `tuner generate/chat/eval` and core.run_model / core.evaluate."""
 
 from __future__ import annotations
 

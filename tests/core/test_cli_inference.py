@@ -1,4 +1,4 @@
-"""`tuner generate / chat / eval` in-process on the tiny run; core.inference loading and errors."""
+"""`tuner generate / chat / eval` in-process on the tiny run; core.run_model loading and errors."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def test_chat_ends_at_eof(capsys, monkeypatch, tiny_run):
 
 
 def test_chat_ctrl_c_stops_only_that_answer(capsys, monkeypatch, tiny_run):
-    import core.inference
+    import core.generate
 
     calls = []
 
@@ -132,7 +132,7 @@ def test_chat_ctrl_c_stops_only_that_answer(capsys, monkeypatch, tiny_run):
             raise KeyboardInterrupt
         yield " /tmp"
 
-    monkeypatch.setattr(core.inference, "stream_reply", interrupted)
+    monkeypatch.setattr(core.generate, "stream_reply", interrupted)
     monkeypatch.setattr("sys.stdin", io.StringIO("first\nsecond\n"))
     code, out, _ = run_cli(capsys, "chat", tiny_run.run_dir)
     assert code == 0 and calls == ["first", "second"]
@@ -140,7 +140,8 @@ def test_chat_ctrl_c_stops_only_that_answer(capsys, monkeypatch, tiny_run):
 
 
 def test_stream_reply_stop_ends_generation(tiny_run):
-    from core.inference import load_for_inference, stream_reply
+    from core.generate import stream_reply
+    from core.run_model import load_for_inference
 
     loaded = load_for_inference(str(tiny_run.run_dir))
     full = "".join(stream_reply(loaded, "list files", max_new_tokens=40))
@@ -236,7 +237,7 @@ def test_eval_bad_data_file_fails_before_loading(capsys, tmp_path, tiny_run):
 
 
 def test_load_for_inference_api(tiny_run):
-    from core.inference import load_for_inference
+    from core.run_model import load_for_inference
 
     loaded = load_for_inference(str(tiny_run.run_dir))
     assert loaded.label == "tiny-20260101-000000/adapter" and loaded.style == "chat"
@@ -250,7 +251,7 @@ def test_load_for_inference_api(tiny_run):
 
 def test_checkpoint_best_and_names(tmp_path, tiny_run):
     from core.events import EventWriter, Finished
-    from core.inference import checkpoint_dir
+    from core.run_model import checkpoint_dir
 
     run = tiny_run.copy(tmp_path)
     for step in (2, 4):
@@ -279,7 +280,7 @@ def test_fit_cpu_threads(monkeypatch):
 
     import torch
 
-    from core.inference import fit_cpu_threads
+    from core.generate import fit_cpu_threads
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 4)

@@ -108,7 +108,7 @@ def test_qlora_run_loads_its_base_in_4bit_on_cpu(capsys, qlora_run):
     import bitsandbytes as bnb
 
     from core.generate import generate_batch
-    from core.inference import load_for_inference
+    from core.run_model import load_for_inference
 
     loaded = load_for_inference(str(qlora_run), device="cpu")
     layers = _base_layers(loaded.model)
@@ -129,7 +129,7 @@ def test_qlora_run_loads_its_base_in_4bit_on_cpu(capsys, qlora_run):
 def test_no_quant_loads_plain_linear(capsys, monkeypatch, qlora_run):
     import torch
 
-    from core.inference import load_for_inference
+    from core.run_model import load_for_inference
 
     loaded = load_for_inference(str(qlora_run), device="cpu", quant=False)
     layers = _base_layers(loaded.model)
@@ -166,7 +166,7 @@ def test_eval_passes_no_quant_and_device(capsys, tmp_path, qlora_run):
 
 
 def test_unquantized_run_says_its_dtype(tiny_run):
-    from core.inference import load_for_inference
+    from core.run_model import load_for_inference
 
     loaded = load_for_inference(str(tiny_run.run_dir), device="cpu")
     assert loaded.base_note == "base fp32" and loaded.device_note is None
@@ -205,7 +205,7 @@ def test_device_cuda_index_beyond_count_is_one_line(capsys, tiny_run):
 def test_cuda_index_beyond_count_when_cuda_exists(monkeypatch):
     import torch
 
-    from core.inference import select_inference_device
+    from core.run_model import select_inference_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
@@ -224,7 +224,7 @@ def test_bad_device_value_is_an_argparse_error(capsys, tiny_run):
 
 
 def test_parse_device():
-    from core.inference import parse_device
+    from core.run_model import parse_device
 
     assert [parse_device(v) for v in ("auto", "CPU", "cuda", "cuda:01", "mps", "xla")] == [
         "auto",
@@ -240,7 +240,7 @@ def test_parse_device():
 
 
 def test_generation_on_xla_only_when_asked_by_name():
-    from core.inference import XLA_NOTE, generation_device
+    from core.run_model import XLA_NOTE, generation_device
 
     assert generation_device("auto", "xla") == ("cpu", XLA_NOTE)
     assert generation_device("xla", "xla") == ("xla", None)

@@ -19,14 +19,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Log, ProgressBar, Static
 
 from core.terminal_text import visible
+from core.units import fmt_bytes, fmt_seconds
 from tuner_tui.fmt import (
     STATUS_ICON,
     STATUS_STYLE,
     fmt_ago,
-    fmt_bytes,
     fmt_num,
     fmt_rate,
-    fmt_seconds,
     short_path,
 )
 from tuner_tui.panes import Pane, when_mounted

@@ -36,7 +36,7 @@ MAX_LOADED = 3  # models kept in memory at once
 
 
 def _has_weights(folder: Path) -> bool:
-    """A folder with a PEFT adapter or a full model (what core.inference can load)."""
+    """A folder with a PEFT adapter or a full model (what core.run_model can load)."""
     return (folder / "adapter_config.json").is_file() or (folder / "config.json").is_file()
 
 

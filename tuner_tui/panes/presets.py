@@ -25,7 +25,7 @@ from textual.timer import Timer
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from tuner_tui.fmt import fmt_bytes
+from core.units import fmt_bytes
 from tuner_tui.panes import Pane
 
 if TYPE_CHECKING:
