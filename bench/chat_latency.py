@@ -1,6 +1,6 @@
 """Benchmark `tuner chat` latency: model load (cold, then cached) and time to the first token.
 
-Usage: .venv/bin/python bench/chat_latency.py [RUN] [--run-dir DIR] [--base] [--repeats 5] [--threads N]
+Usage: .venv/bin/python bench/chat_latency.py [RUN] [--runs-dir DIR] [--base] [--repeats 5] [--threads N]
 
 RUN defaults to "latest". The run is loaded twice in one process: the first load pays for reading
 the files from disk (and any lazy set-up), the second — "cached" — is what a user sees on a warm
@@ -85,7 +85,7 @@ def one_token(loaded, prompt: str) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", nargs="?", default="latest")
-    ap.add_argument("--run-dir", help="parent folder of run directories")
+    ap.add_argument("--runs-dir", help="the folder that holds run directories")
     ap.add_argument("--base", action="store_true")
     ap.add_argument("--checkpoint")
     ap.add_argument("--repeats", type=int, default=5, help="prompts to time (after the warm-up one)")
@@ -111,7 +111,7 @@ def main() -> None:
     from core.run_model import load_for_inference
 
     kw = dict(
-        base=args.base, checkpoint=args.checkpoint, runs_root=args.run_dir, fit_threads=not args.threads
+        base=args.base, checkpoint=args.checkpoint, runs_root=args.runs_dir, fit_threads=not args.threads
     )
     t = time.perf_counter()
     loaded = load_for_inference(args.run, **kw)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
+from core.cli_args import add_runs_dir
 from core.errors import TunerError
 
 
@@ -109,7 +110,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """tuner run [PRESET] [--set k=v] [--max-steps N] [--resume RUN|latest] [--run-dir DIR]"""
+    """tuner run [PRESET] [--set k=v] [--max-steps N] [--resume RUN|latest] [--runs-dir DIR]"""
     _quiet_libraries()
     if args.preset and args.resume:
         raise TunerError(
@@ -133,7 +134,7 @@ def _run_once(args: argparse.Namespace, overrides: list[str]):
                 overrides,
                 args.max_steps,
                 args.resume,
-                Path(args.run_dir) if args.run_dir else None,
+                Path(args.runs_dir) if args.runs_dir else None,
                 smoke=args.smoke,
             ),
             on_event=display,
@@ -224,7 +225,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from core.runs import list_runs
     from core.units import fmt_seconds
 
-    runs = list_runs(Path(args.run_dir) if args.run_dir else None)
+    runs = list_runs(Path(args.runs_dir) if args.runs_dir else None)
     con = _console()
     if not runs:
         con.print("no runs yet: start one with `tuner run`")
@@ -327,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_set(ru)
     ru.add_argument("--max-steps", type=int)
     ru.add_argument("--resume", metavar="RUN", help="a run directory, name, or 'latest'")
-    ru.add_argument("--run-dir", help="parent folder of run directories (default ./runs or TUNER_RUNS_DIR)")
+    add_runs_dir(ru)
     ru.add_argument(
         "--seeds", metavar="LIST", help="one run per seed, in sequence: 1,2,3 or 1-5; then a summary"
     )
@@ -339,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     ru.set_defaults(func=cmd_run)
 
     rs = sub.add_parser("runs", help="list runs: status, steps, best val loss")
-    rs.add_argument("--run-dir", help="parent folder of run directories")
+    add_runs_dir(rs)
     rs.set_defaults(func=cmd_runs)
 
     from core.cli_inference import add_inference_commands
@@ -353,9 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `tuner` console script."""
-    if (
-        sys.platform == "darwin"
-    ):  # before torch loads: ops MPS lacks run on the CPU instead of failing the run
+    if sys.platform == "darwin":
+        # Before torch loads: ops MPS lacks run on the CPU instead of failing the run.
         os.environ.setdefault("PYTORCH_ENABLE_MPS_FALLBACK", "1")
     args = build_parser().parse_args(argv)
     try:

@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.markup import escape
 
+from core.cli_args import add_runs_dir
 from core.errors import TunerError
 from core.terminal_text import visible
 
@@ -36,7 +37,7 @@ def _load(args: argparse.Namespace):
         args.run,
         base=args.base,
         checkpoint=args.checkpoint,
-        runs_root=Path(args.run_dir) if args.run_dir else None,
+        runs_root=Path(args.runs_dir) if args.runs_dir else None,
         device=args.device,
         quant=not args.no_quant,
     )
@@ -277,7 +278,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             limit=args.limit,
             batch_size=args.batch_size,
             max_new_tokens=args.max_new_tokens,
-            runs_root=Path(args.run_dir) if args.run_dir else None,
+            runs_root=Path(args.runs_dir) if args.runs_dir else None,
             on_progress=on_progress,
             on_loaded=on_loaded,
             device=args.device,
@@ -308,9 +309,7 @@ def add_inference_commands(sub: Any) -> None:
             metavar="CK",
             help="a complete checkpoint instead of adapter/: latest, best, checkpoint-N or N",
         )
-        sp.add_argument(
-            "--run-dir", help="parent folder of run directories (default ./runs or TUNER_RUNS_DIR)"
-        )
+        add_runs_dir(sp)
         sp.add_argument(
             "--device",
             type=device,

@@ -59,3 +59,18 @@ def test_bad_source_is_one_line_error(tmp_path, capsys, isolated_cache):
     assert main(["data", "build", str(preset)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing.jsonl" in err[0] and "does not exist" in err[0]
+
+
+def test_runs_dir_and_its_deprecated_alias(tmp_path, capsys):
+    run = tmp_path / "quickstart-20261101-000000"
+    run.mkdir()
+    (run / "events.jsonl").write_text('{"v": 1, "type": "run_started", "time": 1.0}\n')
+    assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
+    listed = capsys.readouterr()
+    assert run.name in listed.out and "deprecated" not in listed.err
+    assert main(["runs", "--run-dir", str(tmp_path)]) == 0
+    old = capsys.readouterr()
+    assert run.name in old.out  # the old name still reads the same folder
+    assert old.err.strip() == (
+        "tuner: --run-dir is deprecated: it is the folder that holds runs, now called --runs-dir"
+    )

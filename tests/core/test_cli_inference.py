@@ -45,7 +45,7 @@ def test_generate_prints_answer_and_command(capsys, tiny_run):
 def test_generate_base_and_run_name_lookup(capsys, tiny_run):
     root = tiny_run.run_dir.parent
     code, out, err = run_cli(
-        capsys, "generate", "tiny", "list all files", "--base", "--max-new-tokens", 3, "--run-dir", root
+        capsys, "generate", "tiny", "list all files", "--base", "--max-new-tokens", 3, "--runs-dir", root
     )
     assert code == 0, err
     assert "command:" in out and f"base: {tiny_run.model_dir}" in err
@@ -68,7 +68,7 @@ def test_generate_flags_dangerous_commands(capsys, monkeypatch, tiny_run):
 
 
 def test_unknown_run_is_one_line_exit_2(capsys, tiny_run):
-    code, out, err = run_cli(capsys, "generate", "nope", "hi", "--run-dir", tiny_run.run_dir.parent)
+    code, out, err = run_cli(capsys, "generate", "nope", "hi", "--runs-dir", tiny_run.run_dir.parent)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: no run matches 'nope'")

@@ -621,7 +621,7 @@ def test_damaged_files_are_named_not_hidden_behind_interrupted(tmp_path, capsys)
         "events.jsonl ends in a torn line (the trainer was killed while writing it)",
         "provenance.json is not valid JSON (damaged; the run's pid and versions are unknown)",
     ]
-    assert main(["runs", "--run-dir", str(tmp_path)]) == 0
+    assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert (
         f"{run.name}: events.jsonl ends in a torn line" in out and "provenance.json is not valid JSON" in out
