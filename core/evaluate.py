@@ -272,7 +272,7 @@ def predict(
             max_new_tokens=max_new_tokens,
             batch_size=batch_size,
         )
-        outputs.update(zip(chunk, answers))
+        outputs.update(zip(chunk, answers, strict=True))
         if on_progress:
             on_progress(min(start + batch_size, total), total)
     preds = []

@@ -236,7 +236,7 @@ class EventWriter:
         self._f = None
         if enabled:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._f = open(self.path, "ab")
+            self._f = open(self.path, "ab")  # noqa: SIM115 - held open for the run, closed by close()
             # A run killed mid-write leaves a line without "\n"; end it so that our first
             # line is not glued onto it (readers skip the torn line, not ours).
             if self._f.tell() > 0 and not _ends_with_newline(self.path):
@@ -382,7 +382,7 @@ class EventTail(LineTail):
 
     def poll(self) -> list[dict[str, Any]]:  # type: ignore[override]
         """New complete events since the last poll; torn and newer-version lines are skipped."""
-        events = []
+        events: list[dict[str, Any]] = []
         lines = super().poll()
         gap, self.gap_at = self.gap_at, None
         for i, line in enumerate(lines):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.data.extract import extract_command
-from core.data.formatting import prompt_text
+from core.data.formatting import Style, prompt_text
 from core.data.safety import dangerous_reason
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def generate_batch(
     tokenizer: Any,
     prompts: list[str],
     *,
-    style: str,
+    style: Style,
     system_prompt: str | None = None,
     max_new_tokens: int = 64,
     batch_size: int = 16,
@@ -103,9 +103,8 @@ def _stop_when(should_stop: Callable[[], bool] | None) -> Any:
         def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
             import torch
 
-            return torch.full(
-                (input_ids.shape[0],), bool(should_stop()), dtype=torch.bool, device=input_ids.device
-            )
+            stop = should_stop is not None and should_stop()
+            return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
 
     return StoppingCriteriaList([Flag()])
 
@@ -115,7 +114,7 @@ def stream_answer(
     tokenizer: Any,
     prompt: str,
     *,
-    style: str,
+    style: Style,
     system_prompt: str | None = None,
     max_new_tokens: int = 128,
 ) -> Iterator[str]:

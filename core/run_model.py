@@ -29,6 +29,7 @@ from core.runs import (
 
 if TYPE_CHECKING:
     from core.config.schema import Preset
+    from core.data.formatting import Style
 
 ADAPTER_CONFIG = "adapter_config.json"
 MODEL_CONFIG = "config.json"
@@ -41,7 +42,7 @@ class Loaded:
 
     model: Any
     tokenizer: Any
-    style: str  # "chat" | "instruction" (core.data.formatting)
+    style: Style  # core.data.formatting
     system_prompt: str | None
     label: str  # "quickstart-20261121-101335/adapter", ".../checkpoint-10" or "base: <model id>"
     run_dir: Path

@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 EMBEDDED_MODEL = "embedded:smollm2-135m-instruct"
 
 
+DeviceName = Literal["auto", "cpu", "cuda", "mps", "xla"]
+
+
 class Section(BaseModel):
     """Base for every section: unknown keys are errors, assignments are validated."""
 
@@ -38,7 +41,7 @@ class ModelCfg(Section):
     revision: str | None = None
     gguf_file: str | None = None
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    device: Literal["auto", "cpu", "cuda", "mps", "xla"] = "auto"
+    device: DeviceName = "auto"
     trust_remote_code: bool = False
     attn_implementation: Literal["eager", "sdpa", "flash_attention_2"] | None = None
     scratch: ScratchCfg | None = None  # set: build from config, train from scratch

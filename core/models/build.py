@@ -119,7 +119,7 @@ def attach_adapter(model: Any, preset: Preset) -> Any:
         prepare_kbit(model)
     cfg = LoraConfig(
         r=preset.lora.r,
-        lora_alpha=preset.lora.alpha,
+        lora_alpha=preset.lora.alpha,  # type: ignore[arg-type]  # PEFT annotates int; it only divides by it
         lora_dropout=preset.lora.dropout,
         target_modules=targets,
         bias=preset.lora.bias,

@@ -74,7 +74,7 @@ def converted_dir(gguf: Path | None = None) -> Path:
         model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         # transformers tags a GGUF-loaded model as quantized and refuses save_pretrained, although
         # its weights are already dequantized: drop the tag and save the plain fp32 weights.
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]  # transformers types it as set once loaded
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(tmp, safe_serialization=True)

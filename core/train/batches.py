@@ -157,12 +157,12 @@ class Collator:
         static = self.strategy == "pad_to_max"
         width = self.max_len if static else max(len(e.input_ids) for e in batch)
         height = max(self.rows, len(batch)) if static else len(batch)
-        ids = torch.full((height, width), self.pad_id, dtype=torch.long)
-        labels = torch.full((height, width), IGNORE_INDEX, dtype=torch.long)
+        grid = torch.full((height, width), self.pad_id, dtype=torch.long)
+        targets = torch.full((height, width), IGNORE_INDEX, dtype=torch.long)
         mask = torch.zeros((height, width), dtype=torch.long)
         for r, e in enumerate(batch):
             n = len(e.input_ids)
-            ids[r, :n] = torch.tensor(e.input_ids)
-            labels[r, :n] = torch.tensor(e.labels)
+            grid[r, :n] = torch.tensor(e.input_ids)
+            targets[r, :n] = torch.tensor(e.labels)
             mask[r, :n] = 1
-        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+        return {"input_ids": grid, "labels": targets, "attention_mask": mask}

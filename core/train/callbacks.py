@@ -11,6 +11,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from core import events as ev
+from core.data.formatting import Style
 from core.metrics import commands_match
 
 
@@ -92,14 +93,14 @@ class EventsCallback(TrainerCallback):
 
     def on_evaluate(self, args, state, control, metrics=None, **kw):
         loss = (metrics or {}).get("eval_loss")
-        finite = loss is not None and math.isfinite(loss)
+        val = float(loss) if loss is not None and math.isfinite(loss) else None  # NaN is never a best loss
         em, rows, valid = self.progress.exact_match or (None, 0, None)
         self.progress.exact_match = None
         self.emit(
             ev.Eval(
                 step=state.global_step,
-                val_loss=loss if finite else None,
-                perplexity=math.exp(min(loss, 50)) if finite else None,
+                val_loss=val,
+                perplexity=math.exp(min(val, 50)) if val is not None else None,
                 exact_match=em,
                 exact_match_rows=rows,
                 syntax_valid=valid,
@@ -161,7 +162,7 @@ class SamplesCallback(TrainerCallback):
         emit,
         progress: Progress,
         tokenizer,
-        style: str,
+        style: Style,
         system_prompt,
         val_rows: list,
         prompts: list[str],
@@ -195,7 +196,7 @@ class SamplesCallback(TrainerCallback):
             from core.data.syntax import bash_syntax_error
 
             n = len(self.val_rows)
-            hits = sum(commands_match(a.command, r.command) for a, r in zip(answers, self.val_rows))
+            hits = sum(commands_match(a.command, r.command) for a, r in zip(answers, self.val_rows, strict=True))
             valid = sum(bool(a.command) and bash_syntax_error(a.command) is None for a in answers)
             self.progress.exact_match = (hits / n, n, valid / n)
         if state.global_step == 0:

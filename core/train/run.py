@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from core import events as ev
 from core.config.loader import apply_overrides, load_preset, read_toml, validate_preset
@@ -39,6 +39,9 @@ from core.runs import (
 from core.secrets import scrub_obj
 from core.train.distributed import adopt_launcher_env, dist_info
 from core.train.run_log import close_log, setup_log
+
+if TYPE_CHECKING:
+    from core.data.formatting import Style
 
 log = logging.getLogger("tuner")
 
@@ -172,7 +175,7 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         emit(
             ev.Finished(
                 status="interrupted",
-                step=_current_step(step_ref),
+                step=_current_step(step_ref) or 0,  # stopped before the first step
                 adapter_dir="",
                 reason="signal",
                 elapsed_s=time.time() - started,
@@ -267,7 +270,7 @@ def _train(
     from core.models.build import build_model
     from core.train.data_prep import prepare_instruct, prepare_text
 
-    rank, local_rank, world = dist_info
+    rank, _local_rank, world = dist_info
     device = select_device(preset.model.device)  # run_training has refused what it cannot do
     precision = device_precision(preset.model.dtype, device, full_finetune=preset.train.adapter == "full")
     dtype = precision.compute  # what the run computes in (events, provenance, 4-bit compute)
@@ -394,7 +397,7 @@ def _train(
                 emit,
                 progress,
                 tokenizer,
-                style,
+                cast("Style", style),  # not "text": checked above
                 preset.data.system_prompt,
                 prep.em_rows,
                 preset.eval.sample_prompts,

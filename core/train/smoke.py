@@ -11,8 +11,9 @@ and sample sizes shrink. The tokenizer is the embedded SmolLM2 one (the real one
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
-from core.config.schema import Preset, SourceCfg, SplitCfg
+from core.config.schema import DeviceName, Preset, SourceCfg, SplitCfg
 
 FAMILIES = {  # substring of the model id → transformers model_type
     "qwen": "qwen2",
@@ -98,7 +99,8 @@ def smoke_preset(preset: Preset, device_available: str = "cpu") -> Preset:
     else:
         p.model.id = str(tiny_model_dir(model_family(preset)))
     # The preset's own device when this machine has it (a smoke on a GPU box exercises CUDA), else the CPU.
-    p.model.device = device_available if p.model.device in ("auto", device_available) else "cpu"
+    here = cast(DeviceName, device_available)  # what select_device() returned: a device name
+    p.model.device = here if p.model.device in ("auto", here) else "cpu"
     augment = any(s.augment for s in preset.data.sources)
     if any(s.kind == "hub" for s in preset.data.sources):
         p.data.sources = [SourceCfg(kind="bundled", augment=augment)]

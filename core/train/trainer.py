@@ -35,9 +35,10 @@ class TunerTrainer(Trainer):
     def _prepare_inputs(self, inputs: Any) -> Any:
         if isinstance(inputs, dict):
             tokens, rows = pop_counts(inputs)  # counted here, in the main process, as training uses the batch
-            if self.model.training and hasattr(self.data_collator, "tokens_used"):
-                self.data_collator.tokens_used += tokens
-                self.data_collator.rows_used += rows
+            collator: Any = self.data_collator  # the counting collator (core.train.batches)
+            if self.model is not None and self.model.training and hasattr(collator, "tokens_used"):
+                collator.tokens_used += tokens
+                collator.rows_used += rows
         return super()._prepare_inputs(inputs)
 
     def create_scheduler(self, num_training_steps: int, optimizer: Any = None):
@@ -57,8 +58,8 @@ class TunerTrainer(Trainer):
         import torch
         import torch_xla.core.xla_model as xm
 
-        output_dir = output_dir or self.args.output_dir
-        inner = self.model
+        output_dir = str(output_dir or self.args.output_dir)
+        inner: Any = self.model
         while hasattr(inner, "_orig_module"):
             inner = inner._orig_module
         xm.mark_step()
@@ -121,7 +122,7 @@ class TunerTrainer(Trainer):
         return super().prediction_step(*args, **kwargs)
 
     def _save_checkpoint(self, model: Any, trial: Any) -> None:
-        final_root = self.args.output_dir
+        final_root = str(self.args.output_dir)
         step = self.state.global_step
         staging = os.path.join(final_root, f"{TMP_PREFIX}{step}")
         name = f"{CHECKPOINT_PREFIX}{step}"
