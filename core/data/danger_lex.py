@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
+from core.data.bash_scan import find_close  # the same quote-aware paren matching as normalize
 from core.data.danger_code import decode_escapes
-from core.data.normalize import _find_close  # the same quote-aware paren matching
 
 Part = tuple[str, str, bool]  # (kind: lit/var/sub/psub, value, quoted)
 
@@ -70,7 +70,7 @@ def dq_parts(s: str, i: int) -> tuple[list[Part], int]:
             i += 2
             continue
         if c == "`" or s.startswith("$(", i):
-            end = s.find("`", i + 1) if c == "`" else _find_close(s, i + 2)
+            end = s.find("`", i + 1) if c == "`" else find_close(s, i + 2)
             flush()
             parts.append(("sub", s[i + (1 if c == "`" else 2) : end if end >= 0 else n], True))
             if end < 0:
@@ -142,7 +142,7 @@ def lex(s: str, subs: list[str]) -> tuple[list[Raw], bool]:
             word.append(("lit", text[1:], True))
             has_word = True
         elif kind == "sub":
-            end = s.find("`", pos) if text == "`" else _find_close(s, pos)
+            end = s.find("`", pos) if text == "`" else find_close(s, pos)
             unterminated |= end < 0
             end = n if end < 0 else end
             subs.append(s[pos:end])
@@ -192,7 +192,7 @@ def _read_heredocs(s: str, pos: int, pending: list, subs: list[str]) -> int:
             # An unquoted delimiter means $(...) in the body runs.
             body, i = cmd.heredoc, 0
             while (i := body.find("$(", i)) >= 0:
-                end = _find_close(body, i + 2)
+                end = find_close(body, i + 2)
                 subs.append(body[i + 2 : end if end >= 0 else len(body)])
                 i = len(body) if end < 0 else end + 1
             subs.extend(re.findall(r"`([^`]*)`", body))

@@ -282,7 +282,7 @@ def critical_file(path: str, cwd: str | None, overwrite: bool = False) -> str | 
         return "the shell history"
     if head in _BIN_DIRS and (name in _CRITICAL_BINARIES or _CONTENTS_GLOB.fullmatch(name)):
         return p
-    if _LIB_DIR.match(head) and (name.startswith("ld-linux") or name.startswith("libc.so")):
+    if _LIB_DIR.match(head) and name.startswith(("ld-linux", "libc.so")):
         return p
     if head in ("/var/log", "/var/log/audit") and (name in _SYSTEM_LOGS or _CONTENTS_GLOB.fullmatch(name)):
         return "the system logs"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from core.data.bash_scan import find_close, skip_double_quoted
+
 # One regex pass tokenizes a command (a hand-written char loop is ~5x slower in CPython, and
 # this runs on every row of the pipeline). Order matters: redirections before plain words so
 # that `2>` is one operator, and `'`/`"` without a closing quote are caught as "unbalanced".
@@ -50,48 +52,6 @@ def _dq_literal(body: str) -> str | None:
         return body
     # Inside "...", backslash only escapes $ ` " \ and newline.
     return re.sub(r'\\([$`"\\\n])', lambda m: "" if m.group(1) == "\n" else m.group(1), body)
-
-
-def _skip_dq(s: str, i: int) -> int:
-    """Index of the `"` closing a double-quoted string whose body starts at i, or -1."""
-    n = len(s)
-    while i < n:
-        c = s[i]
-        if c == '"':
-            return i
-        if c == "\\":
-            i += 1
-        elif c == "$" and s.startswith("$(", i):
-            i = _find_close(s, i + 2)  # "$(echo "nested")" is one string
-            if i < 0:
-                return -1
-        i += 1
-    return -1
-
-
-def _find_close(s: str, i: int) -> int:
-    """Index of the `)` closing a `$(`/`<(`/`(` whose body starts at i, or -1 if unbalanced."""
-    depth, n = 1, len(s)
-    while i < n:
-        c = s[i]
-        if c == "\\":
-            i += 1
-        elif c == "'":
-            i = s.find("'", i + 1)
-            if i < 0:
-                return -1
-        elif c == '"':
-            i = _skip_dq(s, i + 1)
-            if i < 0:
-                return -1
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
 
 
 def _normalize(cmd: str, depth: int = 0) -> str:
@@ -149,7 +109,7 @@ def _normalize(cmd: str, depth: int = 0) -> str:
             quoted = True
         elif kind == "dq":
             if "$(" in text:
-                j = _skip_dq(cmd, m.start() + 1)  # the regex stops at a quote nested in $(...)
+                j = skip_double_quoted(cmd, m.start() + 1)  # the regex stops at a quote nested in $(...)
                 if j < 0:
                     raise ValueError
                 text, pos = cmd[m.start() : j + 1], j + 1
@@ -178,7 +138,7 @@ def _normalize(cmd: str, depth: int = 0) -> str:
                 raw.append(f"$({_normalize(body, depth + 1)})" if "\\" not in body else cmd[pos - 1 : j + 1])
                 pos = j + 1
             else:
-                j = _find_close(cmd, pos)
+                j = find_close(cmd, pos)
                 if j < 0:
                     raise ValueError
                 body = cmd[pos:j]
@@ -209,7 +169,7 @@ def _normalize(cmd: str, depth: int = 0) -> str:
                 and not cmd[m.start() - 1].isspace()
             ):
                 # Array assignment a=(x y): keep it attached so the result stays valid bash.
-                j = _find_close(cmd, pos)
+                j = find_close(cmd, pos)
                 if j < 0:
                     raise ValueError
                 out[-1] += "(" + _normalize(cmd[pos:j], depth + 1) + ")"

@@ -209,9 +209,9 @@ def split_rows(rows: list[Example], cfg: DataCfg) -> dict[str, list[Example]]:
     from core.data.normalize import normalize_command, normalize_instruction
 
     splits: dict[str, list[Example]] = {name: [] for name in SPLITS}
-    free = []
+    free: list[Example] = []  # rows without a split of their own
     for ex in rows:
-        (splits[ex.split] if ex.split in splits else free).append(ex)
+        splits.get(ex.split or "", free).append(ex)
     parent = list(range(len(free)))
 
     def find(i: int) -> int:

@@ -25,7 +25,9 @@ import re
 from core.data.danger_code import OPAQUE, code_reason, interpreter_code, interpreter_family, static_output
 from core.data.danger_lex import Part, lex
 from core.data.danger_paths import ASSIGNMENT, CANNOT_VERIFY, Ctx, base, norm, unwrap_index
-from core.data.danger_rules import argv_reason, assignment_reason, overwrite_reason
+from core.data.danger_rules import argv_reason
+from core.data.danger_system import assignment_reason
+from core.data.danger_write import overwrite_reason
 
 __all__ = ["CANNOT_VERIFY", "dangerous_reason", "is_unverified"]
 
@@ -385,31 +387,29 @@ def _sink_reason(
         return _interpreter(family, words, stdin, taint, ctx)
     texts = [f.text for f in args]
     if name == "ssh":
-        takes = set(
-            [
-                "-b",
-                "-c",
-                "-D",
-                "-E",
-                "-e",
-                "-F",
-                "-I",
-                "-i",
-                "-J",
-                "-L",
-                "-l",
-                "-m",
-                "-O",
-                "-o",
-                "-p",
-                "-Q",
-                "-R",
-                "-S",
-                "-W",
-                "-w",
-                "-B",
-            ]
-        )
+        takes = {
+            "-b",
+            "-c",
+            "-D",
+            "-E",
+            "-e",
+            "-F",
+            "-I",
+            "-i",
+            "-J",
+            "-L",
+            "-l",
+            "-m",
+            "-O",
+            "-o",
+            "-p",
+            "-Q",
+            "-R",
+            "-S",
+            "-W",
+            "-w",
+            "-B",
+        }
         i = 0
         while i < len(texts) and texts[i].startswith("-"):
             i += 2 if texts[i] in takes else 1

@@ -246,8 +246,7 @@ def _iter_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         table = pq.read_table(path)
     except Exception as e:  # pyarrow raises several types for a broken file
         raise DataError(f"{path}: cannot read Parquet ({e})") from None
-    for i, row in enumerate(table.to_pylist(), 1):
-        yield i, row
+    yield from enumerate(table.to_pylist(), 1)
 
 
 def _pick_field(configured: str | None, aliases: Iterable[str], keys: Iterable[str]) -> str | None:

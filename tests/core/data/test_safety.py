@@ -161,9 +161,24 @@ def test_safe(cmd):
     assert dangerous_reason(cmd) is None
 
 
-@pytest.mark.parametrize("junk", ["", "'", '"rm -rf', "$(rm", "`rm -rf", "rm -rf \\", "((((){", None])
-def test_never_raises_on_junk(junk):
-    dangerous_reason(junk)
+UNTERMINATED = CANNOT_VERIFY + "unterminated quote or substitution"
+
+
+@pytest.mark.parametrize(
+    ("junk", "expected"),
+    [
+        ("", None),
+        (None, None),
+        ("'", None),  # unterminated, but nothing risky in it
+        ('"rm -rf', UNTERMINATED),
+        ("$(rm", UNTERMINATED),
+        ("`rm -rf", UNTERMINATED),
+        ("rm -rf \\", None),  # no target: deletes nothing
+        ("((((){", None),
+    ],
+)
+def test_junk_gives_a_reason_or_none_never_an_exception(junk, expected):
+    assert dangerous_reason(junk) == expected
 
 
 def test_unclosed_substitution_is_still_checked():

@@ -87,7 +87,7 @@ def test_renamed_column_names_columns_and_fix(tmp_path):
 
 def test_configured_field_missing_everywhere_is_an_error(tmp_path):
     p = jsonl(tmp_path / "d.jsonl", [{"nl": "a", "cmd": "ls"}])
-    with pytest.raises(DataError, match="no command column 'bash'.*cmd, nl"):
+    with pytest.raises(DataError, match=r"no command column 'bash'.*cmd, nl"):
         load_source(src(p, command_field="bash"))
 
 
