@@ -1,7 +1,7 @@
 # tuner — set-up and everyday commands. Every target creates the virtual environment on first use.
 #
 #   make quickstart   set up, then fine-tune the embedded SmolLM2 on the bundled data (CPU is fine)
-#   make test         set up, then run the test suite
+#   make test         set up, then lint (ruff, mypy, import-linter) and run the test suite
 #   make gpu-check    on a GPU machine: one-command check of tuner on the GPU (< 8 min, no Hub access),
 #                     report in bench/out/gpu-check-<time>/; without a GPU: `make gpu-check ARGS=--cpu`
 #
@@ -16,7 +16,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: setup quickstart test test-fast test-xla gpu-check clean-venv
+.PHONY: setup quickstart lint test test-fast test-xla gpu-check clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,14 @@ setup: $(VENV)/.installed
 quickstart: setup
 	$(VENV)/bin/tuner run quickstart
 
-test: setup
+# Style, types and layering (configs in pyproject.toml and .importlinter); `make test` runs it first.
+lint: setup
+	$(VENV)/bin/ruff check --output-format concise .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --config .importlinter
+
+test: lint
 	$(PY) -m pytest
 
 test-fast: setup

@@ -102,8 +102,8 @@ def main() -> None:
     from core.cli import _quiet_libraries
 
     _quiet_libraries()
-    import peft  # noqa: F401  (imported here so the loads below do not include it)
-    import transformers  # noqa: F401
+    import peft  # noqa: F401 - imported here so the timed loads below do not include it
+    import transformers  # noqa: F401 - same: loaded before the timed load
 
     imports = time.perf_counter() - t
     if args.threads:

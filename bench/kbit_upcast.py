@@ -252,8 +252,11 @@ def main() -> None:
             build_model(folder, shape, vocab)
             results = {path: run_path(folder, path, args) for path in PATHS}
             ref = results["upcast"]["losses"]
-            for path, r in results.items():
-                r["shape"], r["max_abs_dloss"] = shape, max(abs(a - b) for a, b in zip(r["losses"], ref))
+            for _path, r in results.items():
+                r["shape"], r["max_abs_dloss"] = (
+                    shape,
+                    max(abs(a - b) for a, b in zip(r["losses"], ref, strict=True)),
+                )
                 rows_out.append(r)
                 if args.json:
                     print(json.dumps(r))

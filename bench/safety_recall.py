@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.data.safety import dangerous_reason, is_unverified  # noqa: E402
+from core.data.safety import dangerous_reason, is_unverified  # noqa: E402 - after the sys.path line
 
 CORPUS = ROOT / "tests" / "fixtures" / "safety"
 

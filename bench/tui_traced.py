@@ -39,7 +39,7 @@ def main() -> int:
             if renderable is not None:
                 trace.write(f"{time.perf_counter():.6f} frame\n")
 
-    def gc_callback(phase: str, info: dict, started: list[float] = [0.0]) -> None:  # noqa: B006 - state
+    def gc_callback(phase: str, info: dict, started: list[float] = [0.0]) -> None:  # noqa: B006 - the default list is the callback's state
         if phase == "start":
             started[0] = time.perf_counter()
         elif time.perf_counter() - started[0] > 0.001:

@@ -102,7 +102,7 @@ def _read_prompt(con: Any, tty: bool) -> str | None:
     """The next request: rich prompt on a terminal, one line of stdin otherwise; None at the end."""
     if tty:
         try:
-            import readline  # noqa: F401  (line editing and history for input())
+            import readline  # noqa: F401 - line editing and history for input()
         except ImportError:
             pass
         try:

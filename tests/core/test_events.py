@@ -99,7 +99,7 @@ def test_every_type_is_registered_and_round_trips(tmp_path):
     assert lines[-1] == b"" and len(lines) == len(events) + 1  # one line each, newline-terminated
     got = read_events(path)
     assert got == [to_record(e) for e in events]
-    for rec, e in zip(got, events):
+    for rec, e in zip(got, events, strict=True):
         assert list(rec)[:3] == ["v", "type", "time"]
         assert rec["v"] == EVENT_VERSION and rec["type"] == e.type and isinstance(rec["time"], float)
     assert got[0]["resumed_from"] is None and got[0]["world_size"] == 1

@@ -146,7 +146,7 @@ def test_no_quant_loads_plain_linear(capsys, monkeypatch, qlora_run):
 
 
 def test_eval_passes_no_quant_and_device(capsys, tmp_path, qlora_run):
-    code, out, err = run_cli(
+    code, _out, err = run_cli(
         capsys,
         "eval",
         qlora_run,

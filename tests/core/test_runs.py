@@ -415,7 +415,7 @@ def bytes_read(monkeypatch):
             count[0] += len(data)
             return data
 
-    monkeypatch.setattr(core.events, "open", lambda *a, **kw: Counted(open(*a, **kw)), raising=False)
+    monkeypatch.setattr(core.events, "open", lambda *a, **kw: Counted(open(*a, **kw)), raising=False)  # noqa: SIM115 - the reader closes it
     return count
 
 

@@ -21,7 +21,7 @@ def test_every_shipped_preset_validates():
     shipped = [pf for pf in list_presets() if pf.shipped]
     assert {pf.name for pf in shipped} >= {"quickstart", "qwen-qlora", "tpu-lora", "pythia", "mps-scratch"}
     for pf in shipped:
-        preset, path = load_preset(pf.path)
+        preset, _path = load_preset(pf.path)
         assert preset.name == pf.name
         if pf.name != "quickstart":
             assert preset.follows, f"{pf.name} must say which document it follows"
@@ -48,9 +48,10 @@ def test_wrong_value_names_key_value_and_expectation(tmp_path):
     lines = str(e.value).splitlines()
     assert len(lines) == 2, "one line per problem"
     assert any(
-        "train.micro_batch_size" in l and "= 0" in l and "greater than or equal to 1" in l for l in lines
+        "train.micro_batch_size" in line and "= 0" in line and "greater than or equal to 1" in line
+        for line in lines
     )
-    assert any("train.scheduler" in l and "'cosin'" in l and "cosine" in l for l in lines)
+    assert any("train.scheduler" in line and "'cosin'" in line and "cosine" in line for line in lines)
 
 
 def test_nested_source_error_has_index(tmp_path):
@@ -79,7 +80,7 @@ def test_overrides_are_typed_and_validated():
     assert (
         preset.train.lr == 5e-4 and preset.lora.target_modules == ["q_proj"] and preset.model.device == "cpu"
     )
-    with pytest.raises(ConfigError, match="train.max_steps"):
+    with pytest.raises(ConfigError, match=r"train\.max_steps"):
         load_preset("quickstart", ["train.max_steps=-3"])
     with pytest.raises(ConfigError, match="expected key=value"):
         parse_override("train.lr")
@@ -102,5 +103,5 @@ def test_parse_duration(text, seconds):
 
 def test_bad_duration(tmp_path):
     path = write(tmp_path, 'name = "x"\n[train]\ntime_budget = "8 hours"\n')
-    with pytest.raises(ConfigError, match="time_budget.*8h30m"):
+    with pytest.raises(ConfigError, match=r"time_budget.*8h30m"):
         load_preset(path)

@@ -110,7 +110,9 @@ def test_deferred_check_skips_updates_in_the_fused_kernel_and_reads_counts_at_lo
     moments = opt.state[model.weight]["exp_avg"].clone()
     step(float("nan"), log=False)
     step(float("inf"), log=False)
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters())), "both updates skipped"
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True)), (
+        "both updates skipped"
+    )
     assert torch.equal(opt.state[model.weight]["exp_avg"], moments) and torch.isfinite(moments).all()
     assert events == [] and progress.nonfinite_total == 0, "nothing read until a logging step"
     step(1.0, log=True)  # a good step resets the streak; the two skips are reported now

@@ -38,7 +38,7 @@ def test_quickstart_preset_trains_the_embedded_model(tmp_path, monkeypatch):
     started = evs[0]
     assert started["model"] == "embedded:smollm2-135m-instruct" and started["total_params"] > 130_000_000
     losses = [e["loss"] for e in evs if e["type"] == "step"]
-    assert len(losses) == 3 and all(0 < l < 20 for l in losses)
+    assert len(losses) == 3 and all(0 < loss < 20 for loss in losses)
     evals = [e for e in evs if e["type"] == "eval"]
     assert [e["step"] for e in evals] == [0, 3] and evals[-1]["val_loss"] < evals[0]["val_loss"]
     assert any(e["type"] == "sample" for e in evs)

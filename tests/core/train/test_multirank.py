@@ -192,7 +192,7 @@ def test_srun_tasks_train_one_run_then_preemption_checkpoints_requeues_and_resum
     evs = read_events(run / "events.jsonl")
     resumed = evs[[i for i, e in enumerate(evs) if e["type"] == "run_started"][-1] :]
     assert resumed[0]["resumed_from"].endswith(f"checkpoint-{stopped_at}") and resumed[0]["world_size"] == 2
-    assert [e["step"] for e in resumed if e["type"] == "step"][0] == stopped_at + 1
+    assert next(e["step"] for e in resumed if e["type"] == "step") == stopped_at + 1
     assert final(run)["status"] == "finished" and final(run)["step"] == stopped_at + 2
 
 

@@ -276,7 +276,7 @@ def test_a_full_disk_in_the_rust_tokenizer_save_is_one_line_not_a_traceback(tiny
         "/dev/full"
     )  # every write there: ENOSPC, from Rust's own I/O
     os.killpg(proc.pid, signal.SIGTERM)  # stop → checkpoint → final adapter save hits the "full disk"
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 2, err[-2000:]
     assert "Traceback" not in err and "Logging error" not in err, err[-3000:]
     assert "disk full while writing" in err and "free disk space" in err

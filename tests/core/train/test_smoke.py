@@ -55,7 +55,7 @@ def test_smoke_run(name, tmp_path, monkeypatch):
     expected = {"qwen-qlora": "qlora", "tpu-lora": "lora", "pythia": "lora", "mps-scratch": "full"}[name]
     assert started["adapter"] == expected
     losses = [e["loss"] for e in evs if e["type"] == "step"]
-    assert len(losses) == 10 and all(l is not None for l in losses)
+    assert len(losses) == 10 and all(loss is not None for loss in losses)
     assert (run / "adapter").is_dir()
 
 
