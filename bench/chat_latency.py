@@ -99,9 +99,9 @@ def main() -> None:
     t = time.perf_counter()
     import torch
 
-    from core.cli import _quiet_libraries
+    from core.cli_common import quiet_libraries
 
-    _quiet_libraries()
+    quiet_libraries()
     import peft  # noqa: F401 - imported here so the timed loads below do not include it
     import transformers  # noqa: F401 - same: loaded before the timed load
 

@@ -12,21 +12,15 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from core.cli_args import add_runs_dir
+from core.cli_common import add_runs_dir, console, quiet_libraries
 from core.errors import TunerError
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
     """tuner presets list | show NAME | validate [FILES…]"""
     from core.config import loader
 
-    con = _console()
+    con = console()
     if args.action == "list":
         from rich.table import Table
 
@@ -88,7 +82,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     from core.data.build import build_data
 
     preset, path = load_preset(args.preset, args.set)
-    con = _console()
+    con = console()
     if args.action == "build":
         import time
 
@@ -111,7 +105,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """tuner run [PRESET] [--set k=v] [--max-steps N] [--resume RUN|latest] [--runs-dir DIR]"""
-    _quiet_libraries()
+    quiet_libraries()
     if args.preset and args.resume:
         raise TunerError(
             "give a preset or --resume, not both", kind="config", hint="a resumed run uses its own preset"
@@ -126,7 +120,7 @@ def _run_once(args: argparse.Namespace, overrides: list[str]):
     from core.train.display import RunDisplay
     from core.train.run import RunRequest, dist_info, run_training
 
-    display = RunDisplay(_console())
+    display = RunDisplay(console())
     try:
         outcome = run_training(
             RunRequest(
@@ -144,9 +138,9 @@ def _run_once(args: argparse.Namespace, overrides: list[str]):
     if dist_info()[0] != 0:
         return outcome  # under a multi-process launch, rank 0 reports
     if outcome.error:
-        _console(stderr=True).print(f"[bold red]error:[/] {escape(outcome.error)}")
+        console(stderr=True).print(f"[bold red]error:[/] {escape(outcome.error)}")
     if outcome.run_dir is not None:
-        _console().print(f"run directory: {outcome.run_dir}")
+        console().print(f"run directory: {outcome.run_dir}")
     return outcome
 
 
@@ -189,7 +183,7 @@ def _run_seeds(args: argparse.Namespace) -> int:
     results: list[tuple[int, Path | None, str, float | None]] = []
     code = 0
     for i, seed in enumerate(seeds, 1):
-        _console().print(f"[bold]seed {seed}[/] ({i}/{len(seeds)})")
+        console().print(f"[bold]seed {seed}[/] ({i}/{len(seeds)})")
         outcome = _run_once(args, [*args.set, f"train.seed={seed}", f"log.run_name={base}-seed{seed}"])
         code = outcome.exit_code
         info = run_info(outcome.run_dir) if outcome.run_dir else None
@@ -208,10 +202,10 @@ def _run_seeds(args: argparse.Namespace) -> int:
         table.add_column(col)
     for seed, run, status, best in results:
         table.add_row(str(seed), status, f"{best:.4f}" if best is not None else "–", run.name if run else "–")
-    _console().print(table)
+    console().print(table)
     losses = [best for _, _, status, best in results if best is not None and status == "finished"]
     if len(losses) > 1:
-        _console().print(
+        console().print(
             f"best val loss over {len(losses)} seeds: mean {statistics.mean(losses):.4f}, "
             f"std {statistics.stdev(losses):.4f}, min {min(losses):.4f}, max {max(losses):.4f}"
         )
@@ -226,7 +220,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from core.units import fmt_seconds
 
     runs = list_runs(Path(args.runs_dir) if args.runs_dir else None)
-    con = _console()
+    con = console()
     if not runs:
         con.print("no runs yet: start one with `tuner run`")
         return 0
@@ -260,26 +254,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
         for problem in r.problems:  # a damaged file is named, not hidden behind "interrupted"
             con.print(f"[yellow]{escape(r.name)}: {escape(problem)}[/]")
     return 0
-
-
-def _quiet_libraries() -> None:
-    """Library chatter (progress bars, advisory warnings) goes to train.log, not the terminal."""
-    import logging
-    import warnings
-
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    warnings.filterwarnings("ignore")
-    for name in ("transformers", "peft", "accelerate", "bitsandbytes", "datasets", "torch"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    try:
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-        hf_logging.set_verbosity_error()
-    except ImportError:
-        pass
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -361,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except TunerError as e:
-        con = _console(stderr=True)
+        con = console(stderr=True)
         lines = str(e).splitlines() or [repr(e)]
         for line in lines:
             con.print(f"[bold red]error:[/] {escape(line)}")

@@ -14,7 +14,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from core.cli_args import add_runs_dir
+from core.cli_common import add_runs_dir, console, quiet_libraries
 from core.errors import TunerError
 from core.terminal_text import visible
 
@@ -23,16 +23,13 @@ DEFAULT_MAX_NEW_TOKENS = 128
 
 
 def _consoles():
-    from core.cli import _console
-
-    return _console(), _console(stderr=True)
+    return console(), console(stderr=True)
 
 
 def _load(args: argparse.Namespace):
-    from core.cli import _quiet_libraries
     from core.run_model import load_for_inference
 
-    _quiet_libraries()
+    quiet_libraries()
     return load_for_inference(
         args.run,
         base=args.base,
@@ -230,10 +227,9 @@ def render_summary(con: Any, summary: dict[str, Any], other: dict[str, Any] | No
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """tuner eval RUN: greedy predictions on the test split (or --data), scored, written to JSONL."""
-    from core.cli import _quiet_libraries
     from core.evaluate import evaluate_run
 
-    _quiet_libraries()
+    quiet_libraries()
     con, err = _consoles()
     progress = None
     task = None

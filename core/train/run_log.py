@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from core.runs import LOG_FILE, scrub
+from core.runs import LOG_FILE
+from core.secrets import scrub
 
 LOGGERS = ("tuner", "transformers", "peft", "accelerate")  # what train.log collects
 
