@@ -91,7 +91,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5, help="prompts to time (after the warm-up one)")
     ap.add_argument("--max-new-tokens", type=int, default=48)
     ap.add_argument(
-        "--threads", type=int, help="torch.set_num_threads (default: core.generate.fit_cpu_threads)"
+        "--threads", type=int, help="torch.set_num_threads (default: core.run_model.fit_cpu_threads)"
     )
     args = ap.parse_args()
 

@@ -148,34 +148,6 @@ def stream_answer(
     thread.join()
 
 
-def fit_cpu_threads() -> int | None:
-    """Use fewer torch threads for CPU generation while other processes keep the CPUs busy.
-
-    Decoding a small model is hundreds of tiny parallel regions per token; when another process
-    holds a core, each of them waits for a descheduled OpenMP thread, and a forward pass that takes
-    0.3 s on one thread takes 2–10 s on two (measured on a 2-CPU machine at load 8). The thread
-    count becomes the CPUs left free by the 1-minute load average (at least 1, at most torch's
-    default). Left alone when OMP_NUM_THREADS is set. Returns the new count, or None if unchanged.
-    """
-    import os
-
-    if os.environ.get("OMP_NUM_THREADS"):
-        return None
-    try:
-        load = os.getloadavg()[0]
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    except OSError:
-        return None
-    import torch
-
-    current = torch.get_num_threads()
-    threads = max(1, min(current, int(cpus - load + 0.5)))
-    if threads == current:
-        return None
-    torch.set_num_threads(threads)
-    return threads
-
-
 # ---------------------------------------------------------------------------------- streaming
 
 

@@ -277,7 +277,7 @@ def test_fit_cpu_threads(monkeypatch):
 
     import torch
 
-    from core.generate import fit_cpu_threads
+    from core.run_model import fit_cpu_threads
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
