@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-from core.doctor import Check
+from core.doctor.report import Check
+from core.gpus import torch_gpu_count
 from core.train.distributed import slurm_launch_env
 
 # Filesystems every node of a cluster mounts the same way, and ones that live on one machine only.
@@ -90,7 +90,9 @@ def _int(value: str | None) -> int | None:
 
 
 def _under(path: str, folder: str | None) -> bool:
-    return bool(folder) and (path == folder or path.startswith(folder.rstrip("/") + "/"))
+    return (
+        folder is not None and folder != "" and (path == folder or path.startswith(folder.rstrip("/") + "/"))
+    )
 
 
 def _show(path: str, env: Mapping[str, str]) -> str:
@@ -394,17 +396,6 @@ def cluster_checks(
     return out
 
 
-def _torch_gpus() -> int | None:
-    """CUDA GPUs torch sees, when the doctor has already imported torch (never imported here)."""
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return None
-    try:
-        return torch.cuda.device_count() if torch.cuda.is_available() else 0
-    except Exception:  # noqa: BLE001 - a broken driver is the torch section's business
-        return None
-
-
 def doctor_checks() -> list[Check]:
     """cluster_checks for this process: os.environ, /proc/mounts, the SLURM tools on PATH, torch's GPUs."""
     env = dict(os.environ)
@@ -416,5 +407,10 @@ def doctor_checks() -> list[Check]:
         mounts = None  # macOS: no /proc; the filesystem lines say they cannot tell
     tools = [t for t in SLURM_TOOLS if shutil.which(t)]
     return cluster_checks(
-        env, mounts, on_path=tools, gpus=_torch_gpus(), cwd=os.getcwd(), resolve=os.path.realpath
+        env,
+        mounts,
+        on_path=tools,
+        gpus=torch_gpu_count(import_torch=False),
+        cwd=os.getcwd(),
+        resolve=os.path.realpath,
     )

@@ -8,6 +8,7 @@ from typing import Any
 
 from core.config.schema import Preset
 from core.errors import TunerError
+from core.gpus import cuda_capability
 
 
 def xla_available() -> bool:
@@ -165,13 +166,6 @@ def precision_policy(
     if device == "xla":
         return Precision(torch.bfloat16 if preference == "auto" else table[preference])
     return Precision(torch.float32 if preference == "auto" else table[preference])
-
-
-def cuda_capability(index: int = 0) -> tuple[int, int] | None:
-    """The GPU's compute capability, or None without CUDA."""
-    import torch
-
-    return tuple(torch.cuda.get_device_capability(index)) if torch.cuda.is_available() else None  # type: ignore[return-value]
 
 
 def mps_bf16_available() -> bool:

@@ -114,6 +114,17 @@ def gpu_utilization(index: int | None = None) -> float | None:
         return None
 
 
+def gpu_free_memory(index: int) -> int | None:
+    """Free bytes on CUDA device `index` via NVML (torch numbering), or None when NVML is unavailable."""
+    nvml = _nvml()
+    if nvml is None:
+        return None
+    try:
+        return int(nvml.nvmlDeviceGetMemoryInfo(_nvml_handle(nvml, index)).free)
+    except Exception:  # a monitoring read must never fail its caller
+        return None
+
+
 def memory_snapshot(device: str) -> dict[str, Any]:
     """The `memory` dict of a step event for `device` ("cpu", "cuda:1", "mps", "xla"); keys: MEMORY_KEYS."""
     vm = psutil.virtual_memory()

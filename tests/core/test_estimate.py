@@ -194,10 +194,16 @@ def test_every_shipped_preset_gives_an_estimate_or_a_reason():
             assert out.total > 0 and all(c.bytes >= 0 for c in out.components), pf.name
 
 
-def test_scratch_sizes_match_core_models_scratch():
-    from core.models.scratch import SIZES
+def test_scratch_shapes_match_the_configs_core_models_scratch_builds():
+    from core.models.scratch import SIZES, scratch_config
 
-    assert E.SCRATCH_SIZES == SIZES
+    def shape(a: E.Arch) -> tuple:
+        return (a.layers, a.hidden, a.heads, a.kv_heads, a.intermediate, a.vocab, a.tied, a.total_params())
+
+    for arch_name in ("gpt2", "gpt_neox", "llama", "qwen2"):
+        for size in SIZES:  # the one size table: the estimator reads it too
+            built = E.arch_from_config(scratch_config(arch_name, size, 50304, 256).to_dict())
+            assert shape(E.scratch_arch(arch_name, size, 50304, 256)) == shape(built), (arch_name, size)
 
 
 def test_scratch_sizes_follow_the_size_table():
@@ -296,9 +302,13 @@ def test_render_estimate_prints_table_total_and_device():
 def test_detected_memory_and_fit_verdict():
     name, mem = E.detected_memory()
     assert isinstance(name, str) and name and mem > 0
-    assert E.fit_verdict(1, 100)[1].startswith("fits")
-    assert E.fit_verdict(95, 100)[1].startswith("tight")
-    assert E.fit_verdict(150, 100)[1].startswith("does not fit")
+    # one rule for the CLI and the TUI: up to 85% fits, up to 100% is tight, more does not fit
+    assert E.fit_verdict(1, 100) == ("green", "fits (1% of 0.0 GiB)")
+    assert E.fit_verdict(85, 100)[1].startswith("fits")
+    assert E.fit_verdict(86, 100)[1].startswith("tight")
+    assert E.fit_verdict(100, 100)[0] == "yellow"
+    assert E.fit_verdict(101, 100)[1].startswith("does not fit")
+    assert E.fit_verdict(1, 0)[0] == "red"
 
 
 def test_import_pulls_no_torch():

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import time
+import ast
+import subprocess
+import sys
+import textwrap
 
 import psutil
+import pytest
 
 from core import sysinfo
 from core.events import MEMORY_KEYS
@@ -35,11 +39,30 @@ def test_gpu_utilization_is_none_or_a_percentage():
     assert sysinfo._NVML is not None  # NVML init was tried once: later calls do not retry it
 
 
-def test_snapshot_is_cheap():
-    sysinfo.memory_snapshot("cpu")
-    n = 200
-    start = time.perf_counter()
-    for _ in range(n):
-        sysinfo.memory_snapshot("cpu")
-    per_call = (time.perf_counter() - start) / n
-    assert per_call < 0.002, f"{per_call * 1e3:.2f} ms per snapshot"  # target < 1 ms; slack for busy CI
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="psutil reads /proc on Linux only")
+def test_snapshot_reads_only_proc_and_imports_nothing():
+    """Taken at every logged step: only /proc is read, nothing is imported, NVML is not touched on CPU.
+
+    (Its cost per call is measured by bench/snapshot_cost.py, not asserted on a shared machine.)"""
+    code = textwrap.dedent(
+        """
+        import sys
+        from core import sysinfo
+        sysinfo.memory_snapshot("cpu")  # the first call may set psutil up
+        before = set(sys.modules)
+        opened = []
+        sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
+        for _ in range(20):
+            sysinfo.memory_snapshot("cpu")
+        print(sorted(set(opened)))
+        print(sorted(set(sys.modules) - before), "torch" in sys.modules, "pynvml" in sys.modules)
+        print(sysinfo._NVML)
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    opened, imports, nvml = out.stdout.strip().splitlines()
+    paths = ast.literal_eval(opened)
+    assert paths and all(p.startswith("/proc/") for p in paths), paths
+    assert imports == "[] False False"
+    assert nvml == "None"
