@@ -191,19 +191,21 @@ def environment() -> dict[str, Any]:
             versions[lib] = metadata.version(lib)
         except metadata.PackageNotFoundError:
             versions[lib] = None
+    from core.gpus import torch_gpu, torch_gpu_count
+
     gpus = []
-    if torch.cuda.is_available():
-        for i in range(torch.cuda.device_count()):
-            p = torch.cuda.get_device_properties(i)
-            gpus.append(
-                {
-                    "index": i,
-                    "name": p.name,
-                    "capability": f"{p.major}.{p.minor}",
-                    "total_memory_gib": round(p.total_memory / GiB, 1),
-                    "bf16": (p.major, p.minor) >= (8, 0),
-                }
-            )
+    for i in range(torch_gpu_count() or 0):
+        gpu = torch_gpu(i)
+        major, minor = gpu.capability or (0, 0)
+        gpus.append(
+            {
+                "index": i,
+                "name": gpu.name,
+                "capability": f"{major}.{minor}",
+                "total_memory_gib": round(gpu.memory_bytes / GiB, 1),
+                "bf16": (major, minor) >= (8, 0),
+            }
+        )
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10

@@ -10,7 +10,7 @@ GPU), and reports for each path:
   residual stream      dtype of the hidden states after the first block
   saved for backward   bytes autograd keeps for one training step, counted with
                        torch.autograd.graph.saved_tensors_hooks (each storage once, parameters
-                       themselves left out): the activations the estimator (core/estimate.py)
+                       themselves left out): the activations the estimator (core/estimate/components.py)
                        predicts, plus any autocast copy of a weight. Split into the blocks'
                        tensors and those with a vocabulary-sized dimension (logits, their fp32
                        copies, the lm_head weight's autocast copy)

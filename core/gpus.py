@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from core.units import MiB
+
 NVIDIA_PROC = Path("/proc/driver/nvidia/version")
-MiB = 1 << 20
 
 
 @dataclass(frozen=True)

@@ -281,9 +281,9 @@ def select_inference_device(preference: str = "auto") -> tuple[str, str | None]:
             hint=e.hint.replace("--set model.device=", "--device "),
         ) from None
     if index:
-        import torch
+        from core.gpus import torch_gpu_count
 
-        count = torch.cuda.device_count()
+        count = torch_gpu_count() or 0
         if int(index) >= count:
             raise TunerError(
                 f"--device {preference} but this machine has {count} CUDA GPU"

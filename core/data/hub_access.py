@@ -106,10 +106,10 @@ def _offline_mode() -> Iterator[None]:
 
 
 def _hf_home() -> str:
-    """HF_HOME as huggingface_hub resolved it (env, then XDG_CACHE_HOME, then ~/.cache)."""
-    import huggingface_hub.constants as hconst
+    """HF_HOME as huggingface_hub resolves it now (env, then XDG_CACHE_HOME, then ~/.cache)."""
+    from core.hf_paths import hf_home
 
-    return str(hconst.HF_HOME)
+    return str(hf_home())
 
 
 def _load_call(hub_id: str, config: str | None, split: str | None) -> str:

@@ -259,7 +259,7 @@ def arch_from_config(cfg: dict[str, Any]) -> Arch:
 
 def _hub_cached_config(model_id: str) -> Path | None:
     """config.json of a hub model already in the local Hugging Face cache (no network)."""
-    from core.doctor.hub_cache import repo_folder  # the cache layout as huggingface_hub defines it
+    from core.hf_paths import repo_folder  # the cache layout as huggingface_hub defines it
 
     snaps = repo_folder(model_id) / "snapshots"
     if snaps.is_dir():
