@@ -102,6 +102,12 @@ def _path_denied(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in PATH_DENY_PREFIXES)
 
 
+def _full_path_at(text: str, start: int) -> str:
+    """The whole path starting at `start`, an occurrence of a path (so the pattern matches there)."""
+    m = _FULL_PATH.match(text, start)
+    return m.group(0) if m else text[start:]
+
+
 def find_paths(ins: str, cmd: str) -> list[Entity]:
     """Directory paths of the command the instruction states (the path, or its nearest stated ancestor)."""
     found: list[Entity] = []
@@ -123,7 +129,7 @@ def find_paths(ins: str, cmd: str) -> list[Entity]:
                 break  # occurs somewhere we cannot rewrite safely
             # a prefix replacement must not rewrite a deny-listed path (/usr -> /usr/bin/env)
             if any(
-                _path_denied(_FULL_PATH.match(text, s).group(0).rstrip("/."))
+                _path_denied(_full_path_at(text, s).rstrip("/."))
                 for text, sps in ((cmd, c_sp), (ins, i_sp))
                 for s, _ in sps
             ):

@@ -28,6 +28,7 @@ class _Opaque:
 
 
 OPAQUE = _Opaque()
+Printed = str | _Opaque | None  # what a command prints: text, OPAQUE (a hidden payload), None (unknown)
 
 # ---------------------------------------------------------------------------------- escapes
 
@@ -94,7 +95,8 @@ def _printf(args: list[str]) -> str:
 def _tr_set(spec: str) -> str:
     """A tr set with its ranges spelled out (`a-z` → abc...z)."""
     spec = decode_escapes(spec)
-    out, i = [], 0
+    out: list[str] = []
+    i = 0
     while i < len(spec):
         if i + 2 < len(spec) and spec[i + 1] == "-":
             out.extend(chr(c) for c in range(ord(spec[i]), ord(spec[i + 2]) + 1))
@@ -129,7 +131,7 @@ _DECOMPRESS = {
 _TRANSFORMS = frozenset(["cat", "base64", "base32", "basenc", "openssl", "xxd", "rev", "tr", *_DECOMPRESS])
 
 
-def static_output(argv: list[str], stdin: str | _Opaque | None, cwd: str | None) -> str | _Opaque | None:
+def static_output(argv: list[str], stdin: Printed, cwd: str | None) -> Printed:
     """What the unwrapped command prints when the line alone decides it; OPAQUE when it hides a payload."""
     if not argv:
         return ""  # only assignments

@@ -168,8 +168,8 @@ def _to_data_error(
     try:
         from datasets.exceptions import DatasetNotFoundError
     except Exception:  # pragma: no cover - an old datasets without it: nothing matches
-        DatasetNotFoundError = ()  # type: ignore[assignment,misc]
-    not_found = isinstance(exc, DatasetNotFoundError)  # type: ignore[arg-type]
+        DatasetNotFoundError = ()
+    not_found = isinstance(exc, DatasetNotFoundError)
     if offline_why is not None and (
         not_found or isinstance(exc, (OSError, FileNotFoundError)) or _network_failure(exc)
     ):

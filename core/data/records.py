@@ -43,7 +43,7 @@ class Example:
             category=d.get("category", ""),
             split=d.get("split"),
             origin=d.get("origin"),
-            substitutions=subs,  # type: ignore[arg-type]
+            substitutions=subs,
         )
 
 

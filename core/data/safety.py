@@ -22,7 +22,14 @@ from __future__ import annotations
 
 import re
 
-from core.data.danger_code import OPAQUE, code_reason, interpreter_code, interpreter_family, static_output
+from core.data.danger_code import (
+    OPAQUE,
+    Printed,
+    code_reason,
+    interpreter_code,
+    interpreter_family,
+    static_output,
+)
 from core.data.danger_lex import Part, lex
 from core.data.danger_paths import ASSIGNMENT, CANNOT_VERIFY, Ctx, base, norm, unwrap_index
 from core.data.danger_rules import argv_reason
@@ -85,7 +92,8 @@ class _Field:
     __slots__ = ("bare", "code", "quoted", "taint", "text")
 
     def __init__(self, text: str = "", taint: str | None = None) -> None:
-        self.text, self.bare, self.taint, self.quoted, self.code = text, text, taint, False, None
+        self.text, self.bare, self.taint, self.quoted = text, text, taint, False
+        self.code: Printed = None  # for <(...): what the file would hold
 
     def add(self, text: str, bare: str, taint: str | None = None, quoted: bool = False) -> None:
         self.text += text
@@ -195,7 +203,7 @@ def _resolve_word(parts: list[Part], st: _State, split: bool = True) -> list[_Fi
     return out
 
 
-def _sub_value(body: str, st: _State) -> tuple[object, str | None]:
+def _sub_value(body: str, st: _State) -> tuple[Printed, str | None]:
     """What $(body) prints (text, None if unknown, OPAQUE if a hidden payload) and its taint."""
     steps = _steps(body, st.child())[0]
     if not steps:
@@ -205,15 +213,26 @@ def _sub_value(body: str, st: _State) -> tuple[object, str | None]:
         return None, "net"
     if any(o is OPAQUE for o in outs):
         return OPAQUE, "opaque"
-    if any(o is None for o in outs):
+    texts = [o for o in outs if isinstance(o, str)]
+    if len(texts) < len(outs):  # one of them unknown
         return None, None
-    return "".join(outs), None
+    return "".join(texts), None
 
 
 class _Step:
     """A resolved simple command with what feeds it and what it prints."""
 
     __slots__ = ("cwd", "feeders", "fields", "i0", "out", "out_taint", "piped", "redirs", "stdin", "taint")
+    cwd: str | None
+    feeders: list[list[str]]  # the argv of each command piped into this one, nearest first
+    fields: list[_Field]
+    i0: int  # index of the command word in fields (-1: none)
+    out: Printed  # what it prints: text, None when unknown, OPAQUE for a hidden payload
+    out_taint: str | None
+    piped: bool
+    redirs: list[tuple[str, _Field]]
+    stdin: Printed
+    taint: str | None
 
 
 def _steps(s: str, st: _State) -> tuple[list[_Step], list[str], bool]:
@@ -532,4 +551,4 @@ def dangerous_reason(cmd: str) -> str | None:
 
 def is_unverified(reason: str | None) -> bool:
     """True for a reason that says the command could not be checked rather than found destructive."""
-    return bool(reason) and reason.startswith(CANNOT_VERIFY)
+    return reason is not None and reason.startswith(CANNOT_VERIFY)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from core.config.schema import SourceCfg
 from core.data.records import Example, Rejected
@@ -310,7 +310,7 @@ def _rows_to_examples(
     return examples
 
 
-def _raise_missing(path: Path, what: str, columns: list[str], field_name: str | None = None) -> None:
+def _raise_missing(path: Path, what: str, columns: list[str], field_name: str | None = None) -> NoReturn:
     key = f"{what}_field"
     named = f" {field_name!r}" if field_name else ""
     raise DataError(

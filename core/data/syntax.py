@@ -12,6 +12,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from core.errors import DataError
 
@@ -113,7 +114,7 @@ def _fast_ok(cmd: str) -> bool:
     return True
 
 
-def _bash_n(cmd: str) -> str | bool | None:
+def _bash_n(cmd: str) -> str | Literal[False] | None:
     """Ask `bash -n` (parse without running): None if OK, its first error line, or False if unavailable."""
     bash = shutil.which("bash")
     if bash is None:
