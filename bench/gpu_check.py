@@ -199,9 +199,8 @@ def sec_ddp(ctx: Ctx) -> dict[str, Any]:
     ]
     env = ctx.env(TUNER_RUNS_DIR=str(runs), OMP_NUM_THREADS="1")
     t = time.perf_counter()
-    rc, out, err = run_cmd(
-        cmd, env, min(600, ctx.left() + 60)
-    )  # a rank stuck in a collective hangs, not fails
+    # a rank stuck in a collective hangs, not fails
+    rc, out, err = run_cmd(cmd, env, min(600, ctx.left() + 60))
     ctx.logs.mkdir(parents=True, exist_ok=True)
     (ctx.logs / "ddp.log").write_text(f"$ {' '.join(cmd)}\n--- stdout\n{out}\n--- stderr\n{err}")
     ranks = [json.loads(f.read_text()) for f in sorted(ranks_dir.glob("rank*.json"))]

@@ -102,9 +102,8 @@ def run_tuner(args: list[str], env: dict[str, str], log: Path, timeout: int) -> 
     rss = re.findall(r"^gpu-check maxrss_bytes=(\d+)$", err, re.M)
     err = re.sub(r"^gpu-check maxrss_bytes=\d+\n?", "", err, flags=re.M)
     dirs = re.findall(r"^run directory: (.+)$", out, re.M)
-    new = sorted(
-        _run_dirs(env) - before
-    )  # a run killed by the timeout prints no directory: its events still count
+    # a run killed by the timeout prints no directory: its events still count
+    new = sorted(_run_dirs(env) - before)
     run_dir = Path(dirs[-1].strip()) if dirs else (new[-1] if len(new) == 1 else None)
     errors = [ln.split("error:", 1)[1].strip() for ln in err.splitlines() if ln.startswith("error:")]
     tail = [ln for ln in err.splitlines() if ln.strip()]
@@ -280,10 +279,11 @@ PEAK_TFLOPS: list[tuple[str, float]] = [
     (r"A100", 312.0),
     (r"L40S", 362.0),
     (r"\bL4\b", 121.0),
+    # fp16/bf16 with fp32 accumulation (what PyTorch's matmuls use); 330 with fp16 accumulation
     (
         r"4090",
         165.2,
-    ),  # fp16/bf16 with fp32 accumulation (what PyTorch's matmuls use); 330 with fp16 accumulation
+    ),
     (r"\bT4\b", 65.0),  # fp16: Turing has no bf16
 ]
 

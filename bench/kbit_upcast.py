@@ -164,9 +164,8 @@ def worker(folder: Path, path: str, steps: int, rows: int, seq: int, autocast: b
             out = model(input_ids=x, labels=x, output_hidden_states=i == 0)
             loss = out.loss
         if i == 0:
-            resid = str(out.hidden_states[1].dtype).removeprefix(
-                "torch."
-            )  # the residual stream after block 1
+            # the residual stream after block 1
+            resid = str(out.hidden_states[1].dtype).removeprefix("torch.")
             del out
         loss.backward()
         opt.step()

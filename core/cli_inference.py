@@ -142,9 +142,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
         try:
             for piece in stream_reply(loaded, text, max_new_tokens=args.max_new_tokens, stop=stop):
                 pieces.append(piece)
-                con.file.write(
-                    visible(piece)
-                )  # straight to the terminal: rich's buffer could repeat it after Ctrl-C
+                # straight to the terminal: rich's buffer could repeat it after Ctrl-C
+                con.file.write(visible(piece))
                 con.file.flush()
         except KeyboardInterrupt:
             stop.set()  # the background generation ends at its next token

@@ -53,9 +53,8 @@ TORCHRUN_SIGNALS = "--signals-to-handle SIGTERM,SIGINT,SIGHUP,SIGQUIT,SIGUSR1 --
 
 def fs_kind(fstype: str) -> str:
     """ "shared", "local" or "unknown" for a filesystem type as /proc/mounts names it."""
-    if fstype in SHARED_FS or fstype.startswith(
-        "fuse."
-    ):  # fuse.*: sshfs, gcsfuse, juicefs, s3fs… are network mounts
+    # fuse.*: sshfs, gcsfuse, juicefs, s3fs… are network mounts
+    if fstype in SHARED_FS or fstype.startswith("fuse."):
         return "shared"
     return "local" if fstype in LOCAL_FS else "unknown"
 
@@ -118,9 +117,8 @@ def tasks_per_node(env: Mapping[str, str]) -> int | None:
         return max(1, step // nodes)
     if _int(env.get("SLURM_NTASKS_PER_NODE")):
         return int(env["SLURM_NTASKS_PER_NODE"])
-    first = re.match(
-        r"\d+", env.get("SLURM_TASKS_PER_NODE", "")
-    )  # "4(x2)" or "2,1": this node's share comes first
+    # "4(x2)" or "2,1": this node's share comes first
+    first = re.match(r"\d+", env.get("SLURM_TASKS_PER_NODE", ""))
     return int(first.group()) if first else None
 
 

@@ -216,9 +216,8 @@ def fsdp_requested() -> bool:
 
 def check_preset_for_device(preset: Preset, device: str, world_size: int = 1) -> None:
     """Refuse, before loading anything, a preset asking for something this device cannot do."""
-    device_precision(
-        preset.model.dtype, device, full_finetune=preset.train.adapter == "full"
-    )  # bf16 on a T4, …
+    # bf16 on a T4, …
+    device_precision(preset.model.dtype, device, full_finetune=preset.train.adapter == "full")
     if fsdp_requested() and preset.quant.bits:
         # QLoRA under FSDP needs the 4-bit storage dtype to match every other parameter, no device
         # map, and collective saves of quantized shards; none of it has run on GPUs here yet.
@@ -228,10 +227,8 @@ def check_preset_for_device(preset: Preset, device: str, world_size: int = 1) ->
             hint="use DDP (accelerate launch --multi_gpu, or torchrun): each GPU holds its own 4-bit copy "
             "(a 7B fits in 24 GB), or --set quant.bits=0 for LoRA under FSDP",
         )
-    if fsdp_requested() and device not in (
-        "cuda",
-        "cpu",
-    ):  # FSDP2 runs over gloo too: that is how it is tested
+    # FSDP2 runs over gloo too: that is how it is tested
+    if fsdp_requested() and device not in ("cuda", "cpu"):
         raise TunerError(
             f"FSDP through accelerate runs on CUDA GPUs, not {device}",
             kind="config",

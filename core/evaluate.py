@@ -326,9 +326,8 @@ def evaluate_run(
         raise TunerError("give --base or --checkpoint, not both", kind="config")
     run_dir = resolve_run(run_ref or "latest", Path(runs_root) if runs_root is not None else None)
     preset = read_run_preset(run_dir)
-    folder = (
-        None if base else weights_dir(run_dir, checkpoint)
-    )  # fail on a missing adapter before the data work
+    # fail on a missing adapter before the data work
+    folder = None if base else weights_dir(run_dir, checkpoint)
     ev_data = load_data_file(data) if data is not None else run_test_data(run_dir, preset)
     examples = ev_data.examples[:limit] if limit else ev_data.examples
     if not examples:

@@ -307,9 +307,8 @@ class LineTail:
     def _reset(self) -> None:
         if self.offset or self._partial:
             self.resets += 1
-        self.offset = (
-            None if self.backlog is not None else 0
-        )  # a replaced file gets a windowed first read too
+        # a replaced file gets a windowed first read too
+        self.offset = None if self.backlog is not None else 0
         self._partial = b""
         self._cut = False
         self.skipped = None

@@ -341,9 +341,8 @@ def _load_plan(preset: Preset, device: str, quant: bool) -> tuple[Any, dict[str,
         )
     from core.models.build import quantization_config
 
-    extra["quantization_config"] = quantization_config(
-        preset, compute_dtype=dtype
-    )  # "auto" computes in dtype
+    # "auto" computes in dtype
+    extra["quantization_config"] = quantization_config(preset, compute_dtype=dtype)
     extra.setdefault("device_map", {"": "cpu"})
     return dtype, extra, f"base in {_quant_name(preset)} (as trained)"
 

@@ -159,9 +159,8 @@ def static_output(argv: list[str], stdin: Printed, cwd: str | None) -> Printed:
             (p.rpartition("/")[0] or "/" if "/" in p else ".") + "\n" if name == "dirname" else base(p) + "\n"
         )
     if name not in _TRANSFORMS:
-        return (
-            OPAQUE if stdin is OPAQUE else None
-        )  # other tools: their output is ordinary, unless fed a payload
+        # other tools: their output is ordinary, unless fed a payload
+        return OPAQUE if stdin is OPAQUE else None
     # openssl takes a subcommand and reads a file only with -in.
     files = (
         ["-in"]

@@ -196,7 +196,9 @@ class SamplesCallback(TrainerCallback):
             from core.data.syntax import bash_syntax_error
 
             n = len(self.val_rows)
-            hits = sum(commands_match(a.command, r.command) for a, r in zip(answers, self.val_rows, strict=True))
+            hits = sum(
+                commands_match(a.command, r.command) for a, r in zip(answers, self.val_rows, strict=True)
+            )
             valid = sum(bool(a.command) and bash_syntax_error(a.command) is None for a in answers)
             self.progress.exact_match = (hits / n, n, valid / n)
         if state.global_step == 0:

@@ -80,9 +80,8 @@ def test_run_without_adapter_suggests_checkpoint(capsys, tmp_path, tiny_run):
     assert code == 2 and "has no adapter yet" in err and "--base" in err and "Traceback" not in err
 
     make_checkpoint(run, 2, tiny_run.run_dir / "adapter")
-    make_checkpoint(
-        run, 4, tiny_run.run_dir / "adapter", complete=False
-    )  # an interrupted save is never loaded
+    # an interrupted save is never loaded
+    make_checkpoint(run, 4, tiny_run.run_dir / "adapter", complete=False)
     code, _, err = run_cli(capsys, "generate", run, "hi", "--max-new-tokens", 2)
     assert code == 2 and "--checkpoint latest (checkpoint-2)" in err
 
@@ -179,9 +178,8 @@ def test_eval_writes_predictions_and_summary(capsys, tmp_path, tiny_run):
     assert summary["rows"] == tiny_run.test_rows and summary["seconds"] >= 0
     for key in METRICS:
         assert 0.0 <= summary[key] <= 1.0
-    assert (
-        summary["alternatives"] is True and summary["max_new_tokens"] == 6
-    )  # the preset's eval.max_new_tokens
+    # the preset's eval.max_new_tokens
+    assert summary["alternatives"] is True and summary["max_new_tokens"] == 6
     for title in ("exact match", "normalized match", "bash syntax valid", "dangerous commands"):
         assert title in out
 

@@ -113,7 +113,6 @@ def test_predictions_file_round_trips_through_score(tmp_path, tiny_run):
     again = score(rows)
     for key in ("rows", "exact_match", "normalized_match", "syntax_valid", "dangerous_rate"):
         assert again[key] == res.summary[key]
-    assert [r["row_id"] for r in rows] == [
-        f"t:{i}" for i in range(1, 6)
-    ]  # input order despite length sorting
+    # input order despite length sorting
+    assert [r["row_id"] for r in rows] == [f"t:{i}" for i in range(1, 6)]
     assert rows[1]["alternatives"] == ["du -sh", "du -s -h ."]

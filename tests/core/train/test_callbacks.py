@@ -34,9 +34,8 @@ def test_time_budget_requests_save_and_stop(tmp_path):
     args = TrainingArguments(str(tmp_path), report_to=[])
     progress = Progress(max_steps=10, started=time.time() - 110)
     progress.step_seconds = 5
-    cb = StopCallback(
-        progress, time_budget_s=120
-    )  # 110 s gone, 5 s steps: one more step and a save do not fit
+    # 110 s gone, 5 s steps: one more step and a save do not fit
+    cb = StopCallback(progress, time_budget_s=120)
     control = cb.on_step_end(args, TrainerState(), TrainerControl())
     assert control.should_save and control.should_training_stop and progress.stop_reason == "time_budget"
     # a 30 s budget with 0.5 s steps keeps training at 5 s (a fixed 30 s margin used to stop it at once)

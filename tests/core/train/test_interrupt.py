@@ -174,9 +174,8 @@ def test_a_second_sigterm_ends_at_once_and_still_says_so(tiny_preset, tmp_path):
     time.sleep(1.0)
     os.killpg(proc.pid, signal.SIGTERM)
     wait_for(tmp_path / "runs", lambda evs: any(e.get("kind") == "stopping" for e in evs))
-    os.killpg(
-        proc.pid, signal.SIGTERM
-    )  # Kaggle/systemd: SIGTERM, then again (or SIGKILL) after a grace period
+    # Kaggle/systemd: SIGTERM, then again (or SIGKILL) after a grace period
+    os.killpg(proc.pid, signal.SIGTERM)
     assert proc.wait(300) == EXIT_KILLED, proc.stderr.read().decode()[-3000:]
     last = read_events(run / "events.jsonl")[-1]
     assert last["type"] == "finished" and last["status"] == "interrupted"

@@ -272,9 +272,8 @@ def test_a_full_disk_in_the_rust_tokenizer_save_is_one_line_not_a_traceback(tiny
         time.sleep(0.05)
     run = only_run(tmp_path)
     (run / "adapter").mkdir()
-    (run / "adapter" / "tokenizer.json").symlink_to(
-        "/dev/full"
-    )  # every write there: ENOSPC, from Rust's own I/O
+    # every write there: ENOSPC, from Rust's own I/O
+    (run / "adapter" / "tokenizer.json").symlink_to("/dev/full")
     os.killpg(proc.pid, signal.SIGTERM)  # stop → checkpoint → final adapter save hits the "full disk"
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 2, err[-2000:]
