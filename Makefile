@@ -38,7 +38,7 @@ lint: setup
 	$(VENV)/bin/ruff check --output-format concise .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/lint-imports --config .importlinter
+	$(VENV)/bin/lint-imports --config .importlinter --no-cache
 
 test: lint
 	$(PY) -m pytest

@@ -94,7 +94,7 @@ SOCKET = f"tuner-bench-{os.getpid()}"  # a private tmux server: other sessions a
 
 
 def tmux(*args: str, check: bool = True) -> str:
-    for attempt in range(3):
+    for _attempt in range(3):
         out = subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True)
         if out.returncode == 0 or "server exited unexpectedly" not in out.stderr:
             break
@@ -331,7 +331,7 @@ def bench_tmux(args: argparse.Namespace) -> None:
             if current == "4":  # the playground's prompt has the focus: Escape first, as a user would
                 tmux("send-keys", "-t", session, "Escape")
                 time.sleep(0.3)  # Textual pairs an Escape with a key that follows within ESCDELAY (100 ms)
-            took = press(key, lambda s: marker in s)
+            took = press(key, lambda s, marker=marker: marker in s)
             if took is None and os.environ.get("BENCH_DEBUG"):
                 print(f"--- no {marker!r} after key {key!r}:\n{capture(session)}")
             switches.append(took if took is not None else 5.0)
@@ -350,7 +350,7 @@ def bench_tmux(args: argparse.Namespace) -> None:
         pages: list[float] = []
         for _ in range(args.keys):
             before = capture(session)
-            took = press("PageDown", lambda s: s != before and "project" in s)
+            took = press("PageDown", lambda s, before=before: s != before and "project" in s)
             pages.append(took if took is not None else 5.0)
             time.sleep(args.gap)
         results[f"page down in a {args.rows:,}-row table"] = pages

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import TunerError
-from core.events import HEAD_BYTES, TAIL_BYTES, LineTail, parse_line
 from core.run_lock import read_holder as read_lock_holder
+from core.run_status import fold_event_file
 from core.secrets import MASK, is_secret_name, scrub, scrub_argv, scrub_obj  # noqa: F401 - re-exported
 
 if TYPE_CHECKING:
@@ -169,9 +169,8 @@ class RunInfo:
     updated: float | None  # mtime of events.jsonl
     pid: int | None
     stopping: bool = False  # running, and the trainer has acknowledged a stop signal
-    problems: list[str] = field(
-        default_factory=list
-    )  # damaged files, named: "events.jsonl ends in a torn line …"
+    # damaged files, named: "events.jsonl ends in a torn line …"
+    problems: list[str] = field(default_factory=list)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -222,89 +221,14 @@ def pid_alive(pid: int | None, started: float | None) -> bool:
         return False
 
 
-# How a step event line starts its type as EventWriter writes it: run_info parses only the last
-# one (a step's fields are all "last one wins"). Another spelling is simply parsed.
-_STEP_MARK = b'"type": "step"'
-
-
-class _StatusFold:
-    """The events part of run_info, folded in file order."""
-
-    def __init__(self) -> None:
-        self.preset = self.model = self.status = None
-        self.step = self.max_steps = self.pid = self.best = self.last_loss = self.started = None
-        self.stopping = False
-        self.skipped = False
-
-    def skip(self) -> None:
-        """The reader left out the middle of the file (see core.events.LineTail)."""
-        # A final event is the last line a trainer writes, so one before the gap was followed by
-        # a resume, whose run_started lies in the gap: start over as that run_started would.
-        self.status, self.stopping, self.skipped = None, False, True
-
-    def apply(self, ev: dict[str, Any]) -> None:
-        """Fold one event."""
-        kind = ev.get("type")
-        if kind == "run_started":
-            self.status, self.stopping = None, False  # a resumed run in the same dir starts over
-            self.preset, self.model = ev.get("preset"), ev.get("model")
-            self.max_steps, self.pid, self.started = ev.get("max_steps"), ev.get("pid"), ev.get("time")
-        elif kind == "finished":
-            self.status = "interrupted" if ev.get("status") == "interrupted" else "finished"
-        elif kind == "failed":
-            self.status = "failed"
-        elif kind == "warning" and ev.get("kind") == "stopping":
-            self.stopping = True
-        if kind == "step":
-            self.last_loss = ev.get("loss")
-            self.max_steps = ev.get("max_steps", self.max_steps)
-        if kind == "eval" and isinstance(ev.get("val_loss"), (int, float)):
-            self.best = ev["val_loss"] if self.best is None else min(self.best, ev["val_loss"])
-        if kind == "finished":
-            figure = ev.get("best_val_loss")
-            if self.best is None:
-                self.best = figure
-            elif self.skipped and isinstance(figure, (int, float)):
-                self.best = min(self.best, figure)  # the trainer's best covers evals in the unread middle
-        if isinstance(ev.get("step"), int):
-            self.step = ev["step"]
-
-
-def _fold_events(path: Path) -> _StatusFold:
-    """Fold the first HEAD_BYTES and last TAIL_BYTES of an event file (all of a smaller one)."""
-    tail = LineTail(path, backlog=TAIL_BYTES, head=HEAD_BYTES)
-    lines = tail.poll()  # a torn last line stays buffered: left out, as read_events does
-    gap = len(lines) if tail.gap_at is None else tail.gap_at
-    last_step = next(
-        (
-            i
-            for i in range(len(lines) - 1, -1, -1)
-            if _STEP_MARK in lines[i] and (parse_line(lines[i]) or {}).get("type") == "step"
-        ),
-        -1,
-    )
-    fold = _StatusFold()
-    for i, line in enumerate(lines):
-        if i == gap:
-            fold.skip()
-        if i < last_step and _STEP_MARK in line:
-            continue  # overridden by the last step: parsing the window's ~2,000 steps would cost ~15 ms a run
-        ev = parse_line(line) if line.strip() else None
-        if ev is not None:
-            fold.apply(ev)
-    if tail.gap_at is not None and gap == len(lines):
-        fold.skip()
-    return fold
-
-
 def run_info(run_dir: Path) -> RunInfo:
     """Summarise a run directory: status, progress and losses from its events (a bounded read)."""
     run_dir = Path(run_dir)
     events_path = run_dir / EVENTS_FILE
-    fold = _fold_events(events_path)
-    preset, model, status, stopping = fold.preset, fold.model, fold.status, fold.stopping
+    fold = fold_event_file(events_path)
+    preset, model, status, stopping = fold.preset, fold.model, fold.final_status, fold.stopping
     step, max_steps, pid = fold.step, fold.max_steps, fold.pid
-    best, last_loss, started = fold.best, fold.last_loss, fold.started
+    best, last_loss, started = fold.best_val, fold.last_loss, fold.started_time
     if preset is None or model is None:
         p, m = _preset_summary(run_dir)
         preset, model = preset or p, model or m
@@ -317,12 +241,11 @@ def run_info(run_dir: Path) -> RunInfo:
     if holder is not None and pid_alive(*holder):
         # A trainer holds the run (a resume still loading has only the old final event to show).
         status, pid = "running", holder[0]
+    elif status is None and pid is None:
+        status = "unknown"
     elif status is None:
-        if pid is None:
-            status = "unknown"
-        else:
-            # No final event: alive means running; dead means killed (SIGKILL, OOM, power loss).
-            status = "running" if pid_alive(pid, started) else "interrupted"
+        # No final event: alive means running; dead means killed (SIGKILL, OOM, power loss).
+        status = "running" if pid_alive(pid, started) else "interrupted"
     return RunInfo(
         name=run_dir.name,
         path=run_dir,

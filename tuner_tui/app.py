@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from textual import events, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container
@@ -26,12 +26,31 @@ from textual.lazy import Lazy
 from core.runs import RunInfo, runs_root
 from tuner_tui.idle_gc import IdleCollector
 from tuner_tui.launcher import Launch
+from tuner_tui.messages import (
+    AttachRun,
+    LaunchRequested,
+    MonitorStatus,
+    OpenData,
+    OpenInPlayground,
+    OpenRun,
+    PresetSaved,
+    PresetsChanged,
+    ResumeRequested,
+    RunsChanged,
+    RunsListed,
+    RunsWanted,
+    SelectRun,
+    ShowPane,
+    StopLaunchRequested,
+    StopRequested,
+    StopSent,
+)
 from tuner_tui.panes.data import DataPane
 from tuner_tui.panes.monitor import MonitorPane
 from tuner_tui.panes.playground import PlaygroundPane
 from tuner_tui.panes.presets import PresetsPane
 from tuner_tui.panes.runs import RunsPane
-from tuner_tui.watch import RunView
+from tuner_tui.settings import Settings
 from tuner_tui.widgets.dialogs import ConfirmScreen
 from tuner_tui.widgets.keybar import KeyBar
 from tuner_tui.widgets.panebar import PaneBar
@@ -46,7 +65,11 @@ PANES = (
 
 
 class TunerApp(App[None]):
-    """The workbench. `clock` is injectable so tests render stable "x ago" text."""
+    """The workbench: it owns the panes, handles their messages, and launches, stops and resumes runs.
+
+    `clock` is injectable so tests render stable "x ago" text; `estimate_device` and
+    `device_memory` pin the Presets pane's memory budget to a device (tests, screenshots).
+    """
 
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses elsewhere still find it
     TITLE = "tuner"
@@ -69,14 +92,20 @@ class TunerApp(App[None]):
         open_run: str | None = None,
         open_data: str | None = None,
         attach_running: bool = True,
+        estimate_device: str | None = None,
+        device_memory: tuple[str, int] | None = None,
     ) -> None:
         super().__init__()
         # No animations unless asked for (TEXTUAL_ANIMATIONS): over SSH they are bytes on the wire,
         # and the tab underline's glide re-rendered the tab bar ~10 times per pane switch.
         self.animation_level = os.environ.get("TEXTUAL_ANIMATIONS", "none")  # type: ignore[assignment]
-        self.runs_root = Path(runs_dir if runs_dir is not None else runs_root()).expanduser().absolute()
-        self.clock = clock or time.time
-        self.poll_interval = poll_interval
+        self.settings = Settings(
+            runs_root=Path(runs_dir if runs_dir is not None else runs_root()).expanduser().absolute(),
+            clock=clock or time.time,
+            poll_interval=poll_interval,
+            estimate_device=estimate_device,
+            device_memory=device_memory,
+        )
         self.runs_interval = runs_interval
         self.start_pane = start_pane or "runs"
         self.open_run_ref = open_run
@@ -96,10 +125,10 @@ class TunerApp(App[None]):
         # Panes are kept as attributes: App.query_one searches the active screen, which is a
         # dialog while one is open.
         self.data = DataPane(id="data-pane")
-        self.presets = PresetsPane(id="presets-pane")
-        self.monitor = MonitorPane(id="monitor-pane")
-        self.playground = PlaygroundPane(id="playground-pane")
-        self.runs_pane = RunsPane(id="runs-pane")
+        self.presets = PresetsPane(self.settings, id="presets-pane")
+        self.monitor = MonitorPane(self.settings, id="monitor-pane")
+        self.playground = PlaygroundPane(self.settings, id="playground-pane")
+        self.runs_pane = RunsPane(self.settings, id="runs-pane")
         self.pane_bar = PaneBar(
             [(pane, f"{key} {label}") for pane, key, label in PANES], self.start_pane, id="pane-bar"
         )
@@ -107,7 +136,7 @@ class TunerApp(App[None]):
         with Container(id="panes"):
             for pane, widget in self._panes().items():
                 widget.display = pane == self.start_pane
-                # Hidden panes mount after the first paint (calls into them are queued).
+                # Hidden panes mount after the first paint; messages posted to them wait in their queue.
                 yield widget if pane == self.start_pane else Lazy(widget)
         yield KeyBar(id="keys")
 
@@ -172,7 +201,7 @@ class TunerApp(App[None]):
         if self.open_run_ref:
             self._open_ref(self.open_run_ref)
         if self.open_data_ref:
-            self.data.open_ref(self.open_data_ref)
+            self.data.post_message(OpenData(self.open_data_ref))
         self.runs_pane.refresh_runs()
 
     def _panes(self) -> dict[str, Any]:
@@ -203,7 +232,7 @@ class TunerApp(App[None]):
             if pane == "runs":
                 self.runs_pane.refresh_runs()
             shown = getattr(panes[pane], "on_shown", None)
-            if shown is not None:
+            if shown is not None and panes[pane].is_mounted:  # not mounted yet: its on_mount does it
                 shown()
         if focus:
             self._focus_pane(pane)
@@ -214,7 +243,7 @@ class TunerApp(App[None]):
         if self.screen is self.screen_stack[0] and self._active == pane:
             try:
                 widget.focus_default()
-            except Exception:  # noqa: BLE001 - not mounted yet
+            except Exception:  # not mounted yet
                 pass
 
     def on_pane_bar_selected(self, event: PaneBar.Selected) -> None:
@@ -233,8 +262,10 @@ class TunerApp(App[None]):
         if self.active_pane == "runs" or self._first_listing or self._running_listed:
             self.runs_pane.refresh_runs()
 
-    def runs_updated(self, infos: list[RunInfo]) -> None:
-        """Called by the runs pane after every listing: re-attach on start, running count in the tab."""
+    @on(RunsListed)
+    def _runs_listed(self, message: RunsListed) -> None:
+        """After every listing: re-attach on start, the running count in the tab, the playground's models."""
+        infos: list[RunInfo] = message.infos
         running = [r for r in infos if r.status == "running"]
         self._running_listed = bool(running)
         self._set_tab_label("runs", f"5 Runs ▶{len(running)}" if running else "5 Runs")
@@ -242,18 +273,31 @@ class TunerApp(App[None]):
             self._first_listing = False
             if self.attach_running and self.monitor.watch is None and infos:
                 if running:
-                    self.monitor.attach(running[0].path, self._launch_for(running[0].path))
+                    self.monitor.post_message(AttachRun(running[0].path, self._launch_for(running[0].path)))
                     if not self._user_switched:
                         self.action_pane("monitor")
                         self._user_switched = False
                     self.notify(f"re-attached to running run {running[0].name}")
                 else:
-                    self.monitor.attach(infos[0].path)
-        self.playground.runs_updated(infos)
+                    self.monitor.post_message(AttachRun(infos[0].path))
+        self.playground.post_message(RunsChanged(infos))
 
-    def monitor_updated(self, view: RunView) -> None:
-        label = {"running": "3 Monitor ▶", "starting": "3 Monitor …"}.get(view.status, "3 Monitor")
+    @on(MonitorStatus)
+    def _monitor_status(self, message: MonitorStatus) -> None:
+        label = {"running": "3 Monitor ▶", "starting": "3 Monitor …"}.get(message.status, "3 Monitor")
         self._set_tab_label("monitor", label)
+
+    @on(RunsWanted)
+    def _runs_wanted(self) -> None:
+        self.runs_pane.refresh_runs()
+
+    @on(ShowPane)
+    def _show_pane(self, message: ShowPane) -> None:
+        self.action_pane(message.pane)
+
+    @on(PresetSaved)
+    def _preset_saved(self) -> None:
+        self.data.post_message(PresetsChanged())
 
     def _set_tab_label(self, pane: str, label: str) -> None:
         self.pane_bar.set_label(pane, label)
@@ -271,22 +315,35 @@ class TunerApp(App[None]):
         from core.runs import resolve_run
 
         try:
-            path = resolve_run(ref, self.runs_root)
+            path = resolve_run(ref, self.settings.runs_root)
         except TunerError as e:
             self.call_from_thread(self.notify, str(e), severity="error")
             return
         self.call_from_thread(self.open_run, path)
 
+    @on(OpenRun)
+    def _open_run_requested(self, message: OpenRun) -> None:
+        self.open_run(message.run_dir)
+
     def open_run(self, run_dir: Path) -> None:
         """Show a run in the monitor."""
-        self.monitor.attach(Path(run_dir), self._launch_for(Path(run_dir)))
+        self.monitor.post_message(AttachRun(Path(run_dir), self._launch_for(Path(run_dir))))
         self.action_pane("monitor")
 
+    @on(OpenInPlayground)
+    def _playground_requested(self, message: OpenInPlayground) -> None:
+        self.open_playground(message.run_dir)
+
     def open_playground(self, run_dir: Path) -> None:
-        self.playground.select_run(Path(run_dir))
+        """Show the playground with a run's adapter as A and its base model as B."""
+        self.playground.post_message(SelectRun(Path(run_dir)))
         self.action_pane("playground")
 
     # ------------------------------------------------------------------ launching
+
+    @on(LaunchRequested)
+    def _launch_requested(self, message: LaunchRequested) -> None:
+        self.launch_run(message.target, overrides=message.overrides, smoke=message.smoke)
 
     def launch_run(
         self, target: str, *, overrides: list[str] | None = None, smoke: bool = False, cwd: str | None = None
@@ -299,8 +356,10 @@ class TunerApp(App[None]):
         from tuner_tui import launcher
 
         try:
-            launch = launcher.launch(target, overrides=overrides, smoke=smoke, root=self.runs_root, cwd=cwd)
-        except Exception as e:  # noqa: BLE001
+            launch = launcher.launch(
+                target, overrides=overrides, smoke=smoke, root=self.settings.runs_root, cwd=cwd
+            )
+        except Exception as e:
             self.call_from_thread(self.notify, f"launch failed: {e}", severity="error")
             return
         self.call_from_thread(self._launched, launch)
@@ -309,10 +368,15 @@ class TunerApp(App[None]):
         self.launches.append(launch)
         kind = "smoke test" if launch.kind == "smoke" else "run"
         self.notify(f"started {kind} of {launch.label} (pid {launch.pid}); it keeps running if you quit")
-        self.monitor.attach(launch.run_dir, launch)
+        self.monitor.post_message(AttachRun(launch.run_dir, launch))
         self.action_pane("monitor")
 
+    @on(ResumeRequested)
+    def _resume_requested(self, message: ResumeRequested) -> None:
+        self.resume_run(message.run_dir)
+
     def resume_run(self, run_dir: Path) -> None:
+        """Start `tuner run --resume` on an interrupted or failed run, detached, and follow it."""
         self._resume(Path(run_dir))
 
     @work(thread=True, group="launch", exit_on_error=False)
@@ -320,11 +384,11 @@ class TunerApp(App[None]):
         from tuner_tui import launcher
 
         try:
-            launch = launcher.resume(run_dir, root=self.runs_root)
+            launch = launcher.resume(run_dir, root=self.settings.runs_root)
         except launcher.StopError as e:
             self.call_from_thread(self.notify, str(e), severity="warning")
             return
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.call_from_thread(self.notify, f"resume failed: {e}", severity="error")
             return
         self.call_from_thread(self._resumed, launch, run_dir)
@@ -333,8 +397,12 @@ class TunerApp(App[None]):
         launch.run_dir = run_dir
         self.launches.append(launch)
         self.notify(f"resuming {run_dir.name} (pid {launch.pid})")
-        self.monitor.attach(run_dir, launch)
+        self.monitor.post_message(AttachRun(run_dir, launch))
         self.action_pane("monitor")
+
+    @on(StopRequested)
+    def _stop_requested(self, message: StopRequested) -> None:
+        self.confirm_stop(message.run_dir)
 
     def confirm_stop(self, run_dir: Path) -> None:
         """Ask, then SIGTERM the trainer (it saves a checkpoint and ends 'interrupted')."""
@@ -365,10 +433,16 @@ class TunerApp(App[None]):
         except OSError as e:
             self.call_from_thread(self.notify, f"cannot signal the trainer: {e}", severity="error")
             return
-        self.call_from_thread(self.monitor.mark_stopping, run_dir)
+        self.monitor.post_message(StopSent(run_dir))  # thread-safe, like call_from_thread
         self.call_from_thread(self.notify, f"sent SIGTERM to {pid}: checkpointing and stopping…")
 
+    @on(StopLaunchRequested)
+    def _stop_launch_requested(self, message: StopLaunchRequested) -> None:
+        self.confirm_stop_launch(message.launch)
+
     def confirm_stop_launch(self, launch: Launch) -> None:
+        """Ask, then SIGTERM a launch that is still loading (it has no run directory yet)."""
+
         def done(yes: bool | None) -> None:
             if yes:
                 from tuner_tui.launcher import stop_launch

@@ -18,7 +18,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -73,24 +72,6 @@ def overrides_from(changes: dict[str, Any]) -> list[str]:
     return [f"{key}={toml_value(value)}" for key, value in changes.items()]
 
 
-@lru_cache(maxsize=4)
-def smoke_args(python: str = sys.executable) -> tuple[str, ...]:
-    """`--smoke` when this trainer supports it, else `--max-steps 5` (checked with `run --help`)."""
-    try:
-        out = subprocess.run(
-            [python, "-m", "core.cli", "run", "--help"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            stdin=subprocess.DEVNULL,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        out = ""
-    if re.search(r"(^|\s)--smoke\b", out):
-        return ("--smoke",)
-    return ("--max-steps", "5")
-
-
 def build_argv(
     target: str | None = None,
     *,
@@ -110,10 +91,10 @@ def build_argv(
     for item in overrides:
         argv += ["--set", item]
     if smoke:
-        argv += list(smoke_args(python))
+        argv.append("--smoke")
     elif max_steps:
         argv += ["--max-steps", str(max_steps)]
-    argv += ["--run-dir", str(root)]
+    argv += ["--runs-dir", str(root)]
     return argv
 
 
@@ -212,7 +193,7 @@ def find_run_dir(launch: Launch) -> Path | None:
             if p.name in (LOG_FILE, EVENTS_FILE) and p.parent.parent == root:
                 launch.run_dir = p.parent
                 return launch.run_dir
-    except Exception:  # noqa: BLE001 - gone, zombie, no permission: fall back to the scan
+    except Exception:  # gone, zombie, no permission: fall back to the scan
         pass
     try:
         candidates = [p for p in root.iterdir() if not p.name.startswith(".") and p.is_dir()]

@@ -3,8 +3,9 @@
 Every run is followed with `core.events.EventTail` (byte offset, partial last line buffered,
 restart on truncation). `RunWatch.poll()` is meant to run in a worker thread on a timer: it
 reads whatever arrived since the last poll (a burst of hundreds of events included), folds it
-into a `RunState`, and returns one `RunView` snapshot, so the UI applies a burst in a single
-update. Nothing here imports textual (it is plain, testable Python).
+into a `tuner_tui.run_state.RunState` (core's RunStatus fold plus chart series), and returns
+one `RunView` snapshot, so the UI applies a burst in a single update. The status rules are
+core.runs.run_info's. Nothing here imports textual (it is plain, testable Python).
 
 Opening a long run costs the same as a short one: the first read takes only the first and last
 bytes of events.jsonl (core.events.HEAD_BYTES, TAIL_BYTES), enough for the header, the status
@@ -26,16 +27,18 @@ from core.errors import EXIT_FINISHED, EXIT_INTERRUPTED, EXIT_KILLED
 from core.events import HEAD_BYTES, TAIL_BYTES, EventTail, HistoryScan, LineTail, read_range
 from core.run_lock import read_holder
 from core.runs import EVENTS_FILE, LOG_FILE, PRESET_FILE, PROVENANCE_FILE, pid_alive
+from tuner_tui.run_state import MAX_POINTS, RunState, Series
 
 if TYPE_CHECKING:
     from core.runs import RunInfo
     from tuner_tui.launcher import Launch
 
-Series = list[tuple[float, float]]
-
 # How much of an existing log file is read when a run is first opened.
 LOG_BACKLOG_BYTES = 64 * 1024
-MAX_WARNINGS = 50
+# A long file's unread middle is read in blocks of HISTORY_BLOCK bytes (the memory it costs),
+# for up to HISTORY_SECONDS per poll (~100 MB/s here: a million events take a few polls).
+HISTORY_BLOCK = 8 * 1024 * 1024
+HISTORY_SECONDS = 0.1
 QUIET_EXITS = (EXIT_FINISHED, EXIT_INTERRUPTED, EXIT_KILLED)  # how a run ends normally: no output tail shown
 
 
@@ -48,178 +51,6 @@ class LogTail(LineTail):
     def poll(self) -> list[str]:  # type: ignore[override]
         """Lines completed since the last poll (one stat when nothing changed)."""
         return [ln.decode("utf-8", "replace").rstrip("\r") for ln in super().poll()]
-
-
-def _num(v: Any) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-def _checkpoint_step(path: str | None) -> int | None:
-    if not path:
-        return None
-    tail = Path(path).name.rsplit("-", 1)[-1]
-    return int(tail) if tail.isdigit() else None
-
-
-MAX_POINTS = 2000  # per series; older points are thinned (a chart is at most ~300 dots wide)
-# A long file's unread middle is read in blocks of HISTORY_BLOCK bytes (the memory it costs),
-# for up to HISTORY_SECONDS per poll (~100 MB/s here: a million events take a few polls).
-HISTORY_BLOCK = 8 * 1024 * 1024
-HISTORY_SECONDS = 0.1
-
-
-def _thin(points: Series) -> Series:
-    """About half the points: the lowest and the highest of every four, in step order."""
-    out: Series = []
-    for i in range(0, len(points), 4):
-        group = points[i : i + 4]
-        lo, hi = min(group, key=lambda p: p[1]), max(group, key=lambda p: p[1])
-        out.extend(sorted({lo, hi}))
-    return out
-
-
-def _append(series: Series, point: tuple[float, float]) -> None:
-    """Append, thinning the older half when the series is full: recent points stay dense."""
-    # Min and max per group rather than every other point: the chart draws each dot column's
-    # min..max, so a loss spike or a throughput dip in the thinned past stays visible.
-    series.append(point)
-    if len(series) > MAX_POINTS:
-        half = len(series) // 2
-        thinned = _thin(series[:half])
-        if thinned[0] != series[0]:
-            thinned.insert(0, series[0])  # the chart starts where the run did
-        series[:half] = thinned
-
-
-class RunState:
-    """Everything the monitor shows, folded from events (pure: no IO, no clock).
-
-    With `series=False` only the summary is kept (the runs list follows every run this way).
-    `skip()` marks where a windowed read left out the middle of the file (rules as core.runs.run_info).
-    """
-
-    def __init__(self, series: bool = True) -> None:
-        self.keep_series = series
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget everything (the event file was replaced or truncated)."""
-        self.started: dict[str, Any] | None = None
-        self.final: dict[str, Any] | None = None
-        self.stopping = (
-            False  # the trainer acknowledged a stop signal (a "stopping" warning) and has not ended yet
-        )
-        self.last_step: dict[str, Any] | None = None
-        self.step: int | None = None  # like core.runs.run_info: the last event's `step`
-        self.max_steps: int | None = None
-        self.last_loss: float | None = None
-        self.train_loss: Series = []
-        self.val_loss: Series = []
-        self.lr: Series = []
-        self.tokens_per_s: Series = []
-        self.rss: Series = []
-        self.accel: Series = []
-        self.exact_match: Series = []
-        self.samples: dict[str, Any] | None = None
-        self.warnings: list[dict[str, Any]] = []
-        self.checkpoints: list[dict[str, Any]] = []
-        self.best_val: float | None = None
-        self.best_step: int | None = None
-        self.last_val: dict[str, Any] | None = None
-        self.events = 0  # events folded (a skipped middle, or the sampled steps of one, not counted)
-        self.last_event_time: float | None = None
-        self.pid: int | None = None
-        self.skipped = False  # the middle of the file was not read (yet)
-
-    def skip(self) -> None:
-        """The reader left out the middle of the file: a final event before it was followed by a resume."""
-        self.final, self.stopping, self.skipped = None, False, True
-
-    def apply(self, records: list[dict[str, Any]]) -> None:
-        """Fold a batch of event records (any number) into the state."""
-        for rec in records:
-            self._apply(rec)
-
-    def _series(self, series: Series, step: int, value: Any) -> None:
-        v = _num(value)
-        if v is not None and self.keep_series:
-            _append(series, (step, v))
-
-    def _apply(self, rec: dict[str, Any]) -> None:
-        kind = rec.get("type")
-        self.events += 1
-        t = _num(rec.get("time"))
-        if t is not None:
-            self.last_event_time = t
-        if isinstance(rec.get("step"), int):
-            self.step = rec["step"]
-        if kind == "run_started":
-            resumed = _checkpoint_step(rec.get("resumed_from"))
-            if resumed is not None:  # steps after the checkpoint are trained again: drop the old ones
-                for series in (
-                    self.train_loss,
-                    self.val_loss,
-                    self.lr,
-                    self.tokens_per_s,
-                    self.rss,
-                    self.accel,
-                    self.exact_match,
-                ):
-                    series[:] = [p for p in series if p[0] <= resumed]
-            self.started = rec
-            self.final = None
-            self.stopping = False
-            self.pid = rec.get("pid") if isinstance(rec.get("pid"), int) else self.pid
-            self.max_steps = rec.get("max_steps", self.max_steps)
-        elif kind == "step":
-            step = rec.get("step")
-            if not isinstance(step, int):
-                return
-            self.last_step = rec
-            self.max_steps = rec.get("max_steps", self.max_steps)
-            self.last_loss = _num(rec.get("loss"))
-            self._series(self.train_loss, step, rec.get("loss"))
-            self._series(self.lr, step, rec.get("lr"))
-            self._series(self.tokens_per_s, step, rec.get("tokens_per_s"))
-            mem = rec.get("memory") or {}
-            self._series(self.rss, step, mem.get("rss_bytes"))
-            self._series(self.accel, step, mem.get("accel_allocated_bytes"))
-        elif kind == "eval":
-            step = rec.get("step")
-            vl = _num(rec.get("val_loss"))
-            if isinstance(step, int):
-                self.last_val = rec
-                self._series(self.val_loss, step, vl)
-                self._series(self.exact_match, step, rec.get("exact_match"))
-                if vl is not None and (self.best_val is None or vl < self.best_val):
-                    self.best_val, self.best_step = vl, step
-        elif kind == "sample":
-            self.samples = rec
-        elif kind == "checkpoint":
-            self.checkpoints.append(rec)
-            del self.checkpoints[:-MAX_WARNINGS]
-        elif kind == "warning":
-            self.stopping = self.stopping or rec.get("kind") == "stopping"
-            self.warnings.append(rec)
-            del self.warnings[:-MAX_WARNINGS]
-        elif kind in ("finished", "failed"):
-            self.final = rec
-            figure = _num(rec.get("best_val_loss"))
-            if (
-                kind == "finished"
-                and figure is not None
-                and (self.best_val is None or (self.skipped and figure < self.best_val))
-            ):
-                # When skipped: the trainer's figure covers evals in the unread middle (at a step unknown here).
-                self.best_val, self.best_step = rec["best_val_loss"], None if self.skipped else self.best_step
-
-    def final_status(self) -> str | None:
-        """finished / interrupted / failed from the last final event (None while none)."""
-        if self.final is None:
-            return None
-        if self.final.get("type") == "failed":
-            return "failed"
-        return "interrupted" if self.final.get("status") == "interrupted" else "finished"
 
 
 @dataclass
@@ -367,34 +198,33 @@ class RunWatch:
 
     def _derive_status(self, now: float) -> str:
         """The run_info rules (final event, else pid liveness), plus "starting" for our own launches."""
+        summary = self.state.summary
         launch_alive = False
         if self.launch is not None:
             self.launch.poll()
             launch_alive = self.launch.returncode is None
-            newest = max(
-                (rec.get("time") or 0.0) for rec in (self.state.started or {}, self.state.final or {})
-            )
+            newest = max((rec.get("time") or 0.0) for rec in (summary.started or {}, summary.final or {}))
             if launch_alive and newest < self.launch.started:
                 return "starting"  # launched (or resumed) by us, still loading data and model
-        final = self.state.final_status()
+        final = summary.final_status
         if final is not None:
             return final
-        pid = self.state.pid or self._provenance_pid()
+        pid = summary.pid or self._provenance_pid()
         if pid is None:
             if self.launch is not None:
                 return "starting" if launch_alive else "failed"
             return "unknown"
         tick = time.monotonic()  # not `now`: tests freeze the clock, liveness must still be re-checked
         if tick - self._pid_checked >= self.PID_CHECK_EVERY or self._status is None:
-            started = self.state.started.get("time") if self.state.started else None
+            started = summary.started_time
             # The last run_started may lie in a skipped middle (a resume long ago), so its pid is
             # unknown: whoever holds the run's lock is the trainer (core.runs.run_info's rule).
-            holder = read_holder(self.run_dir) if self.state.skipped and self.run_dir is not None else None
+            holder = read_holder(self.run_dir) if summary.skipped and self.run_dir is not None else None
             self._holder = holder[0] if holder is not None and pid_alive(*holder) else None
             self._alive = self._holder is not None or pid_alive(pid, started)
             self._pid_checked = tick
         if self._alive:
-            return "running" if self.state.started else "starting"
+            return "running" if summary.started else "starting"
         return "interrupted"
 
     def _launch_exit_lines(self) -> list[str]:
@@ -492,20 +322,18 @@ class RunWatch:
 
     def view(self) -> RunView:
         """A snapshot (list copies) of the current state."""
-        s = self.state
-        preset, model = (
-            (s.started.get("preset"), s.started.get("model")) if s.started else self._preset_summary()
-        )
+        s, summary = self.state, self.state.summary
+        preset, model = (summary.preset, summary.model) if summary.started else self._preset_summary()
         return RunView(
             run_dir=self.run_dir,
             name=self.name,
             status=self._status or "unknown",
-            stopping=(s.stopping or self.stop_sent) and s.final is None,
-            started=s.started,
-            final=s.final,
+            stopping=(summary.stopping or self.stop_sent) and summary.final is None,
+            started=summary.started,
+            final=summary.final,
             last_step=s.last_step,
-            step=s.step,
-            max_steps=s.max_steps,
+            step=summary.step,
+            max_steps=summary.max_steps,
             train_loss=list(s.train_loss),
             val_loss=list(s.val_loss),
             lr=list(s.lr),
@@ -516,12 +344,15 @@ class RunWatch:
             samples=s.samples,
             warnings=list(s.warnings),
             checkpoints=list(s.checkpoints),
-            best_val=s.best_val,
-            best_step=s.best_step,
+            best_val=summary.best_val,
+            best_step=summary.best_step,
             last_val=s.last_val,
             events=s.events,
             last_event_time=s.last_event_time,
-            pid=self._holder or s.pid or self._provenance_pid() or (self.launch.pid if self.launch else None),
+            pid=self._holder
+            or summary.pid
+            or self._provenance_pid()
+            or (self.launch.pid if self.launch else None),
             preset=preset,
             model=model,
             launch_pid=self.launch.pid if self.launch else None,
@@ -534,12 +365,12 @@ class RunWatch:
         """The runs-list summary, by the same rules as core.runs.run_info (call after poll())."""
         from core.runs import RunInfo
 
-        s = self.state
+        s = self.state.summary
         assert self.run_dir is not None
         preset, model = self._preset_summary()
         if s.started:
-            preset, model = s.started.get("preset") or preset, s.started.get("model") or model
-        started = s.started.get("time") if s.started else None
+            preset, model = s.preset or preset, s.model or model
+        started = s.started_time
         if started is None:
             started = self._provenance_created() or _mtime(self.run_dir / PRESET_FILE) or _mtime(self.run_dir)
         return RunInfo(

@@ -13,6 +13,7 @@ import pytest
 from tui_support import FAILED_RUN, FINISHED_RUN, fixed_clock, step_event, write_events
 
 from tuner_tui.app import TunerApp
+from tuner_tui.messages import AttachRun
 from tuner_tui.widgets.chart import LineChart
 from tuner_tui.widgets.panebar import PaneBar
 from tuner_tui.widgets.table import VirtualTable
@@ -177,7 +178,7 @@ async def test_monitor_follows_a_growing_event_file(live_run):
         for batch in range(3):
             write_events(events, [step_event(s) for s in range(batch * 5 + 1, batch * 5 + 6)])
             target = (batch + 1) * 5
-            await wait_until(pilot, lambda: app.monitor.view.step == target, what=f"step {target}")
+            await wait_until(pilot, lambda t=target: app.monitor.view.step == t, what=f"step {target}")
             assert chart.point_count == target
             assert f"step {target}/100" in text_of(app, "#mon-header")
         with open(live_run / "train.log", "a") as f:
@@ -207,7 +208,7 @@ async def monitoring_a_fake_trainer(tmp_path):
         app = TunerApp(runs_dir=root, poll_interval=0.1)
         async with app.run_test(size=SIZE) as pilot:
             app.launches.append(launch)
-            app.monitor.attach(None, launch)
+            app.monitor.post_message(AttachRun(None, launch))  # queued until the lazy monitor mounts
             await wait_until(
                 pilot,
                 lambda: app.monitor.view is not None and app.monitor.view.status == "running",
@@ -309,13 +310,30 @@ async def test_presets_launch_and_smoke_use_overrides(empty_runs, monkeypatch):
     assert calls == [("quickstart", ["train.lr=0.0005"], False), ("quickstart", ["train.lr=0.0005"], True)]
 
 
-async def test_memory_budget_panel_never_breaks(empty_runs):
-    app = TunerApp()
+async def test_memory_budget_panel_shows_cores_estimate_and_verdict(empty_runs):
+    """The budget is core.estimate's, judged by core's fit rule, against the (here pinned) device memory."""
+    from core.config.loader import load_preset
+    from core.estimate import estimate_or_reason, fit_verdict
+    from core.units import fmt_bytes
+
+    memory = ("test RAM", 16 * 2**30)
+    app = TunerApp(estimate_device="cpu", device_memory=memory)
     async with app.run_test(size=SIZE) as pilot:
         await _open_presets(pilot, app)
         await wait_until(pilot, lambda: "estimating" not in text_of(app, "#preset-estimate"), timeout=30)
         shown = text_of(app, "#preset-estimate")
-        assert shown  # an estimate, or the reason there is none
+        est = estimate_or_reason(load_preset("quickstart")[0], "cpu")
+        assert f"device test RAM: {fmt_bytes(memory[1])}" in shown
+        assert fmt_bytes(est.total) in shown and fit_verdict(est.total, memory[1])[1] in shown
+        assert "✓ fits" in shown
+        # a change of the form is estimated again: full fine-tuning needs more memory than LoRA
+        app.query_one("#f-train-adapter").value = "full"
+        await wait_until(
+            pilot, lambda: app.presets.valid is not None and app.presets.valid.train.adapter == "full"
+        )
+        bigger = estimate_or_reason(app.presets.valid, "cpu")
+        await wait_until(pilot, lambda: fmt_bytes(bigger.total) in text_of(app, "#preset-estimate"))
+        assert bigger.total > est.total
 
 
 # ---------------------------------------------------------------------------------- data
@@ -390,11 +408,9 @@ async def test_data_file_build_with_progress(empty_runs, tmp_path, monkeypatch):
 
 
 async def test_100k_rows_scroll_without_lag(empty_runs):
-    """Keys move through 100K rows correctly, and a page costs the same as with 100 rows.
+    """Keys move through 100K rows correctly, the visible rows are drawn, a search finds one row.
 
-    (Pilot's own waits — it waits for the process to go idle — are ~0.1 s per key on this
-    machine, so the cost is measured on the table itself; bench/tui_latency.py measures
-    keypress → screen in a real terminal.)
+    (How long a page takes is bench/tui_latency.py's "page down in a 100,000-row table".)
     """
     from tuner_tui.panes.data import Dataset, random_rows
 
@@ -419,26 +435,15 @@ async def test_100k_rows_scroll_without_lag(empty_runs):
         assert table.cursor_row is rows[2 * page + 1]
         await pilot.press("end")
         assert table.cursor == 99_999 and table.scroll_offset.y > 99_000
+        # the last screen line draws the last row (only the visible rows are drawn)
+        assert rows[99_999].instruction[:25] in table.render_line(table.size.height - 1).text
         await pilot.press("home")
         assert table.cursor == 0
 
-        def cost(n_rows: int) -> float:
-            table.set_rows(rows[:n_rows])
-            t = time.perf_counter()
-            for _ in range(50):
-                table.action_page(1)
-                for y in range(table.size.height):
-                    table.render_line(y)
-            return (time.perf_counter() - t) / 50
-
-        big, small = cost(100_000), cost(100)
-        assert big < 0.02, big  # per page: move + draw every visible line
-        assert big < small * 5 + 0.005
         table.set_rows(rows)
-        t = time.perf_counter()
         app.query_one("#data-search").value = "number 99999 "
-        await wait_until(pilot, lambda: table.row_count == 1, timeout=5, what="filter over 100K rows")
-        assert time.perf_counter() - t < 2.0
+        await wait_until(pilot, lambda: table.row_count == 1, timeout=10, what="filter over 100K rows")
+        assert table.cursor_row is rows[99_999]
 
 
 @pytest.mark.slow
@@ -470,29 +475,30 @@ async def test_playground_opens_on_the_newest_adapter_against_its_base(runs_dir)
 
 
 async def test_playground_streams_flags_danger_ab_and_history(runs_dir, monkeypatch):
-    from tuner_tui import backend
+    from types import SimpleNamespace
+
+    import core.generate
+    from tuner_tui import hf_loading
     from tuner_tui.history import PromptHistory
 
     loads = []
 
-    def fake_load(choice):
-        loads.append(choice)
-        return backend.LoadedModel(
-            model=choice.label, tokenizer=None, style="chat", system_prompt=None, label=choice.label
-        )
+    def fake_load(run_dir, base=False, checkpoint=None):
+        loads.append((run_dir, base, checkpoint))
+        return SimpleNamespace(model="base" if base else "adapter")
 
-    def fake_stream(loaded, prompt, max_new_tokens=128):
+    def fake_stream(loaded, prompt, max_new_tokens=128, stop=None):
         if prompt == "apologise":
             text = "I'm sorry for any confusion."
         elif prompt == "root":
             text = "The root directory is /"  # prose that bash would parse (a command named `The`)
         else:
-            text = "```bash\nrm -rf /\n```" if "adapter" in loaded.model else "ls -la"
+            text = "```bash\nrm -rf /\n```" if loaded.model == "adapter" else "ls -la"
         for i in range(0, len(text), 3):
             yield text[i : i + 3]
 
-    monkeypatch.setattr(backend, "load_model", fake_load)
-    monkeypatch.setattr(backend, "stream", fake_stream)
+    monkeypatch.setattr(hf_loading, "load_run_model", fake_load)
+    monkeypatch.setattr(core.generate, "stream_reply", fake_stream)
     app = TunerApp(clock=fixed_clock)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.playground.choices, what="model choices")
@@ -507,7 +513,7 @@ async def test_playground_streams_flags_danger_ab_and_history(runs_dir, monkeypa
         assert "recursive delete of /" in text_of(a, ".answer-command")
         await wait_until(pilot, lambda: "no destructive" in text_of(b, ".answer-command"))
         assert "rm -rf /" in a.text
-        assert {c.base for c in loads} == {False, True}
+        assert {(Path(r).name, base) for r, base, _ in loads} == {(FINISHED_RUN, False), (FINISHED_RUN, True)}
         app.query_one("#pg-prompt").value = ""
         await pilot.press("up")
         assert app.query_one("#pg-prompt").value == "delete everything"

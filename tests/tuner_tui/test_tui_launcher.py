@@ -59,7 +59,7 @@ def test_argv_and_overrides(tmp_path):
     assert argv[1:5] == ["-m", "core.cli", "run", "quickstart"]
     assert argv[argv.index("--set") + 1] == "train.lr=0.0005"
     assert argv[argv.index("--max-steps") + 1] == "3"
-    assert argv[-2:] == ["--run-dir", str(tmp_path)]
+    assert argv[-2:] == ["--runs-dir", str(tmp_path)]
     resume = launcher.build_argv(resume="/r/x", root=tmp_path)
     assert resume[4:6] == ["--resume", "/r/x"]
     assert launcher.overrides_from(
@@ -93,9 +93,17 @@ def test_override_values_parse_back_like_the_cli():
         assert parse_override(item) == (key.split("."), value)
 
 
-def test_smoke_flag_matches_the_cli():
-    args = launcher.smoke_args()
-    assert args in (("--smoke",), ("--max-steps", "5"))
+def test_launch_argv_parses_with_the_cli(tmp_path):
+    """What the TUI launches is a command line `tuner run` accepts: the smoke flag, overrides, the runs folder."""
+    from core.cli import build_parser
+
+    argv = launcher.build_argv("quickstart", overrides=["train.lr=0.0005"], smoke=True, root=tmp_path)
+    assert argv[1:4] == ["-m", "core.cli", "run"]
+    args = build_parser().parse_args(argv[3:])
+    assert args.smoke is True and args.runs_dir == str(tmp_path)
+    assert "--max-steps" not in argv  # a smoke test is the CLI's own --smoke, not a step count
+    plain = build_parser().parse_args(launcher.build_argv("quickstart", root=tmp_path)[3:])
+    assert plain.smoke is False
 
 
 def test_detached_launch_is_its_own_session_and_stops_on_sigterm(tmp_path):
@@ -110,7 +118,9 @@ def test_detached_launch_is_its_own_session_and_stops_on_sigterm(tmp_path):
         ours = os.getpriority(os.PRIO_PROCESS, 0)
         assert os.getpriority(os.PRIO_PROCESS, launch.pid) == min(19, ours + launcher.TRAINER_NICE)
         watch = RunWatch(run_dir, launch)
-        wait_for(lambda: (watch.poll() or True) and watch.state.step and watch.state.step >= 3)
+        wait_for(
+            lambda: (watch.poll() or True) and watch.state.summary.step and watch.state.summary.step >= 3
+        )
         assert run_info(run_dir).status == "running"
         pid = launcher.stop_run(run_dir)
         assert pid == launch.pid
@@ -164,10 +174,10 @@ def test_real_trainer_three_steps(tmp_path):
 
         def done():
             watch.poll()
-            return watch.state.final is not None or (launch.poll() not in (None, 0))
+            return watch.state.summary.final is not None or (launch.poll() not in (None, 0))
 
         wait_for(done, timeout=550, every=0.5)
-        assert watch.state.final_status() == "finished", launch.log_path.read_text()[-2000:]
+        assert watch.state.summary.final_status == "finished", launch.log_path.read_text()[-2000:]
         assert [s for s, _ in watch.state.train_loss] == [1, 2, 3]
         assert watch.run_dir is not None and Path(watch.run_dir).parent == root
     finally:

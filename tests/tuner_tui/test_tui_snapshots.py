@@ -81,3 +81,82 @@ def test_data_rows_80x24(runs_dir, data_dir, snap_compare):
 def test_data_augmentation_100x30(runs_dir, data_dir, snap_compare):
     app = TunerApp(clock=fixed_clock, attach_running=False)
     assert snap_compare(app, terminal_size=(100, 30), run_before=_data_ready(data_dir, "data-aug"))
+
+
+def _snap_preset(monkeypatch) -> None:
+    """A user preset at a fixed path (the pane shows the path), a copy of quickstart named "snap"."""
+    import shutil
+
+    from tui_support import FIXED_ROOT
+
+    from core.config.loader import resolve_preset_path
+
+    folder = FIXED_ROOT / "user-presets"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    text = resolve_preset_path("quickstart").read_text(encoding="utf-8")
+    (folder / "snap.toml").write_text(
+        text.replace('name = "quickstart"', 'name = "snap"', 1), encoding="utf-8"
+    )
+    monkeypatch.setenv("TUNER_PRESETS_DIR", str(folder))
+
+
+def test_presets_budget_130x64(empty_runs, snap_compare, monkeypatch):
+    """The form of a user preset, validated, and its memory budget against a pinned 16 GiB of RAM."""
+    _snap_preset(monkeypatch)
+    app = TunerApp(
+        clock=fixed_clock,
+        start_pane="presets",
+        attach_running=False,
+        estimate_device="cpu",
+        device_memory=("test machine (RAM)", 16 * 2**30),
+    )
+
+    async def ready(pilot):
+        from textual.widgets import OptionList
+
+        presets = app.presets
+        await _settle(pilot, lambda: any(p.name == "snap" for p in presets.presets))
+        names = [p.name for p in presets.presets]
+        app.query_one("#preset-list", OptionList).highlighted = names.index("snap")
+        await _settle(pilot, lambda: presets.current is not None and presets.current.name == "snap")
+        await _settle(pilot, lambda: "fits" in str(app.query_one("#preset-estimate").render()))
+        app.query_one("#preset-list").focus()
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(130, 64), run_before=ready)
+
+
+def test_playground_answers_100x30(runs_dir, snap_compare, monkeypatch):
+    """A (the run's adapter) against B (its base): streamed answers, the command, its danger flag."""
+    from types import SimpleNamespace
+
+    import core.generate
+    from tuner_tui import hf_loading
+
+    def fake_load(run_dir, base=False, checkpoint=None):
+        return SimpleNamespace(model="base" if base else "adapter")
+
+    def fake_stream(loaded, prompt, max_new_tokens=128, stop=None):
+        text = "```bash\nrm -rf /\n```" if loaded.model == "adapter" else "ls -la /tmp"
+        yield from (text[i : i + 4] for i in range(0, len(text), 4))
+
+    monkeypatch.setattr(hf_loading, "load_run_model", fake_load)
+    monkeypatch.setattr(core.generate, "stream_reply", fake_stream)
+    app = TunerApp(clock=fixed_clock, start_pane="playground", attach_running=False)
+
+    async def ready(pilot):
+        pg = app.playground
+        await _settle(pilot, lambda: bool(pg.choices) and pg.query_one("#pg-out-b").display)
+        prompt = app.query_one("#pg-prompt")
+        prompt.value = "delete the old files in /tmp"
+        await pilot.press("enter")
+        await _settle(
+            pilot,
+            lambda: all(
+                "done in" in str(p.query_one(".answer-status").render()) for p in pg.query(".answer")
+            ),
+        )
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=ready)

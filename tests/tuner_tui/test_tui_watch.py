@@ -8,7 +8,8 @@ import os
 from tui_support import FAILED_RUN, FINISHED_RUN, FIXED_NOW, run_started, step_event, write_events
 
 from tuner_tui.history import PromptHistory
-from tuner_tui.watch import LogTail, RunState, RunWatch
+from tuner_tui.run_state import MAX_POINTS, RunState
+from tuner_tui.watch import LogTail, RunWatch
 from tuner_tui.widgets.chart import ChartSeries, render_histogram, render_line_chart, robust_range
 
 
@@ -46,8 +47,6 @@ def test_growing_file_bursts_are_one_update(live_run):
 
 
 def test_long_runs_keep_a_bounded_thinned_series(live_run):
-    from tuner_tui.watch import MAX_POINTS
-
     watch = RunWatch(live_run)
     write_events(live_run / "events.jsonl", [step_event(i, max_steps=50_000) for i in range(1, 50_001)])
     view = watch.poll().view
@@ -63,7 +62,7 @@ def test_partial_last_line_waits_for_newline(live_run):
     line = json.dumps(step_event(1))
     with open(live_run / "events.jsonl", "a") as f:
         f.write(line[:20])
-    assert watch.poll() is None or watch.state.step is None
+    assert watch.poll() is None or watch.state.summary.step is None
     with open(live_run / "events.jsonl", "a") as f:
         f.write(line[20:] + "\n")
     assert watch.poll().view.step == 1
@@ -99,7 +98,7 @@ def test_resume_drops_steps_after_the_checkpoint():
     }
     state.apply([resumed, step_event(11, 20)])
     assert [s for s, _ in state.train_loss] == list(range(1, 12))
-    assert state.final is None
+    assert state.summary.final is None and state.summary.pid == 2 and state.summary.step == 11
 
 
 def test_log_tail_starts_near_the_end(tmp_path):
@@ -123,7 +122,7 @@ def test_line_chart_has_requested_size_and_clamps_outliers():
     assert len(lines) == 8 and all(len(line) <= 40 for line in lines)
     top_label = lines[0].split("┤")[0].strip()
     assert "e+" not in top_label  # the 1e12 glitch does not set the scale
-    lo, hi = robust_range([1.0, 2.0, 3.0, 1e12])
+    _lo, hi = robust_range([1.0, 2.0, 3.0, 1e12])
     assert hi == 3.0
 
 
@@ -183,41 +182,40 @@ def test_runs_scanner_agrees_with_core_list_runs(runs_dir, live_run, tmp_path):
     assert {r.status for r in mine} == {"finished", "failed", "running", "unknown"}
 
 
-def test_memory_budget_rendering_accepts_the_core_estimate_shapes():
-    from dataclasses import dataclass
+def _plain(renderable) -> str:
+    import io
 
-    from tuner_tui.backend import MemoryBudget
-    from tuner_tui.panes.presets import render_budget
-
-    @dataclass
-    class Estimate:
-        components: list
-        total: int
-        assumptions: list
-
-    est = Estimate(
-        [
-            ("weights", 540 * 2**20, "float32"),
-            ("optimizer", 40 * 2**20, "AdamW"),
-            ("activations", 300 * 2**20, "batch 8 × 256"),
-        ],
-        880 * 2**20,
-        ["no gradient checkpointing"],
-    )
-    fits = render_budget(MemoryBudget(estimate=est, device=("CPU RAM", 16 * 2**30)))
-    too_big = render_budget(MemoryBudget(estimate=est, device=("GPU", 512 * 2**20)))
     from rich.console import Console
 
-    def text(r):
-        import io
+    c = Console(width=120, record=True, color_system=None, file=io.StringIO())
+    c.print(renderable)
+    return c.export_text()
 
-        c = Console(width=100, record=True, color_system=None, file=io.StringIO())
-        c.print(r)
-        return c.export_text()
 
-    assert "weights" in text(fits) and "✓ fits" in text(fits) and "no gradient checkpointing" in text(fits)
-    assert "does not fit" in text(too_big)
-    assert "not in this build" in text(render_budget(MemoryBudget(reason="not in this build")))
+def test_memory_budget_renders_cores_estimate_with_cores_fit_rule():
+    """The presets pane draws core.estimate's Estimate and says what `tuner estimate` says (fit_verdict)."""
+    from core.config.loader import load_preset
+    from core.estimate import estimate_or_reason, fit_verdict
+    from tuner_tui.panes.presets import MemoryBudget, memory_budget, render_budget
+
+    preset, _ = load_preset("quickstart")
+    est = estimate_or_reason(preset, "cpu")
+    assert not isinstance(est, str), est
+    total = est.total
+    shown = {}
+    for share, icon, word in ((0.5, "✓", "fits"), (0.95, "!", "tight"), (1.5, "✗", "does not fit")):
+        device = ("test RAM", int(total / share))
+        text = _plain(render_budget(MemoryBudget(estimate=est, device=device)))
+        style, words = fit_verdict(total, device[1])
+        assert f"{icon} {words}" in text and words.startswith(word), text
+        shown[word] = style
+    assert shown == {"fits": "green", "tight": "yellow", "does not fit": "red"}
+    text = _plain(render_budget(MemoryBudget(estimate=est, device=("test RAM", 16 * 2**30))))
+    assert est.components[0].name[:16] in text and "assumes: " + est.assumptions[0][:40] in text
+    # pinned device and memory (what the snapshot uses): no detection, same estimate
+    pinned = memory_budget(preset, "cpu", ("test RAM", 16 * 2**30))
+    assert pinned.device == ("test RAM", 16 * 2**30) and pinned.estimate.total == total
+    assert "not in this build" in _plain(render_budget(MemoryBudget(reason="not in this build")))
 
 
 def test_validation_errors_map_to_fields():
@@ -277,15 +275,12 @@ def write_long_run(run, n=30_000, resume_after=15_000, resume_to=10_000):
             }
         ],
     )
-    return [s for s in range(1000, resume_to + 1, 1000)] + [
-        s for s in range(resume_to + 1, n + 1) if s % 1000 == 0
-    ]
+    return list(range(1000, resume_to + 1, 1000)) + [s for s in range(resume_to + 1, n + 1) if s % 1000 == 0]
 
 
 def test_opening_a_long_run_paints_from_a_window_then_reads_the_history(tmp_path, monkeypatch):
     import core.events
     from core.events import HEAD_BYTES, TAIL_BYTES
-    from tuner_tui.watch import MAX_POINTS
 
     run = tmp_path / "long-20261121-000000"
     run.mkdir()
@@ -293,7 +288,7 @@ def test_opening_a_long_run_paints_from_a_window_then_reads_the_history(tmp_path
     read = [0]
 
     def counting_open(*a, **kw):
-        f = open(*a, **kw)
+        f = open(*a, **kw)  # noqa: SIM115 - handed to the reader, which closes it
         raw_read = f.read
 
         def counted(n=-1):
@@ -356,8 +351,6 @@ def test_a_long_run_with_a_torn_last_line(tmp_path):
 
 
 def test_thinning_keeps_the_extremes():
-    from tuner_tui.watch import MAX_POINTS
-
     state = RunState()
     state.apply(
         [

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Group
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -28,13 +28,20 @@ from tuner_tui.fmt import (
     fmt_rate,
     short_path,
 )
-from tuner_tui.panes import Pane, when_mounted
+from tuner_tui.launcher import Launch
+from tuner_tui.messages import (
+    AttachRun,
+    MonitorStatus,
+    OpenInPlayground,
+    ResumeRequested,
+    ShowPane,
+    StopLaunchRequested,
+    StopRequested,
+    StopSent,
+)
+from tuner_tui.settings import Settings
 from tuner_tui.watch import QUIET_EXITS, RunView, RunWatch, WatchUpdate
 from tuner_tui.widgets.chart import ChartSeries, LineChart
-
-if TYPE_CHECKING:
-    from tuner_tui.app import TunerApp
-    from tuner_tui.launcher import Launch
 
 LOG_LINES = 500
 
@@ -43,7 +50,7 @@ def _bytes_axis(v: float) -> str:
     return fmt_bytes(v).replace(" ", "").replace("iB", "")
 
 
-class MonitorPane(Pane, Vertical):
+class MonitorPane(Vertical):
     """Follows the run chosen in the Runs pane (or the one just launched)."""
 
     BINDINGS = [
@@ -54,10 +61,9 @@ class MonitorPane(Pane, Vertical):
         Binding("o", "choose", "Other run"),
     ]
 
-    app: TunerApp
-
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.settings = settings
         self.watch: RunWatch | None = None
         self.view: RunView | None = None
         self._polling = False
@@ -102,12 +108,16 @@ class MonitorPane(Pane, Vertical):
     def on_mount(self) -> None:
         self.query_one("#mon-samples", Static).border_title = "latest samples"
         self.query_one("#mon-events", Static).border_title = "run"
-        self.set_interval(self.app.poll_interval, self._tick)
+        self.set_interval(self.settings.poll_interval, self._tick)
 
     def focus_default(self) -> None:
         self.query_one("#mon-body").focus()
 
     # ------------------------------------------------------------------ attach
+
+    @on(StopSent)
+    def _stop_sent(self, message: StopSent) -> None:
+        self.mark_stopping(message.run_dir)
 
     def mark_stopping(self, run_dir: Path) -> None:
         """Stop was confirmed for `run_dir`: say "stopping…" now, before the trainer's own word arrives."""
@@ -118,7 +128,10 @@ class MonitorPane(Pane, Vertical):
         ):
             self.watch.stop_sent = True  # the next poll (within its interval) shows it
 
-    @when_mounted
+    @on(AttachRun)
+    def _attach_requested(self, message: AttachRun) -> None:
+        self.attach(message.run_dir, message.launch)
+
     def attach(self, run_dir: Path | None, launch: Launch | None = None) -> None:
         """Follow another run (or a launch whose run directory does not exist yet)."""
         if self.watch is not None and run_dir is not None and self.watch.run_dir == Path(run_dir):
@@ -161,8 +174,8 @@ class MonitorPane(Pane, Vertical):
     @work(thread=True, group="monitor-poll", exit_on_error=False)
     def _poll(self, watch: RunWatch, generation: int) -> None:
         try:
-            update = watch.poll(now=self.app.clock())
-        except Exception as e:  # noqa: BLE001 - a bad file must not kill the monitor
+            update = watch.poll(now=self.settings.clock())
+        except Exception as e:  # a bad file must not kill the monitor
             update = None
             self.app.call_from_thread(self.app.notify, f"monitor: {type(e).__name__}: {e}", severity="error")
         try:
@@ -172,7 +185,7 @@ class MonitorPane(Pane, Vertical):
 
     @property
     def on_screen(self) -> bool:
-        return getattr(self.app, "active_pane", "monitor") == "monitor"
+        return self.display  # the app shows a pane by its `display`
 
     def _apply(self, update: WatchUpdate | None, generation: int) -> None:
         self._polling = False
@@ -186,7 +199,7 @@ class MonitorPane(Pane, Vertical):
         view = update.view
         first = self.view is None
         self.view = view
-        self.app.monitor_updated(view)
+        self.post_message(MonitorStatus(view.status))
         if update.reset:
             self._pending_lines.clear()
             self._pending_reset = True
@@ -232,7 +245,7 @@ class MonitorPane(Pane, Vertical):
     # ------------------------------------------------------------------ drawing
 
     def _render_header(self, view: RunView) -> None:
-        now = self.app.clock()
+        now = self.settings.clock()
         status = view.status
         t = Text(no_wrap=True, overflow="ellipsis")
         t.append(f"{STATUS_ICON.get(status, '?')} {view.name}  ", style="bold")
@@ -430,18 +443,18 @@ class MonitorPane(Pane, Vertical):
             self.app.notify("no run is open", severity="warning")
             return
         if self.view.status == "starting" and self.watch.launch is not None:
-            self.app.confirm_stop_launch(self.watch.launch)
+            self.post_message(StopLaunchRequested(self.watch.launch))
             return
         if self.run_dir is not None:
-            self.app.confirm_stop(self.run_dir)
+            self.post_message(StopRequested(self.run_dir))
 
     def action_resume(self) -> None:
         if self.run_dir is not None:
-            self.app.resume_run(self.run_dir)
+            self.post_message(ResumeRequested(self.run_dir))
 
     def action_playground(self) -> None:
         if self.run_dir is not None:
-            self.app.open_playground(self.run_dir)
+            self.post_message(OpenInPlayground(self.run_dir))
 
     def action_log_end(self) -> None:
         body = self.query_one("#mon-body", VerticalScroll)
@@ -449,4 +462,4 @@ class MonitorPane(Pane, Vertical):
         self.query_one("#mon-log", Log).scroll_end(animate=False)
 
     def action_choose(self) -> None:
-        self.app.action_pane("runs")
+        self.post_message(ShowPane("runs"))

@@ -1,16 +1,17 @@
 """Playground pane: ask a model for a command and watch the answer stream; A/B two models.
 
-Models load in worker threads (torch/transformers are imported there, on first use only);
-generated pieces are posted to the UI with call_from_thread. The extracted command is checked
+Models load in worker threads with core.run_model.load_for_inference (torch/transformers are
+imported there, on first use only) and answer through core.generate.stream_reply; generated
+pieces are posted to the UI with call_from_thread. The extracted command is checked
 with core.data.safety (through core.generate.answer_from_text) and flagged — never executed.
 """
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -20,24 +21,16 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
 from core.terminal_text import visible
-from tuner_tui.backend import LoadedModel, ModelChoice
-from tuner_tui.fmt import short_model
+from tuner_tui import hf_loading
 from tuner_tui.history import PromptHistory
-from tuner_tui.panes import Pane, when_mounted
+from tuner_tui.messages import RunsChanged, RunsWanted, SelectRun
+from tuner_tui.model_choices import ModelChoice, model_choices
+from tuner_tui.settings import Settings
 
 NO_SELECTION = Select.NULL if hasattr(Select, "NULL") else Select.BLANK  # textual ≥ 8 / older
 
-if TYPE_CHECKING:
-    from core.runs import RunInfo
-    from tuner_tui.app import TunerApp
-
 NONE = "none"
 MAX_LOADED = 3  # models kept in memory at once
-
-
-def _has_weights(folder: Path) -> bool:
-    """A folder with a PEFT adapter or a full model (what core.run_model can load)."""
-    return (folder / "adapter_config.json").is_file() or (folder / "config.json").is_file()
 
 
 class PromptInput(Input):
@@ -62,9 +55,10 @@ class PromptInput(Input):
 class AnswerPanel(Vertical):
     """One side of the comparison: status, streamed text, extracted command and its risk."""
 
-    def __init__(self, side: str, **kwargs: Any) -> None:
+    def __init__(self, side: str, clock: Callable[[], float], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.side = side
+        self.clock = clock  # the app's clock: a frozen one (tests) shows "done in 0.0 s"
         self.text = ""
         self.started = 0.0
         self.pieces = 0
@@ -82,7 +76,7 @@ class AnswerPanel(Vertical):
         self.border_title = f"{self.side}: {label}"
         self.text = ""
         self.pieces = 0
-        self.started = time.monotonic()
+        self.started = self.clock()
         self.query_one(".answer-text", Static).update("")
         self.query_one(".answer-command", Static).update("")
         self.set_status(status)
@@ -98,7 +92,7 @@ class AnswerPanel(Vertical):
 
     def finish(self, answer: Any, syntax_error: str | None = None) -> None:
         """Show the extracted command, whether it parses as bash, and its risk."""
-        took = time.monotonic() - self.started
+        took = self.clock() - self.started
         self.set_status(f"done in {took:.1f} s ({self.pieces} pieces)")
         t = Text()
         if answer.command:
@@ -118,7 +112,7 @@ class AnswerPanel(Vertical):
         self.set_status(message, style="red")
 
 
-class PlaygroundPane(Pane, Vertical):
+class PlaygroundPane(Vertical):
     """Pick model A (and optionally B), type a prompt, Enter."""
 
     BINDINGS = [
@@ -126,12 +120,11 @@ class PlaygroundPane(Pane, Vertical):
         Binding("ctrl+o", "swap", "Swap A/B"),
     ]
 
-    app: TunerApp
-
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.settings = settings
         self.choices: dict[str, ModelChoice] = {}
-        self.models: OrderedDict[tuple[Any, ...], LoadedModel] = OrderedDict()
+        self.models: OrderedDict[tuple[Any, ...], Any] = OrderedDict()  # core.run_model.Loaded
         self.history = PromptHistory()
         self._pending_run: Path | None = None
         self._options_sig: tuple[Any, ...] | None = None
@@ -139,7 +132,7 @@ class PlaygroundPane(Pane, Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(classes="controls", id="pg-models"):
             yield Label("A", classes="side-label")
-            yield Select([], prompt="model A: a run's adapter or a base model", id="pg-a", compact=True)
+            yield Select([], prompt="model A: a run's adapter or its base model", id="pg-a", compact=True)
             yield Label("B", classes="side-label")
             yield Select([("— none —", NONE)], value=NONE, allow_blank=False, id="pg-b", compact=True)
         with Horizontal(classes="controls", id="pg-prompt-row"):
@@ -152,8 +145,8 @@ class PlaygroundPane(Pane, Vertical):
             yield prompt
             yield Button("Go", id="pg-go", compact=True, variant="primary")
         with Horizontal(id="pg-answers"):
-            yield AnswerPanel("A", id="pg-out-a", classes="answer")
-            yield AnswerPanel("B", id="pg-out-b", classes="answer")
+            yield AnswerPanel("A", self.settings.clock, id="pg-out-a", classes="answer")
+            yield AnswerPanel("B", self.settings.clock, id="pg-out-b", classes="answer")
         yield Static(
             Text("nothing generated is ever executed; commands are only checked for danger", style="dim"),
             id="pg-note",
@@ -167,38 +160,19 @@ class PlaygroundPane(Pane, Vertical):
 
     # ------------------------------------------------------------------ model choices
 
-    def runs_updated(self, infos: list[RunInfo]) -> None:
-        self._options(infos)
+    @on(RunsChanged)
+    def _runs_changed(self, message: RunsChanged) -> None:
+        self._options(message.infos)
 
     @work(thread=True, group="pg-options", exclusive=True, exit_on_error=False)
-    def _options(self, infos: list[RunInfo]) -> None:
-        from core.runs import complete_checkpoints
-
-        options: list[tuple[str, ModelChoice]] = []
-        bases: dict[str, ModelChoice] = {}
-        for r in infos:
-            path = Path(r.path)
-            if _has_weights(path / "adapter"):
-                options.append((f"{r.name} · adapter", ModelChoice(f"{r.name} · adapter", str(path))))
-            for ck in [c for c in complete_checkpoints(path) if _has_weights(c)][-2:]:
-                label = f"{r.name} · {ck.name}"
-                options.append((label, ModelChoice(label, str(path), checkpoint=str(ck))))
-            if r.model and r.model not in bases and (path / "preset.toml").is_file():
-                label = f"base · {short_model(r.model)}"
-                bases[r.model] = ModelChoice(label, str(path), base=True)
-        if not bases:
-            bases["quickstart"] = ModelChoice(
-                "base · quickstart preset model", None, base=True, preset="quickstart"
-            )
-        options += [(c.label, c) for c in bases.values()]
+    def _options(self, infos: list[Any]) -> None:
+        options = model_choices(infos)  # reads checkpoint folders: off the UI thread
         self.app.call_from_thread(self._set_options, options)
 
-    @when_mounted
     def _set_options(self, options: list[tuple[str, ModelChoice]]) -> None:
         sig = tuple(label for label, _ in options)
         self.choices = {f"m{i}": c for i, (_, c) in enumerate(options)}
         if sig == self._options_sig:
-            self.choices = {k: c for k, c in self.choices.items()}
             return
         first = self._options_sig is None
         self._options_sig = sig
@@ -231,7 +205,10 @@ class PlaygroundPane(Pane, Vertical):
         elif self.choices and select.value is NO_SELECTION:
             select.value = next(iter(self.choices))
 
-    @when_mounted
+    @on(SelectRun)
+    def _select_requested(self, message: SelectRun) -> None:
+        self.select_run(message.run_dir)
+
     def select_run(self, run_dir: Path) -> None:
         """A = the run's adapter (or newest checkpoint), B = its base model: the A/B that matters."""
         run_dir = Path(run_dir)
@@ -240,7 +217,7 @@ class PlaygroundPane(Pane, Vertical):
         ]
         if not mine:
             self._pending_run = run_dir
-            self.app.runs_pane.refresh_runs()
+            self.post_message(RunsWanted())
             return
         self._pending_run = None
         adapter = next((k for k, c in mine if c.checkpoint is None), mine[-1][0])
@@ -273,7 +250,10 @@ class PlaygroundPane(Pane, Vertical):
             return
         a = self._choice_of(self.query_one("#pg-a", Select).value)
         if a is None:
-            self.app.notify("pick model A first (runs with an adapter, or a base model)", severity="warning")
+            self.app.notify(
+                "pick model A first: a run's adapter or its base model (no runs yet? train one in Presets, 2)",
+                severity="warning",
+            )
             return
         self.history.add(prompt)
         b = self._choice_of(self.query_one("#pg-b", Select).value)
@@ -292,25 +272,24 @@ class PlaygroundPane(Pane, Vertical):
     def _generate(self, panel: AnswerPanel, choice: ModelChoice, prompt: str) -> None:
         from textual.worker import get_current_worker
 
-        from core.generate import answer_from_text
-        from tuner_tui import backend
+        from core.generate import answer_from_text, stream_reply
 
         worker = get_current_worker()
         call = self.app.call_from_thread
         try:
             model = self._model(choice)
-        except Exception as e:  # noqa: BLE001 - missing adapter, offline hub model, …
+        except Exception as e:  # missing adapter, offline hub model, …
             call(panel.fail, f"cannot load {choice.label}: {e}")
             return
         call(panel.set_status, "generating…")
         text = ""
         try:
-            for piece in backend.stream(model, prompt):
+            for piece in stream_reply(model, prompt):
                 if worker.is_cancelled:
                     return
                 text += piece
                 call(panel.append, piece)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             call(panel.fail, f"generation failed: {type(e).__name__}: {e}")
             return
         answer = answer_from_text(prompt, text.strip())
@@ -322,15 +301,13 @@ class PlaygroundPane(Pane, Vertical):
         )
         call(panel.finish, answer, problem)
 
-    def _model(self, choice: ModelChoice) -> LoadedModel:
-        """(worker) A loaded model from the cache, or load it (at most MAX_LOADED kept)."""
-        from tuner_tui import backend
-
+    def _model(self, choice: ModelChoice) -> Any:
+        """(worker) A loaded model (core.run_model.Loaded) from the cache, or load it (at most MAX_LOADED kept)."""
         key = choice.key
         if key in self.models:
             self.models.move_to_end(key)
             return self.models[key]
-        model = backend.load_model(choice)
+        model = hf_loading.load_run_model(choice.run_dir, base=choice.base, checkpoint=choice.checkpoint)
         self.models[key] = model
         while len(self.models) > MAX_LOADED:
             self.models.popitem(last=False)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -14,14 +14,13 @@ from textual.widgets import DataTable, Static
 
 from core.runs import RunInfo
 from tuner_tui.fmt import STATUS_ICON, STATUS_STYLE, fmt_ago, fmt_num, fmt_time, short_model
-from tuner_tui.panes import Pane, update_if_changed, when_mounted
+from tuner_tui.messages import OpenInPlayground, OpenRun, ResumeRequested, RunsListed, StopRequested
+from tuner_tui.settings import Settings
+from tuner_tui.widgets import update_if_changed
 
-if TYPE_CHECKING:
-    from tuner_tui.app import TunerApp
 
-
-class RunsPane(Pane, Vertical):
-    """The runs list (refreshed in a worker thread every few seconds)."""
+class RunsPane(Vertical):
+    """The runs list (refreshed in a worker thread every few seconds); posts RunsListed after each listing."""
 
     BINDINGS = [
         Binding("enter", "open", "Open in monitor"),
@@ -33,10 +32,9 @@ class RunsPane(Pane, Vertical):
 
     COLUMNS = ("run", "status", "steps", "loss", "best", "updated", "model", "started")
 
-    app: TunerApp
-
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.settings = settings
         self._keys: list[str] = []
         self._cells: list[list[Any]] = []
         self.infos: list[RunInfo] = []
@@ -48,7 +46,9 @@ class RunsPane(Pane, Vertical):
         yield Static("runs: reading…", id="runs-title", classes="pane-title")
         table = DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
         for key, title in zip(
-            self.COLUMNS, ("run", "status", "steps", "loss", "best val", "updated", "model", "started")
+            self.COLUMNS,
+            ("run", "status", "steps", "loss", "best val", "updated", "model", "started"),
+            strict=True,
         ):
             table.add_column(title, key=key)
         yield table
@@ -72,23 +72,28 @@ class RunsPane(Pane, Vertical):
         from tuner_tui.watch import RunsScanner
 
         try:
-            if self.scanner is None or self.scanner.root != self.app.runs_root:
-                self.scanner = RunsScanner(self.app.runs_root)
-            infos = self.scanner.scan(now=self.app.clock())
-        except Exception as e:  # noqa: BLE001
+            if self.scanner is None or self.scanner.root != self.settings.runs_root:
+                self.scanner = RunsScanner(self.settings.runs_root)
+            infos = self.scanner.scan(now=self.settings.clock())
+        except Exception as e:
             self.app.call_from_thread(self.app.notify, f"cannot list runs: {e}", severity="error")
             infos = []
         finally:
             self._loading = False
-        self.app.call_from_thread(self._show, infos)
+        # A message, not a call: this pane may not be mounted yet (its queue holds it until it is),
+        # and the app handles RunsListed too once the table shows the runs.
+        self.post_message(RunsListed(infos))
 
-    @when_mounted
+    @on(RunsListed)
+    def _listed(self, message: RunsListed) -> None:
+        self._show(message.infos)
+
     def _show(self, infos: list[RunInfo]) -> None:
         self.infos = infos
         self.loaded = True
         table = self.table
         selected = self.selected_path()
-        now = self.app.clock()
+        now = self.settings.clock()
         rows = []
         for r in infos:
             steps = f"{r.step or 0}/{r.max_steps}" if r.max_steps else str(r.step or 0)
@@ -112,8 +117,8 @@ class RunsPane(Pane, Vertical):
             )
         keys = [k for k, _ in rows]
         if keys == self._keys:  # same runs: update the cells that changed (no relayout, cursor stays)
-            for (key, cells), old in zip(rows, self._cells):
-                for col, (new_value, old_value) in enumerate(zip(cells, old)):
+            for (key, cells), old in zip(rows, self._cells, strict=True):
+                for col, (new_value, old_value) in enumerate(zip(cells, old, strict=True)):
                     if str(new_value) != str(old_value) or getattr(new_value, "style", None) != getattr(
                         old_value, "style", None
                     ):
@@ -131,7 +136,7 @@ class RunsPane(Pane, Vertical):
                     table.move_cursor(row=i, animate=False)
                     break
         running = sum(1 for r in infos if r.status == "running")
-        root = self.app.runs_root
+        root = self.settings.runs_root
         update_if_changed(
             self.query_one("#runs-title", Static),
             Text.assemble(
@@ -148,7 +153,6 @@ class RunsPane(Pane, Vertical):
             )
         else:
             self._show_detail()
-        self.app.runs_updated(infos)
 
     def selected_path(self) -> str | None:
         table = self.table
@@ -156,7 +160,7 @@ class RunsPane(Pane, Vertical):
             return None
         try:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001
+        except Exception:
             return None
         return key.value
 
@@ -192,7 +196,7 @@ class RunsPane(Pane, Vertical):
     def action_open(self) -> None:
         info = self.selected_info()
         if info is not None:
-            self.app.open_run(info.path)
+            self.post_message(OpenRun(Path(info.path)))
 
     def action_refresh(self) -> None:
         self.refresh_runs()
@@ -200,14 +204,14 @@ class RunsPane(Pane, Vertical):
     def action_stop(self) -> None:
         info = self.selected_info()
         if info is not None:
-            self.app.confirm_stop(Path(info.path))
+            self.post_message(StopRequested(Path(info.path)))
 
     def action_resume(self) -> None:
         info = self.selected_info()
         if info is not None:
-            self.app.resume_run(Path(info.path))
+            self.post_message(ResumeRequested(Path(info.path)))
 
     def action_playground(self) -> None:
         info = self.selected_info()
         if info is not None:
-            self.app.open_playground(Path(info.path))
+            self.post_message(OpenInPlayground(Path(info.path)))

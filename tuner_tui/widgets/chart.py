@@ -68,7 +68,7 @@ def _downsample(
     for x, y in points:
         if not (math.isfinite(x) and math.isfinite(y)):
             continue
-        c = int(round((x - x0) / xspan * (cols - 1))) if xspan > 0 else 0
+        c = round((x - x0) / xspan * (cols - 1)) if xspan > 0 else 0
         c = min(max(c, 0), cols - 1)
         cell = out.get(c)
         if cell is None:
@@ -132,7 +132,7 @@ def render_line_chart(
     xspan = x1 - x0
 
     def dot_y(y: float) -> int:
-        r = int(round((y1 - y) / (y1 - y0) * (rows - 1)))
+        r = round((y1 - y) / (y1 - y0) * (rows - 1))
         return min(max(r, 0), rows - 1)
 
     def plot(c: int, r: int, col: str) -> None:
@@ -275,7 +275,7 @@ def render_histogram(
         run_style = "cyan"
         for i, n in enumerate(counts):
             eighths = n / top * rows * 8
-            fill = max(0, min(8, int(round(eighths - (level_top - 8)))))
+            fill = max(0, min(8, round(eighths - (level_top - 8))))
             if n and r == rows - 1 and fill == 0:
                 fill = 1  # a bin with rows is never invisible
             style = "red" if limit is not None and lo + i * bin_w >= limit else "cyan"

@@ -268,7 +268,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def _header(self, width: int) -> Strip:
         style = self.get_component_rich_style("virtual-table--header")
         widths = self._column_widths(width)
-        text = " ".join(fit(c.title, w) for c, w in zip(self.columns, widths))
+        text = " ".join(fit(c.title, w) for c, w in zip(self.columns, widths, strict=False))
         return Strip([Segment(fit(text, width), style)], width)
 
     def _row_strip(self, position: int, width: int) -> Strip:
@@ -281,12 +281,12 @@ class VirtualTable(ScrollView, can_focus=True):
             base = base + self.get_component_rich_style("virtual-table--odd")
         match_style = self.get_component_rich_style("virtual-table--match", partial=True)
         line = Text(no_wrap=True, overflow="crop", style=base)
-        for i, (col, w) in enumerate(zip(self.columns, widths)):
+        for i, (col, w) in enumerate(zip(self.columns, widths, strict=False)):
             if i:
                 line.append(" ")
             try:
                 value = _clean(str(col.get(row)))
-            except Exception:  # noqa: BLE001 - a bad row must not break drawing
+            except Exception:
                 value = "?"
             cell = Text(fit(value, w), style=col.style)
             if col.searchable and self.search:

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import copy
 import os
-import re
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,149 +21,24 @@ from textual.timer import Timer
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from core.units import fmt_bytes
-from tuner_tui.panes import Pane
-
-if TYPE_CHECKING:
-    from tuner_tui.app import TunerApp
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-@dataclass(frozen=True)
-class Field:
-    """One editable preset key."""
-
-    key: str  # dotted path in the preset
-    label: str
-    kind: str  # str | int | int? | float | choice | targets | sources
-    choices: tuple[tuple[str, Any], ...] = ()
-    hint: str = ""
-
-    @property
-    def wid(self) -> str:
-        return "f-" + self.key.replace(".", "-").replace("_", "-")
-
-
-FIELDS: tuple[Field, ...] = (
-    Field("model.id", "model", "str", hint="hub id, local folder, .gguf, or embedded:smollm2-135m-instruct"),
-    Field("data.sources", "dataset", "sources", hint="bundled, file:PATH, hub:OWNER/NAME (comma separated)"),
-    Field("train.adapter", "adapter", "choice", (("LoRA", "lora"), ("full fine-tune", "full"))),
-    Field("lora.r", "LoRA r", "int"),
-    Field("lora.alpha", "LoRA alpha", "float"),
-    Field("lora.target_modules", "LoRA targets", "targets", hint="all-linear, or q_proj, v_proj, …"),
-    Field("quant.bits", "quantization", "choice", (("none", 0), ("4-bit NF4 (QLoRA)", 4), ("8-bit", 8))),
-    Field("train.lr", "learning rate", "float"),
-    Field("train.micro_batch_size", "batch size", "int"),
-    Field("train.grad_accum", "grad accum", "int"),
-    Field("train.max_steps", "max steps", "int?", hint="empty: train for `epochs`"),
-    Field("train.epochs", "epochs", "float"),
-    Field("train.max_seq_len", "max seq len", "int"),
+from tuner_tui.messages import LaunchRequested, PresetSaved
+from tuner_tui.panes.presets.budget import memory_budget, render_budget
+from tuner_tui.panes.presets.fields import (
+    FIELDS,
+    NAME_RE,
+    Field,
+    display_value,
+    field_errors,
+    get_path,
+    parse_literal,
+    parse_sources,
+    set_path,
 )
-FIELD_BY_KEY = {f.key: f for f in FIELDS}
+from tuner_tui.settings import Settings
+from tuner_tui.widgets.dialogs import ConfirmScreen
 
 
-def get_path(data: dict[str, Any], key: str) -> Any:
-    node: Any = data
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
-def set_path(data: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = data
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    if value is None:
-        node.pop(parts[-1], None)
-    else:
-        node[parts[-1]] = value
-
-
-def source_spec(src: dict[str, Any]) -> str:
-    kind = src.get("kind")
-    if kind == "file":
-        return f"file:{src.get('path', '')}"
-    if kind == "hub":
-        return f"hub:{src.get('id', '')}"
-    return str(kind or "?")
-
-
-def parse_sources(text: str, original: list[dict[str, Any]]) -> list[dict[str, Any]] | str:
-    """'bundled, file:data.jsonl' → source dicts; unchanged specs keep their other options."""
-    by_spec = {source_spec(s): s for s in original if isinstance(s, dict)}
-    out: list[dict[str, Any]] = []
-    for part in [p.strip() for p in text.split(",") if p.strip()]:
-        if part in by_spec:
-            out.append(copy.deepcopy(by_spec[part]))
-        elif part == "bundled":
-            out.append({"kind": "bundled"})
-        elif part.startswith("file:"):
-            out.append({"kind": "file", "path": part[5:].strip()})
-        elif part.startswith("hub:"):
-            out.append({"kind": "hub", "id": part[4:].strip()})
-        else:
-            return f"{part!r}: write bundled, file:PATH or hub:OWNER/NAME"
-    return out
-
-
-def parse_literal(raw: str) -> Any:
-    """A TOML literal (1e-4, 8, true, "x"); bare words stay strings (the --set rule)."""
-    try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        return raw
-
-
-def display_value(field: Field, value: Any) -> str:
-    if value is None:
-        return ""
-    if field.kind == "sources":
-        return ", ".join(source_spec(s) for s in value if isinstance(s, dict))
-    if field.kind == "targets":
-        return value if isinstance(value, str) else ", ".join(str(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def field_errors(message: str) -> tuple[dict[str, list[str]], list[str]]:
-    """Split ConfigError lines into {field key: [messages]} and the lines that name no field."""
-    per: dict[str, list[str]] = {}
-    rest: list[str] = []
-    for line in message.splitlines():
-        m = re.search(r"'([A-Za-z0-9_.\[\]]+)'", line)
-        key = m.group(1) if m else ""
-        hit = next(
-            (
-                f.key
-                for f in FIELDS
-                if key == f.key or key.startswith(f.key + "[") or key.startswith(f.key + ".")
-            ),
-            None,
-        )
-        if hit is None:
-            rest.append(line)
-        else:
-            tail = line[m.end() :] if m else line
-            detail = tail.rsplit(": ", 1)[-1] if tail.startswith(" = ") else tail.lstrip(": ")
-            per.setdefault(hit, []).append(detail or line)
-    return per, rest
-
-
-class PresetsPane(Pane, Horizontal):
+class PresetsPane(Horizontal):
     """Browse, edit, validate, estimate, save, launch."""
 
     BINDINGS = [
@@ -177,10 +48,9 @@ class PresetsPane(Pane, Horizontal):
         Binding("ctrl+z", "revert", "Revert"),
     ]
 
-    app: TunerApp
-
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.settings = settings
         self.presets: list[Any] = []  # PresetFile
         self.current: Any = None  # PresetFile
         self.raw: dict[str, Any] = {}  # the file's data
@@ -244,7 +114,7 @@ class PresetsPane(Pane, Horizontal):
 
         try:
             presets = list_presets()
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             self.app.call_from_thread(self.app.notify, f"cannot list presets: {e}", severity="error")
             return
         self.app.call_from_thread(self._show_list, presets, select)
@@ -375,7 +245,7 @@ class PresetsPane(Pane, Horizontal):
         for f in FIELDS:
             try:
                 value = self._value_of(f)
-            except Exception:  # noqa: BLE001 - not mounted yet
+            except Exception:  # not mounted yet
                 continue
             if isinstance(value, str) and f.kind == "sources":
                 out[f.key] = value
@@ -465,9 +335,7 @@ class PresetsPane(Pane, Horizontal):
 
     @work(thread=True, group="preset-estimate", exclusive=True, exit_on_error=False)
     def _run_estimate(self, preset: Any, key: str) -> None:
-        from tuner_tui import backend
-
-        budget = backend.memory_budget(preset)
+        budget = memory_budget(preset, self.settings.estimate_device, self.settings.device_memory)
         self.app.call_from_thread(self._show_estimate, budget, key)
 
     def _show_estimate(self, budget: Any, key: str) -> None:
@@ -507,8 +375,6 @@ class PresetsPane(Pane, Horizontal):
         target = user_presets_dir() / f"{name}.toml"
         shadows = any(p.name == name and p.shipped for p in self.presets)
         if target.exists() or shadows:
-            from tuner_tui.widgets.dialogs import ConfirmScreen
-
             what = f"{target} exists" if target.exists() else f"a user preset {name!r} hides the shipped one"
             self.app.push_screen(
                 ConfirmScreen("Save preset", f"{what}. Save anyway?", yes="Save"),
@@ -535,7 +401,7 @@ class PresetsPane(Pane, Horizontal):
         self.app.notify(f"saved {target}")
         self.current = None
         self.load_list(select=name)
-        self.app.data._load_choices()
+        self.post_message(PresetSaved(name))
 
     @on(Button.Pressed, "#preset-launch")
     def _launch_pressed(self) -> None:
@@ -576,69 +442,12 @@ class PresetsPane(Pane, Horizontal):
         target, overrides = req
         what = "smoke test (a few steps)" if smoke else "training run"
         extra = f" with {len(overrides)} change(s): " + ", ".join(overrides) if overrides else ""
-        from tuner_tui.widgets.dialogs import ConfirmScreen
-
         self.app.push_screen(
             ConfirmScreen(
                 "Launch",
                 f"Start a {what} of {target}{extra}?\n\nIt runs as its own process; quitting "
-                f"tuner-tui does not stop it. Runs go to {self.app.runs_root}.",
+                f"tuner-tui does not stop it. Runs go to {self.settings.runs_root}.",
                 yes="Launch",
             ),
-            lambda yes: self.app.launch_run(target, overrides=overrides, smoke=smoke) if yes else None,
+            lambda yes: self.post_message(LaunchRequested(target, overrides, smoke)) if yes else None,
         )
-
-
-def _get(obj: Any, name: str, index: int, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    if hasattr(obj, name):
-        return getattr(obj, name)
-    if isinstance(obj, (tuple, list)) and len(obj) > index:
-        return obj[index]
-    return default
-
-
-def render_budget(budget: Any) -> Any:
-    """Components as bars against the detected device memory."""
-    if budget.estimate is None:
-        return Text(budget.reason or "no estimate", style="dim")
-    est = budget.estimate
-    components = _get(est, "components", 0, []) or []
-    total = _get(est, "total", 1) or sum(_get(c, "bytes", 1, 0) or 0 for c in components)
-    dev_name, dev_bytes = budget.device if budget.device else ("device", None)
-    scale = max(total, dev_bytes or 0) or 1
-    width = 24
-    lines: list[Text] = []
-    if dev_bytes:
-        lines.append(Text.assemble(("device ", "dim"), (f"{dev_name}: {fmt_bytes(dev_bytes)}", "bold")))
-    for c in components:
-        name, n, note = _get(c, "name", 0, "?"), _get(c, "bytes", 1, 0) or 0, _get(c, "note", 2, "") or ""
-        bar = "█" * max(1 if n else 0, round(n / scale * width))
-        lines.append(
-            Text.assemble(
-                (f"{str(name)[:16]:<16} ", ""),
-                (bar.ljust(width), "cyan"),
-                f" {fmt_bytes(n):>10}",
-                (f"  {note}" if note else "", "dim"),
-            )
-        )
-    fits = dev_bytes is None or total <= dev_bytes
-    bar = "█" * max(1, round(total / scale * width))
-    t = Text.assemble(
-        (f"{'total':<16} ", "bold"),
-        (bar.ljust(width), "green" if fits else "red"),
-        (f" {fmt_bytes(total):>10}", "bold"),
-    )
-    if dev_bytes:
-        t.append(
-            f"  {100 * total / dev_bytes:.0f}% of {fmt_bytes(dev_bytes)}", style="green" if fits else "red"
-        )
-        t.append("  ✓ fits" if fits else "  ✗ does not fit", style="bold green" if fits else "bold red")
-    lines.append(t)
-    assumptions = _get(est, "assumptions", 2, None)
-    if assumptions:
-        if isinstance(assumptions, (list, tuple)):
-            assumptions = "; ".join(str(a) for a in assumptions)
-        lines.append(Text(f"assumes: {assumptions}", style="dim italic"))
-    return Group(*lines)

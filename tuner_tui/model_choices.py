@@ -1,0 +1,47 @@
+"""What the playground can load: each run's adapter and newest checkpoints, and each base model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tuner_tui.fmt import short_model
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """A run's adapter (or a checkpoint of it), or a run's base model."""
+
+    label: str
+    run_dir: str
+    base: bool = False
+    checkpoint: str | None = None
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        return (self.run_dir, self.base, self.checkpoint)
+
+
+def has_weights(folder: Path) -> bool:
+    """A folder with a PEFT adapter or a full model (what core.run_model can load)."""
+    return (folder / "adapter_config.json").is_file() or (folder / "config.json").is_file()
+
+
+def model_choices(infos: list[Any]) -> list[tuple[str, ModelChoice]]:
+    """(label, choice) for runs (core.runs.RunInfo, newest first): adapters and checkpoints, then bases."""
+    from core.runs import complete_checkpoints
+
+    options: list[tuple[str, ModelChoice]] = []
+    bases: dict[str, ModelChoice] = {}
+    for r in infos:
+        path = Path(r.path)
+        if has_weights(path / "adapter"):
+            options.append((f"{r.name} · adapter", ModelChoice(f"{r.name} · adapter", str(path))))
+        for ck in [c for c in complete_checkpoints(path) if has_weights(c)][-2:]:
+            label = f"{r.name} · {ck.name}"
+            options.append((label, ModelChoice(label, str(path), checkpoint=str(ck))))
+        if r.model and r.model not in bases and (path / "preset.toml").is_file():
+            label = f"base · {short_model(r.model)}"
+            bases[r.model] = ModelChoice(label, str(path), base=True)
+    return options + [(c.label, c) for c in bases.values()]
