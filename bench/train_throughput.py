@@ -5,7 +5,7 @@ same data (the bundled set's train split in the chat template), same machine and
 the batching differs:
 
   hf-pad512  transformers Trainer, every row padded to 512 tokens, micro batch 1 x accumulation 4
-             (the user's seeds/001 config: pad_to_sequence_len, sample_packing false)
+             (the user's Training Specification config: pad_to_sequence_len, sample_packing false)
   trl        a plain TRL SFTTrainer script, packing=True with its best strategy ("bfd"), max_length 512
   tuner      `tuner run` with its default batching (set --batching to compare strategies)
 

@@ -1,6 +1,6 @@
 """Models trained from scratch: transformers configs from the size table, and a BPE tokenizer.
 
-The size table is the user's (seeds/003): tiny 12 layers × 768 … xlarge 36 × 1792. "gpt2" is the
+The size table is the user's ("Training Guide: PyTorch Code Generation Model (MPS Backend)"): tiny 12 layers × 768 … xlarge 36 × 1792. "gpt2" is the
 GPT-2 family (LayerNorm + learned positions), "llama" the Llama family (RMSNorm + RoPE).
 Switching family between stage 1 and stage 2 is refused: the weights would not fit.
 """

@@ -78,7 +78,7 @@ def test_nf4_weights_of_the_7b_linear_layers():
     assert nf4 == n_lin // 2
     # double quant: 8/64 + 32/(64·256) = 0.127 bits per parameter (QLoRA paper); without: 32/64 = 0.5
     assert const == pytest.approx(n_lin * 0.127 / 8, rel=0.01)
-    assert 3.2 * GB < nf4 + const < 3.6 * GB  # the "~3.5 GB 4-bit base" of seeds/001, linears only
+    assert 3.2 * GB < nf4 + const < 3.6 * GB  # the "~3.5 GB 4-bit base" of the Training Specification, linears only
     no_dq = E.estimate(
         qwen_qlora().model_copy(update={"quant": preset(quant={"bits": 4, "double_quant": False}).quant})
     )
@@ -91,7 +91,7 @@ def test_nf4_weights_of_the_7b_linear_layers():
 
 def test_qwen_qlora_with_token_bounded_batches_fits_24_gb():
     est = E.estimate(load_preset("qwen-qlora")[0])
-    # micro-batches of up to 3,072 padded tokens (6 rows of 512 at worst) instead of seeds/001's 1 × 512
+    # micro-batches of up to 3,072 padded tokens (6 rows of 512 at worst) instead of the Training Specification's 1 × 512
     assert est.device == "cuda" and est.adapter == "qlora" and (est.rows, est.seq) == (6, 512)
     assert 10 * GB < est.total < 16 * GB, "fits a 24 GB GPU with room to spare"
     # fused fp32 AdamW on 5M LoRA params: 8-bit AdamW would save ~30 MB of it
@@ -208,7 +208,7 @@ def test_scratch_shapes_match_the_configs_core_models_scratch_builds():
 
 def test_scratch_sizes_follow_the_size_table():
     for size, params in (("tiny", 137e6), ("medium", 371e6), ("large", 1092e6), ("xlarge", 1509e6)):
-        arch = E.scratch_arch("gpt2", size, 50257, 1024)  # seeds/003 counts include GPT-2's 50K vocab
+        arch = E.scratch_arch("gpt2", size, 50257, 1024)  # the MPS guide's counts include GPT-2's 50K vocab
         assert arch.total_params() == pytest.approx(params, rel=0.12), size
     est = E.estimate(load_preset("mps-scratch")[0])
     assert est.adapter == "full" and est.arch.vocab == 16384 and est.seq <= 512
