@@ -45,7 +45,7 @@ class Loaded:
     style: Style  # core.data.formatting
     system_prompt: str | None
     label: str  # "quickstart-20261121-101335/adapter", ".../checkpoint-10" or "base: <model id>"
-    run_dir: Path
+    run_dir: Path | None  # None for a preset's base model loaded without a run (load_preset_base)
     preset: Preset
     weights_dir: Path | None = None  # the adapter / checkpoint folder; None for the base model
     device: str = "cpu"
@@ -425,6 +425,40 @@ def load_for_inference(
         run_dir,
         preset,
         folder,
+        dev,
+        time.perf_counter() - started,
+        base_note,
+        device_note,
+    )
+
+
+def load_preset_base(preset_ref: str = "quickstart", *, device: str = "auto", quant: bool = True) -> Loaded:
+    """The base model of a preset, before any run exists (the playground's first "before")."""
+    import time
+
+    from core.config.loader import load_preset
+    from core.data.formatting import resolve_style
+
+    started = time.perf_counter()
+    dev, device_note = select_inference_device(device)
+    preset, _ = load_preset(preset_ref)
+    if dev == "cpu":
+        fit_cpu_threads()
+    dtype, extra, base_note = _load_plan(preset, dev, quant)
+    tokenizer = _load_tokenizer(preset, None)
+    model = _load_base(preset, dtype, extra)
+    if "device_map" not in extra:
+        model.to(dev)
+    model.eval()
+    return Loaded(
+        model,
+        tokenizer,
+        resolve_style(tokenizer, preset.data.prompt_format),
+        preset.data.system_prompt,
+        f"base: {preset.model.id}",
+        None,
+        preset,
+        None,
         dev,
         time.perf_counter() - started,
         base_note,

@@ -27,12 +27,16 @@ def quiet() -> None:
         os.environ.setdefault(key, value)
 
 
-def load_run_model(run_dir: str, *, base: bool = False, checkpoint: str | None = None) -> Any:
-    """A run's model for generation (core.run_model.Loaded); slow: call from a worker thread."""
-    from core.run_model import load_for_inference
+def load_run_model(
+    run_dir: str | None, *, base: bool = False, checkpoint: str | None = None, preset: str | None = None
+) -> Any:
+    """A run's model, or a preset's base model, for generation (core.run_model.Loaded); slow: call from a worker thread."""
+    from core.run_model import load_for_inference, load_preset_base
 
     quiet()
     with LOAD_LOCK:
+        if run_dir is None:
+            return load_preset_base(preset or "quickstart")
         return load_for_inference(run_dir, base=base, checkpoint=checkpoint)
 
 

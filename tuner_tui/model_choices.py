@@ -11,16 +11,17 @@ from tuner_tui.fmt import short_model
 
 @dataclass(frozen=True)
 class ModelChoice:
-    """A run's adapter (or a checkpoint of it), or a run's base model."""
+    """A run's adapter (or a checkpoint of it), a run's base model, or a preset's base before any run."""
 
     label: str
-    run_dir: str
+    run_dir: str | None
     base: bool = False
     checkpoint: str | None = None
+    preset: str | None = None  # the base model of a preset, when there is no run
 
     @property
     def key(self) -> tuple[Any, ...]:
-        return (self.run_dir, self.base, self.checkpoint)
+        return (self.run_dir, self.base, self.checkpoint, self.preset)
 
 
 def has_weights(folder: Path) -> bool:
@@ -44,4 +45,8 @@ def model_choices(infos: list[Any]) -> list[tuple[str, ModelChoice]]:
         if r.model and r.model not in bases and (path / "preset.toml").is_file():
             label = f"base · {short_model(r.model)}"
             bases[r.model] = ModelChoice(label, str(path), base=True)
+    if not bases:  # nothing trained yet: the quickstart base model, to try prompts before training
+        bases["quickstart"] = ModelChoice(
+            "base · quickstart preset model", None, base=True, preset="quickstart"
+        )
     return options + [(c.label, c) for c in bases.values()]

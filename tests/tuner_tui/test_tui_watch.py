@@ -416,3 +416,11 @@ def test_a_long_resumed_run_is_running_by_its_lock_in_the_runs_list(tmp_path):
         lock.release()
     (mine,), (core,) = RunsScanner(tmp_path).scan(), list_runs(tmp_path)
     assert mine.status == core.status == "interrupted"
+
+
+def test_without_runs_the_playground_offers_the_quickstart_base():
+    from tuner_tui.model_choices import model_choices
+
+    ((label, choice),) = model_choices([])
+    assert label == "base · quickstart preset model"
+    assert choice.run_dir is None and choice.base and choice.preset == "quickstart"

@@ -307,7 +307,9 @@ class PlaygroundPane(Vertical):
         if key in self.models:
             self.models.move_to_end(key)
             return self.models[key]
-        model = hf_loading.load_run_model(choice.run_dir, base=choice.base, checkpoint=choice.checkpoint)
+        model = hf_loading.load_run_model(
+            choice.run_dir, base=choice.base, checkpoint=choice.checkpoint, preset=choice.preset
+        )
         self.models[key] = model
         while len(self.models) > MAX_LOADED:
             self.models.popitem(last=False)
