@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from core.errors import TunerError
 from core.run_lock import read_holder as read_lock_holder
 from core.run_status import fold_event_file
-from core.secrets import MASK, is_secret_name, scrub, scrub_argv, scrub_obj  # noqa: F401 - re-exported
+from core.secrets import scrub, scrub_argv, scrub_obj
 
 if TYPE_CHECKING:
     from core.config.schema import Preset

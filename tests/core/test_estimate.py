@@ -78,7 +78,9 @@ def test_nf4_weights_of_the_7b_linear_layers():
     assert nf4 == n_lin // 2
     # double quant: 8/64 + 32/(64·256) = 0.127 bits per parameter (QLoRA paper); without: 32/64 = 0.5
     assert const == pytest.approx(n_lin * 0.127 / 8, rel=0.01)
-    assert 3.2 * GB < nf4 + const < 3.6 * GB  # the "~3.5 GB 4-bit base" of the Training Specification, linears only
+    assert (
+        3.2 * GB < nf4 + const < 3.6 * GB
+    )  # the "~3.5 GB 4-bit base" of the Training Specification, linears only
     no_dq = E.estimate(
         qwen_qlora().model_copy(update={"quant": preset(quant={"bits": 4, "double_quant": False}).quant})
     )
