@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from core.cli_common import add_runs_dir, console, quiet_libraries
-from core.errors import TunerError
+from core.errors import EXIT_INTERRUPTED, TunerError
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
@@ -110,9 +110,56 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise TunerError(
             "give a preset or --resume, not both", kind="config", hint="a resumed run uses its own preset"
         )
+    if args.seeds and args.then:
+        raise TunerError(
+            "--then and --seeds cannot be combined", kind="config", hint="run the phases per seed"
+        )
     if args.seeds:
         return _run_seeds(args)
+    if args.then:
+        return _run_phases(args)
     return _run_once(args, args.set).exit_code
+
+
+def _run_phases(args: argparse.Namespace) -> int:
+    """`tuner run A --then B …`: one run per phase, in order, each starting from the one before."""
+    from core.config.loader import load_preset
+    from core.train.init_from import link_to_previous
+
+    for ref in args.then:  # a config error in any phase stops before the first trains
+        load_preset(ref, args.set)
+    phases = [f"--resume {args.resume}" if args.resume else args.preset or "quickstart", *args.then]
+    previous: Path | None = None
+    for i, ref in enumerate(phases):
+        console().print(f"[bold]phase {i + 1}/{len(phases)}[/]: {escape(ref)}")
+        if i == 0:
+            outcome = _run_once(args, args.set)
+        else:
+            assert previous is not None  # the phase before finished
+            link = link_to_previous(load_preset(ref, args.set)[0].model.init_from, previous)
+            phase = argparse.Namespace(**{**vars(args), "preset": ref, "resume": None})
+            outcome = _run_once(phase, [*args.set, *link])
+        code = outcome.exit_code
+        if not code and i < len(phases) - 1 and _stopped_by_time_budget(outcome.run_dir):
+            code = EXIT_INTERRUPTED  # the next phase would start from a phase cut short
+        if code:
+            rest = " ".join(f"--then {r}" for r in args.then[i:])
+            if outcome.run_dir is not None and code == EXIT_INTERRUPTED:
+                console(stderr=True).print(
+                    f"phase {i + 1} stopped: continue with tuner run --resume {outcome.run_dir.name} {rest}"
+                )
+            return code
+        previous = outcome.run_dir
+    return 0
+
+
+def _stopped_by_time_budget(run_dir: Path | None) -> bool:
+    """True when the run ended at train.time_budget (finished early, not at its planned end)."""
+    from core.run_status import fold_event_file
+    from core.runs import EVENTS_FILE
+
+    final = fold_event_file(run_dir / EVENTS_FILE).final if run_dir is not None else None
+    return bool(final and final.get("reason") == "time_budget")
 
 
 def _run_once(args: argparse.Namespace, overrides: list[str]):
@@ -307,6 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds", metavar="LIST", help="one run per seed, in sequence: 1,2,3 or 1-5; then a summary"
     )
     ru.add_argument(
+        "--then",
+        action="append",
+        default=[],
+        metavar="PRESET",
+        help="after this run, run PRESET starting from it (model.init_from); repeatable, --set applies to all",
+    )
+    ru.add_argument(
         "--smoke",
         action="store_true",
         help="the preset's code path for ~10 steps on a tiny model of its family, offline, on the CPU",
@@ -320,6 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     from core.cli_inference import add_inference_commands
 
     add_inference_commands(sub)
+    from core.cli_merge import add_merge_command
+
+    add_merge_command(sub)
     from core.cli_doctor import add_doctor_command
 
     add_doctor_command(sub)

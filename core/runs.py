@@ -63,8 +63,6 @@ def _safe_name(name: str) -> str:
 
 def create_run_dir(preset: Preset, root: Path | None = None, name: str | None = None) -> Path:
     """Create `<root>/<name>-<YYYYmmdd-HHMMSS>[-N]/` with preset.toml and checkpoints/; unique per call."""
-    from core.config.loader import dump_preset  # lazy: listing runs needs no pydantic
-
     root = Path(root) if root is not None else runs_root()
     root.mkdir(parents=True, exist_ok=True)
     base = f"{_safe_name(name or preset.log.run_name or preset.name)}-{time.strftime(TIME_FORMAT)}"
@@ -77,8 +75,15 @@ def create_run_dir(preset: Preset, root: Path | None = None, name: str | None = 
         except FileExistsError:
             n += 1
     (run_dir / CHECKPOINTS_DIR).mkdir()
-    _write_atomic(run_dir / PRESET_FILE, scrub(dump_preset(preset)))
+    write_run_preset(run_dir, preset)
     return run_dir
+
+
+def write_run_preset(run_dir: Path, preset: Preset) -> None:
+    """(Re)write the run's resolved preset.toml atomically, secrets scrubbed."""
+    from core.config.loader import dump_preset  # lazy: listing runs needs no pydantic
+
+    _write_atomic(Path(run_dir) / PRESET_FILE, scrub(dump_preset(preset)))
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -339,6 +344,17 @@ def resolve_run(ref: str | os.PathLike[str], root: Path | None = None) -> Path:
         names = ", ".join(p.name for p in matches[:5]) + (", …" if len(matches) > 5 else "")
         raise TunerError(f"{ref_s!r} matches several runs in {root}: {names}", kind="config", hint=hint)
     raise TunerError(f"no run matches {ref_s!r} in {root}", kind="config", hint=hint)
+
+
+def resolve_run_ref(ref: str, root: Path | None = None) -> tuple[Path, str | None]:
+    """ "RUN[:checkpoint]" → (run directory, checkpoint or None); RUN as resolve_run takes it."""
+    try:
+        return resolve_run(ref, root), None
+    except TunerError:
+        run, sep, checkpoint = ref.rpartition(":")
+        if not sep or not run or not checkpoint:
+            raise
+    return resolve_run(run, root), checkpoint
 
 
 def find_job_run(job_id: str, preset: str, root: Path | None = None) -> Path | None:

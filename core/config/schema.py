@@ -45,7 +45,11 @@ class ModelCfg(Section):
     trust_remote_code: bool = False
     attn_implementation: Literal["eager", "sdpa", "flash_attention_2"] | None = None
     scratch: ScratchCfg | None = None  # set: build from config, train from scratch
-    init_from: str | None = None  # a run dir or checkpoint to continue from (stage 2)
+    # "RUN[:checkpoint]": start from an earlier run (a phase); "previous" under `tuner run A --then B`
+    init_from: str | None = None
+    # "merge" (None): that run's adapter merged into the base, a fresh adapter on top;
+    # "continue": keep training that adapter. None keeps it out of dumped presets until it is set.
+    init_mode: Literal["merge", "continue"] | None = None
 
 
 class SourceCfg(Section):

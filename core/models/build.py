@@ -72,14 +72,9 @@ def load_base_model(
     from transformers import AutoModelForCausalLM
 
     src = resolve_model(preset.model)
-    if src.kind == "scratch":
-        from core.models.scratch import build_scratch_model, stage_one_weights
+    if src.kind == "scratch":  # a later phase is not: core.train.init_from made model.id its weights
+        from core.models.scratch import build_scratch_model
 
-        if preset.model.init_from:  # stage 2: continue from stage 1's best weights
-            folder = stage_one_weights(preset.model.init_from, preset)
-            return AutoModelForCausalLM.from_pretrained(folder, dtype=dtype), ModelSource(
-                str(folder), "local"
-            )
         return build_scratch_model(preset, tokenizer).to(dtype), src
     kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": preset.model.trust_remote_code}
     if preset.model.attn_implementation:
@@ -126,6 +121,21 @@ def attach_adapter(model: Any, preset: Preset) -> Any:
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, cfg)
+
+
+def load_adapter_weights(model: Any, folder: Any) -> None:
+    """init_mode = "continue": the earlier adapter's weights into this run's (identical) fresh adapter."""
+    from peft import set_peft_model_state_dict
+    from peft.utils import load_peft_weights
+
+    result = set_peft_model_state_dict(model, load_peft_weights(str(folder)))
+    unused = [k for k in getattr(result, "unexpected_keys", []) if "lora_" in k]
+    if unused:
+        raise TunerError(
+            f"the adapter in {folder} does not fit this model ({len(unused)} weights unused, e.g. {unused[0]})",
+            kind="model",
+            hint='use model.init_mode = "merge"',
+        )
 
 
 def prepare_kbit(model: Any) -> None:
@@ -191,8 +201,13 @@ def build_model(
     tokenizer: Any = None,
     xla_spmd: bool = False,
     compute_dtype: Any = None,
+    init_adapter: Any = None,
 ) -> tuple[Any, ModelInfo]:
-    """Base model + adapter, ready for the Trainer (under XLA SPMD, its FSDPv2 wrapper checkpoints the layers)."""
+    """Base model + adapter, ready for the Trainer (under XLA SPMD, its FSDPv2 wrapper checkpoints the layers).
+
+    `init_adapter`: an earlier run's adapter folder whose weights the new adapter starts from
+    (`model.init_mode = "continue"`).
+    """
     model, src = load_base_model(preset, device, dtype, device_map, tokenizer, compute_dtype)
     # No KV cache while training: it is useless there, and with a cache transformers ignores
     # position_ids-based packing (rows would attend across their boundaries).
@@ -200,6 +215,8 @@ def build_model(
     if preset.quant.bits and device == "cpu":
         _keep_cpu_4bit_trainable(model)
     model = attach_adapter(model, preset)
+    if init_adapter is not None:
+        load_adapter_weights(model, init_adapter)
     if preset.train.gradient_checkpointing and hasattr(model, "enable_input_require_grads"):
         model.enable_input_require_grads()  # LoRA + checkpointing needs grads flowing from the embeddings
     if preset.train.gradient_checkpointing and device == "xla" and not xla_spmd:

@@ -42,6 +42,7 @@ from core.train.run_log import close_log, setup_log
 
 if TYPE_CHECKING:
     from core.data.formatting import Style
+    from core.train.init_from import InitPlan
 
 log = logging.getLogger("tuner")
 
@@ -99,6 +100,11 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
             )
     if req.max_steps:
         preset.train.max_steps = req.max_steps
+    init = None
+    if resume_dir is None and preset.model.init_from:  # a later phase: checked before a run dir exists
+        from core.train.init_from import plan_init
+
+        preset, init = plan_init(preset, req.runs_root)
     from core.device import check_preset_for_device, select_device
 
     # What this device cannot do (4-bit on XLA, MPS off macOS, …) is refused before a run directory
@@ -122,6 +128,7 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
         )
         if req.max_steps:
             preset.train.max_steps = req.max_steps
+        init = None  # its own preset.toml already names the weights it started from
     writer = ev.EventWriter(run_dir / EVENTS_FILE, enabled=main)
     handler = setup_log(run_dir, main)
     if main and not resuming:
@@ -164,7 +171,16 @@ def run_training(req: RunRequest, on_event: Callable[[dict[str, Any]], None] | N
                 )
             )
         status = _train(
-            preset, preset_path, run_dir, resuming, emit, step_ref, started, (rank, local_rank, world), smoke
+            preset,
+            preset_path,
+            run_dir,
+            resuming,
+            emit,
+            step_ref,
+            started,
+            (rank, local_rank, world),
+            smoke,
+            init,
         )
         return RunOutcome(run_dir, status, EXIT_INTERRUPTED if status == "interrupted" else EXIT_FINISHED)
     except TunerError as e:
@@ -265,6 +281,7 @@ def _train(
     started: float,
     dist_info: tuple[int, int, int],
     smoke: bool = False,
+    init: InitPlan | None = None,
 ) -> str:
     from core.device import device_precision, fsdp_requested, select_device, torch_cuda_index, xla_spmd_cores
     from core.models.build import build_model
@@ -300,6 +317,10 @@ def _train(
 
     base_dir = preset_path.parent if preset_path else None
     with _first_on_each_filesystem(world):
+        if init is not None:  # merge mode writes <run>/base/ (the earlier adapter merged into its base)
+            from core.train.init_from import apply_init
+
+            preset = apply_init(preset, init, run_dir, device, rank == 0)
         if preset.data.task == "text":
             prep = prepare_text(preset, base_dir, run_dir, emit)
         else:
@@ -325,6 +346,7 @@ def _train(
         tokenizer=tokenizer,
         xla_spmd=cores > 1,
         compute_dtype=precision.compute,
+        init_adapter=init.weights if init is not None and init.mode == "continue" else None,
     )
     steps_per_epoch = prep.steps_per_epoch
     if tcfg.steps_per_epoch:
@@ -435,13 +457,21 @@ def _train(
     trainer.on_checkpoint = on_checkpoint
 
     if rank == 0:
+        from core.train.init_from import provenance_record
+
         write_provenance(
             run_dir,
             data_hash=prep.data_hash,
             base_model=preset.model.id,
             base_model_file_sha256=_model_file_hash(info.source),
             device=device,
-            extra={**prep.extra, "style": style, "dtype": str(dtype).replace("torch.", ""), "smoke": smoke},
+            extra={
+                **prep.extra,
+                "style": style,
+                "dtype": str(dtype).replace("torch.", ""),
+                "smoke": smoke,
+                **provenance_record(init, run_dir),
+            },
         )
     emit(
         ev.RunStarted(

@@ -483,7 +483,7 @@ async def test_playground_streams_flags_danger_ab_and_history(runs_dir, monkeypa
 
     loads = []
 
-    def fake_load(run_dir, base=False, checkpoint=None):
+    def fake_load(run_dir, base=False, checkpoint=None, preset=None):
         loads.append((run_dir, base, checkpoint))
         return SimpleNamespace(model="base" if base else "adapter")
 

@@ -135,7 +135,7 @@ def test_playground_answers_100x30(runs_dir, snap_compare, monkeypatch):
     import core.generate
     from tuner_tui import hf_loading
 
-    def fake_load(run_dir, base=False, checkpoint=None):
+    def fake_load(run_dir, base=False, checkpoint=None, preset=None):
         return SimpleNamespace(model="base" if base else "adapter")
 
     def fake_stream(loaded, prompt, max_new_tokens=128, stop=None):
