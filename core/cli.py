@@ -377,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     from core.cli_merge import add_merge_command
 
     add_merge_command(sub)
+    from core.cli_export import add_export_command
+
+    add_export_command(sub)
     from core.cli_doctor import add_doctor_command
 
     add_doctor_command(sub)
