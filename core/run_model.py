@@ -466,6 +466,78 @@ def load_preset_base(preset_ref: str = "quickstart", *, device: str = "auto", qu
     )
 
 
+def _export_run_dir(folder: Path) -> Path:
+    """The run an export came from: its manifest's run path, else the run around `<run>/exports/<name>`."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        recorded = Path(manifest["run"]["path"])
+    except (OSError, ValueError, KeyError, TypeError):
+        recorded = None
+    if recorded is not None and (recorded / PRESET_FILE).is_file():
+        return recorded
+    around = folder.parent.parent
+    if folder.parent.name == "exports" and (around / PRESET_FILE).is_file():
+        return around  # the run folder was moved with its exports inside it
+    raise TunerError(
+        f"{folder} does not say which run it came from",
+        kind="config",
+        hint="its manifest.json names the run; that run's preset.toml gives the prompt format",
+    )
+
+
+def load_merged_export(folder: Path | str, *, device: str = "auto", fit_threads: bool = True) -> Loaded:
+    """A merged export (`tuner export --format merged`) for generation, prompted as its run was."""
+    import time
+
+    started = time.perf_counter()
+    dev, device_note = select_inference_device(device)
+    folder = Path(folder)
+    if not (folder / MODEL_CONFIG).is_file():
+        raise TunerError(
+            f"{folder} holds no {MODEL_CONFIG}",
+            kind="model",
+            hint="export the run with `tuner export RUN --format merged`",
+        )
+    run_dir = _export_run_dir(folder)
+    preset = read_run_preset(run_dir)  # the prompt format and system prompt the run trained with
+    if dev == "cpu" and fit_threads:
+        fit_cpu_threads()
+    dtype, extra, _ = _load_plan(preset, dev, quant=False)  # merged weights are never re-quantized
+    tokenizer = _load_tokenizer(preset, folder)  # the export's own: its chat template and stop tokens
+
+    from transformers import AutoModelForCausalLM
+
+    from core.data.formatting import resolve_style
+
+    try:
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            str(folder), **_model_kwargs(preset, dtype), **extra
+        )
+    except (OSError, ValueError) as e:
+        raise TunerError(
+            f"cannot load the model in {folder}: {_first_line(e)}",
+            kind="model",
+            hint="the export is incomplete; export it again with --force",
+        ) from None
+    if "device_map" not in extra:
+        model.to(dev)
+    model.eval()
+    return Loaded(
+        model,
+        tokenizer,
+        resolve_style(tokenizer, preset.data.prompt_format),
+        preset.data.system_prompt,
+        f"{run_dir.name}/exports/{folder.name}",
+        run_dir,
+        preset,
+        folder,
+        dev,
+        time.perf_counter() - started,
+        f"merged export ({_dtype_name(dtype)})",
+        device_note,
+    )
+
+
 def _rel(folder: Path, run_dir: Path) -> str:
     try:
         return folder.resolve().relative_to(run_dir.resolve()).as_posix().removeprefix("checkpoints/")

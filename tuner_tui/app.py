@@ -25,10 +25,13 @@ from textual.lazy import Lazy
 
 from core.runs import RunInfo, runs_root
 from tuner_tui.idle_gc import IdleCollector
+from tuner_tui.job_control import JobControl
 from tuner_tui.launcher import Launch
 from tuner_tui.messages import (
     AttachRun,
+    ExportRequested,
     LaunchRequested,
+    MergeRequested,
     MonitorStatus,
     OpenData,
     OpenInPlayground,
@@ -118,6 +121,7 @@ class TunerApp(App[None]):
         self._active = self.start_pane
         self._running_listed = False
         self.idle_gc = IdleCollector()
+        self.job_control = JobControl(self, lambda: self.runs_pane)  # the pane exists once composed
 
     # ------------------------------------------------------------------ layout
 
@@ -155,6 +159,7 @@ class TunerApp(App[None]):
 
     def on_unmount(self) -> None:
         self.idle_gc.stop()
+        self.job_control.stop()  # an export/merge is this app's child: interrupted, it leaves no partial folder
 
     def exit(self, result: Any = None, return_code: int = 0, message: Any = None) -> None:
         """Exit — once the lazily mounted panes are in (quitting mid-mount trips Textual widgets)."""
@@ -399,6 +404,14 @@ class TunerApp(App[None]):
         self.notify(f"resuming {run_dir.name} (pid {launch.pid})")
         self.monitor.post_message(AttachRun(run_dir, launch))
         self.action_pane("monitor")
+
+    @on(ExportRequested)
+    def _export_requested(self, message: ExportRequested) -> None:
+        self.job_control.export(message)
+
+    @on(MergeRequested)
+    def _merge_requested(self, message: MergeRequested) -> None:
+        self.job_control.merge(message)
 
     @on(StopRequested)
     def _stop_requested(self, message: StopRequested) -> None:

@@ -28,13 +28,20 @@ def quiet() -> None:
 
 
 def load_run_model(
-    run_dir: str | None, *, base: bool = False, checkpoint: str | None = None, preset: str | None = None
+    run_dir: str | None,
+    *,
+    base: bool = False,
+    checkpoint: str | None = None,
+    preset: str | None = None,
+    export: str | None = None,
 ) -> Any:
-    """A run's model, or a preset's base model, for generation (core.run_model.Loaded); slow: call from a worker thread."""
-    from core.run_model import load_for_inference, load_preset_base
+    """A run's model, a merged export of it, or a preset's base model (core.run_model.Loaded); slow: call from a worker thread."""
+    from core.run_model import load_for_inference, load_merged_export, load_preset_base
 
     quiet()
     with LOAD_LOCK:
+        if export is not None:
+            return load_merged_export(export)
         if run_dir is None:
             return load_preset_base(preset or "quickstart")
         return load_for_inference(run_dir, base=base, checkpoint=checkpoint)

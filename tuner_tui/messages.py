@@ -7,7 +7,7 @@ never call the app or another pane. The app posts commands to a pane; a pane mou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,13 @@ from textual.message import Message
 
 @dataclass
 class RunsListed(Message):
-    """The runs pane listed the runs (after every listing; `infos` is a list of core.runs.RunInfo)."""
+    """The runs pane listed the runs (after every listing; `infos` is a list of core.runs.RunInfo).
+
+    `merges`: run path → "linear merge of a + b" for the runs `tuner merge` wrote.
+    """
 
     infos: list[Any]
+    merges: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,6 +91,29 @@ class RunsWanted(Message):
 
 
 @dataclass
+class ExportRequested(Message):
+    """Run `tuner export RUN --format FMT [--quant Q] [--ollama] [--force]` (chosen in the export dialog)."""
+
+    run_dir: Path
+    fmt: str
+    quant: str | None = None
+    ollama: bool = False
+    force: bool = False
+
+
+@dataclass
+class MergeRequested(Message):
+    """Run `tuner merge RUN RUN … --out NAME` (chosen in the merge dialog)."""
+
+    runs: list[Path]
+    out: str
+    method: str = "linear"
+    weights: list[float] | None = None
+    density: float | None = None
+    force: bool = False
+
+
+@dataclass
 class ShowPane(Message):
     """Switch to another pane."""
 
@@ -116,6 +143,13 @@ class RunsChanged(Message, bubble=False):
     """Playground: the runs (core.runs.RunInfo) it can offer models from."""
 
     infos: list[Any]
+
+
+@dataclass
+class JobUpdate(Message, bubble=False):
+    """Runs: an export or merge (a tuner_tui.jobs.Job) printed a line, or ended."""
+
+    job: Any
 
 
 @dataclass

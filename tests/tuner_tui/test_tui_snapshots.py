@@ -160,3 +160,45 @@ def test_playground_answers_100x30(runs_dir, snap_compare, monkeypatch):
         )
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=ready)
+
+
+def _runs_dialog(key: str, marks: tuple[int, ...] = ()):
+    """Runs pane, `marks` rows marked with space, then `key` opens a dialog."""
+
+    async def ready(pilot):
+        app = pilot.app
+        await _settle(pilot, lambda: app.runs_pane.loaded)
+        for row in marks:
+            app.runs_pane.table.move_cursor(row=row)
+            await pilot.press("space")
+        await pilot.press(key)
+        await _settle(pilot, lambda: len(app.screen_stack) > 1)
+
+    return ready
+
+
+def test_export_dialog_gguf_80x24(runs_dir, snap_compare, monkeypatch):
+    """Export: GGUF picked, the quant types this machine cannot write dimmed with their reason."""
+    import core.export.gguf
+
+    quants = {
+        "f16": None,
+        "bf16": None,
+        "q8_0": None,
+        "q4_k_m": "needs llama.cpp's quantizer: pip install it",
+    }
+    monkeypatch.setattr(core.export.gguf, "available_quants", lambda: quants)
+    app = TunerApp(clock=fixed_clock, start_pane="runs", attach_running=False)
+    opened = _runs_dialog("e")
+
+    async def ready(pilot):
+        await opened(pilot)
+        pilot.app.screen.query_one("#ex-gguf").value = True
+        await pilot.pause(0.2)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ready)
+
+
+def test_merge_dialog_80x24(runs_dir, snap_compare):
+    app = TunerApp(clock=fixed_clock, start_pane="runs", attach_running=False)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_runs_dialog("m", marks=(0, 1)))

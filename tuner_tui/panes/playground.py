@@ -171,14 +171,15 @@ class PlaygroundPane(Vertical):
 
     def _set_options(self, options: list[tuple[str, ModelChoice]]) -> None:
         sig = tuple(label for label, _ in options)
+        a, b = self.query_one("#pg-a", Select), self.query_one("#pg-b", Select)
+        # What A and B show, looked up before the keys ("m0", "m1", …) point at the new list.
+        old_a = self._choice_of(a.value)
+        old_b = self._choice_of(b.value)
         self.choices = {f"m{i}": c for i, (_, c) in enumerate(options)}
         if sig == self._options_sig:
             return
         first = self._options_sig is None
         self._options_sig = sig
-        a, b = self.query_one("#pg-a", Select), self.query_one("#pg-b", Select)
-        old_a = self._choice_of(a.value)
-        old_b = self._choice_of(b.value)
         items = [(c.label, key) for key, c in self.choices.items()]
         a.set_options(items)
         b.set_options([("— none —", NONE), *items])
@@ -196,10 +197,13 @@ class PlaygroundPane(Vertical):
 
     def _select(self, select: Select, choice: ModelChoice | None, default: Any = None) -> None:
         if choice is not None:
-            for key, c in self.choices.items():
-                if c.key == choice.key:
-                    select.value = key
-                    return
+            # The same choice; else one of the same label: a base model is read from the newest run
+            # that has it, so its key moves when a newer run (a merge, say) appears.
+            same = [k for k, c in self.choices.items() if c.key == choice.key]
+            same = same or [k for k, c in self.choices.items() if c.label == choice.label]
+            if same:
+                select.value = same[0]
+                return
         if default is not None:
             select.value = default
         elif self.choices and select.value is NO_SELECTION:
@@ -220,7 +224,7 @@ class PlaygroundPane(Vertical):
             self.post_message(RunsWanted())
             return
         self._pending_run = None
-        adapter = next((k for k, c in mine if c.checkpoint is None), mine[-1][0])
+        adapter = next((k for k, c in mine if c.checkpoint is None and c.export is None), mine[-1][0])
         self.query_one("#pg-a", Select).value = adapter
         base = next((k for k, c in self.choices.items() if c.base), None)
         if base is not None:
@@ -307,8 +311,10 @@ class PlaygroundPane(Vertical):
         if key in self.models:
             self.models.move_to_end(key)
             return self.models[key]
+        # export= only when there is one: tests' stand-in loaders predate it
+        extra = {"export": choice.export} if choice.export else {}
         model = hf_loading.load_run_model(
-            choice.run_dir, base=choice.base, checkpoint=choice.checkpoint, preset=choice.preset
+            choice.run_dir, base=choice.base, checkpoint=choice.checkpoint, preset=choice.preset, **extra
         )
         self.models[key] = model
         while len(self.models) > MAX_LOADED:

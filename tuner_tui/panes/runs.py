@@ -1,7 +1,12 @@
-"""Runs pane: every run under the runs root with status, steps and losses; Enter opens it."""
+"""Runs pane: every run under the runs root with status, steps and losses; Enter opens it.
+
+`e` exports the selected run and `m` merges the runs marked with space, through dialogs; the app
+runs `tuner export`/`tuner merge` and sends their progress back here (JobUpdate).
+"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +19,17 @@ from textual.widgets import DataTable, Static
 
 from core.runs import RunInfo
 from tuner_tui.fmt import STATUS_ICON, STATUS_STYLE, fmt_ago, fmt_num, fmt_time, short_model
-from tuner_tui.messages import OpenInPlayground, OpenRun, ResumeRequested, RunsListed, StopRequested
+from tuner_tui.jobs import SPINNER
+from tuner_tui.messages import (
+    ExportRequested,
+    JobUpdate,
+    MergeRequested,
+    OpenInPlayground,
+    OpenRun,
+    ResumeRequested,
+    RunsListed,
+    StopRequested,
+)
 from tuner_tui.settings import Settings
 from tuner_tui.widgets import update_if_changed
 
@@ -28,7 +43,11 @@ class RunsPane(Vertical):
         Binding("r", "resume", "Resume"),
         Binding("p", "playground", "Playground"),
         Binding("g", "refresh", "Refresh"),
+        Binding("e", "export", "Export"),
+        Binding("space", "mark", "Mark"),
+        Binding("m", "merge", "Merge"),
     ]
+    MARK = "● "  # before the name of a run marked for merging
 
     COLUMNS = ("run", "status", "steps", "loss", "best", "updated", "model", "started")
 
@@ -41,6 +60,11 @@ class RunsPane(Vertical):
         self._loading = False
         self.loaded = False
         self.scanner: Any = None  # tuner_tui.watch.RunsScanner, used by one worker at a time
+        self.marked: list[str] = []  # run paths marked for merging, in marking order
+        self.merges: dict[str, str] = {}  # run path → "linear merge of a + b"
+        self._merge_cache: dict[str, tuple[float, str | None]] = {}  # path → (provenance mtime, summary)
+        self.job: Any = None  # the latest tuner_tui.jobs.Job
+        self._spin = 0
 
     def compose(self) -> ComposeResult:
         yield Static("runs: reading…", id="runs-title", classes="pane-title")
@@ -52,7 +76,12 @@ class RunsPane(Vertical):
         ):
             table.add_column(title, key=key)
         yield table
+        yield Static("", id="runs-job", classes="detail")
         yield Static("", id="runs-detail", classes="detail")
+
+    def on_mount(self) -> None:
+        self.query_one("#runs-job").display = False
+        self.set_interval(0.25, self._tick)
 
     def focus_default(self) -> None:
         self.query_one(DataTable).focus()
@@ -75,17 +104,39 @@ class RunsPane(Vertical):
             if self.scanner is None or self.scanner.root != self.settings.runs_root:
                 self.scanner = RunsScanner(self.settings.runs_root)
             infos = self.scanner.scan(now=self.settings.clock())
+            merges = self._merges(infos)
         except Exception as e:
             self.app.call_from_thread(self.app.notify, f"cannot list runs: {e}", severity="error")
-            infos = []
+            infos, merges = [], {}
         finally:
             self._loading = False
         # A message, not a call: this pane may not be mounted yet (its queue holds it until it is),
         # and the app handles RunsListed too once the table shows the runs.
-        self.post_message(RunsListed(infos))
+        self.post_message(RunsListed(infos, merges))
+
+    def _merges(self, infos: list[RunInfo]) -> dict[str, str]:
+        """(worker) The runs `tuner merge` wrote, as their provenance says (re-read only when it changes)."""
+        from tuner_tui.jobs import merge_summary
+
+        found = {}
+        for r in infos:
+            if r.status != "finished" or r.step:  # a merge ends at step 0
+                continue
+            key = str(r.path)
+            try:
+                mtime = (Path(r.path) / "provenance.json").stat().st_mtime
+            except OSError:
+                continue
+            cached = self._merge_cache.get(key)
+            if cached is None or cached[0] != mtime:
+                cached = self._merge_cache[key] = (mtime, merge_summary(Path(r.path)))
+            if cached[1]:
+                found[key] = cached[1]
+        return found
 
     @on(RunsListed)
     def _listed(self, message: RunsListed) -> None:
+        self.merges = message.merges
         self._show(message.infos)
 
     def _show(self, infos: list[RunInfo]) -> None:
@@ -95,16 +146,22 @@ class RunsPane(Vertical):
         selected = self.selected_path()
         now = self.settings.clock()
         rows = []
+        paths = {str(r.path) for r in infos}
+        self.marked = [p for p in self.marked if p in paths]
         for r in infos:
             steps = f"{r.step or 0}/{r.max_steps}" if r.max_steps else str(r.step or 0)
+            merged = str(r.path) in self.merges
+            if merged:
+                steps = "–"  # a merge trains nothing
             status = Text(
-                f"{STATUS_ICON.get(r.status, '?')} {r.status}", style=STATUS_STYLE.get(r.status, "")
+                f"{STATUS_ICON.get(r.status, '?')} {'merged' if merged else r.status}",
+                style=STATUS_STYLE.get(r.status, ""),
             )
             rows.append(
                 (
                     str(r.path),
                     [
-                        r.name,
+                        self.MARK + r.name if str(r.path) in self.marked else r.name,
                         status,
                         steps,
                         fmt_num(r.last_loss),
@@ -172,15 +229,17 @@ class RunsPane(Vertical):
         info = self.selected_info()
         if info is None:
             return
-        parts = [f"{info.path}", f"preset {info.preset or '–'}"]
+        parts = [f"{info.path}", self.merges.get(str(info.path)) or f"preset {info.preset or '–'}"]
         if info.pid:
             parts.append(f"pid {info.pid}")
         hint = {
             "running": "s: stop",
             "interrupted": "r: resume",
             "failed": "r: resume",
-            "finished": "p: playground",
+            "finished": "p: playground · e: export",
         }.get(info.status, "")
+        if self.marked:
+            hint += f"   {len(self.marked)} marked · m: merge"
         update_if_changed(
             self.query_one("#runs-detail", Static),
             Text.assemble(("  ·  ".join(parts), "dim"), ("   " + hint if hint else "", "italic")),
@@ -215,3 +274,97 @@ class RunsPane(Vertical):
         info = self.selected_info()
         if info is not None:
             self.post_message(OpenInPlayground(Path(info.path)))
+
+    # ------------------------------------------------------------------ export, merge
+
+    def action_mark(self) -> None:
+        """Mark (or unmark) the selected run for merging."""
+        info = self.selected_info()
+        if info is None:
+            return
+        path = str(info.path)
+        if path in self.marked:
+            self.marked.remove(path)
+            cell = info.name
+        else:
+            self.marked.append(path)
+            cell = self.MARK + info.name
+        self.table.update_cell(path, "run", cell, update_width=True)  # the marker widens the column
+        self._cells[self._keys.index(path)][0] = cell
+        self._show_detail()
+
+    def action_export(self) -> None:
+        """The export dialog for the selected run; its choice goes to the app as ExportRequested."""
+        info = self.selected_info()
+        if info is None:
+            return
+        if info.status == "running":
+            self.app.notify(f"{info.name} is still training: export it once it has ended", severity="warning")
+            return
+        from tuner_tui.widgets.export_dialog import ExportChoice, ExportScreen
+
+        try:
+            from core.export.gguf import available_quants
+
+            quants = available_quants()
+        except Exception as e:  # core without GGUF support: merged and adapter still work
+            quants = {"f16": f"GGUF export is not available: {e}"}
+        run_dir = Path(info.path)
+
+        def chosen(choice: ExportChoice | None) -> None:
+            if choice is not None:
+                self.post_message(
+                    ExportRequested(run_dir, choice.fmt, choice.quant, choice.ollama, choice.force)
+                )
+
+        self.app.push_screen(ExportScreen(info.name, quants), chosen)
+
+    def action_merge(self) -> None:
+        """The merge dialog for the marked runs; its choice goes to the app as MergeRequested."""
+        if len(self.marked) < 2:
+            self.app.notify("mark two or more runs with space first, then m merges them", severity="warning")
+            return
+        from tuner_tui.widgets.merge_dialog import MergeChoice, MergeScreen
+
+        runs = [Path(p) for p in self.marked]
+
+        def chosen(choice: MergeChoice | None) -> None:
+            if choice is not None:
+                self.post_message(
+                    MergeRequested(
+                        runs, choice.out, choice.method, choice.weights, choice.density, choice.force
+                    )
+                )
+
+        self.app.push_screen(MergeScreen([r.name for r in runs]), chosen)
+
+    @on(JobUpdate)
+    def _job_update(self, message: JobUpdate) -> None:
+        job = self.job = message.job
+        if not job.running and job.ok and job.kind == "merge":
+            self.marked = []  # merged: the marks did their job (the new run shows at the next listing)
+            self.refresh_runs()
+        self._show_job()
+
+    def _tick(self) -> None:
+        if self.job is not None and self.job.running:
+            self._spin += 1
+            self._show_job()
+
+    def _show_job(self) -> None:
+        job, line = self.job, self.query_one("#runs-job", Static)
+        if job is None:
+            return
+        line.display = True
+        if job.running:
+            text = Text.assemble(
+                (SPINNER[self._spin % len(SPINNER)] + " ", "cyan"),
+                (job.label, "bold"),
+                f": {job.step}",
+                (f"  {time.time() - job.started:.0f} s", "dim"),
+            )
+        elif job.ok:
+            text = Text.assemble(("✓ ", "green"), (job.label, "bold"), " → ", job.result())
+        else:
+            text = Text.assemble(("✗ ", "red"), (job.label, "bold"), " failed: ", (job.result(), "red"))
+        update_if_changed(line, text)
