@@ -2,6 +2,7 @@
 #
 #   make quickstart   set up, then fine-tune the embedded SmolLM2 on the bundled data (CPU is fine)
 #   make test         set up, then lint (ruff, mypy, import-linter) and run the test suite
+#   make test-gguf    GGUF export checked by llama.cpp itself (builds llama-cpp-python once: a long C++ build)
 #   make gpu-check    on a GPU machine: one-command check of tuner on the GPU (< 8 min, no Hub access),
 #                     report in bench/out/gpu-check-<time>/; without a GPU: `make gpu-check ARGS=--cpu`
 #
@@ -16,7 +17,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: setup quickstart lint test test-fast test-xla gpu-check clean-venv
+.PHONY: setup quickstart lint test test-fast test-xla test-gguf gpu-check clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +30,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 setup: $(VENV)/.installed
+	@# llama.cpp's GGUF converter (from the pinned llama-cpp-python sdist, hash-checked) into tuner's cache,
+	@# so `tuner export --format gguf` and the tests need no download later; offline this only warns.
+	@$(PY) -m core.export.llama_cpp > /dev/null || echo "warning: GGUF export will fetch llama.cpp's converter on first use"
 
 quickstart: setup
 	$(VENV)/bin/tuner run quickstart
@@ -67,6 +71,27 @@ $(XLA_VENV)/.installed: pyproject.toml
 
 test-xla: $(XLA_VENV)/.installed
 	PJRT_DEVICE=CPU $(XPY) -m pytest tests/xla -p no:cacheprovider
+
+# GGUF files checked by llama.cpp itself (tests/gguf): llama-cpp-python built from the same pinned sdist
+# the converter comes from, CPU only. The build takes long (C++, niced, LLAMA_CPP_JOBS cores) and runs once:
+# the wheel is cached in tuner's cache, keyed by version and CMake options. `make test` never builds it.
+TUNER_CACHE ?= $(HOME)/.cache/tuner
+LLAMA_CPP_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF -DLLAMA_OPENSSL=OFF -DGGML_BLAS=OFF
+LLAMA_CPP_JOBS ?= 2
+LLAMA_CPP_WHEELS = $(TUNER_CACHE)/wheels/llama-cpp-python-$(shell echo '$(LLAMA_CPP_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+
+$(VENV)/.llama-cpp: $(VENV)/.installed
+	@if ! ls $(LLAMA_CPP_WHEELS)/llama_cpp_python-*.whl > /dev/null 2>&1; then \
+	  sdist=$$($(PY) -m core.export.llama_cpp --sdist) && \
+	  echo "building llama-cpp-python from $$sdist (CMAKE_ARGS=$(LLAMA_CPP_CMAKE_ARGS); long, once)" && \
+	  CMAKE_ARGS="$(LLAMA_CPP_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$(LLAMA_CPP_JOBS) \
+	    nice -n 10 $(PIP) wheel -q --no-deps "$$sdist" -w $(LLAMA_CPP_WHEELS); \
+	fi
+	$(PIP) install -q -c $(VENV)/constraints.txt $(LLAMA_CPP_WHEELS)/llama_cpp_python-*.whl
+	touch $@
+
+test-gguf: $(VENV)/.llama-cpp
+	TUNER_TEST_GGUF=1 $(PY) -m pytest tests/gguf -p no:cacheprovider -v -s
 
 clean-venv:
 	rm -rf $(VENV)
