@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.units import GiB, fmt_bytes  # noqa: E402
+from core.units import GiB, fmt_bytes  # noqa: E402 - after the sys.path line
 
 _CHILD = """
 import json, resource, sys

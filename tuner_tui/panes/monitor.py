@@ -222,9 +222,8 @@ class MonitorPane(Vertical):
             log.clear()
             self._pending_reset = False
         if self._pending_lines:
-            log.write_lines(
-                [visible(ln) for ln in self._pending_lines]
-            )  # train.log quotes data and model text
+            # train.log quotes data and model text
+            log.write_lines([visible(ln) for ln in self._pending_lines])
             self._pending_lines.clear()
         title = {"launch": "tuner output", "train.log": "train.log"}.get(view.log_source, "log")
         if log.border_title != title:
