@@ -347,6 +347,13 @@ def _load_plan(preset: Preset, device: str, quant: bool) -> tuple[Any, dict[str,
     return dtype, extra, f"base in {_quant_name(preset)} (as trained)"
 
 
+def _place(model: Any, extra: dict[str, Any], dev: str) -> None:
+    """On `dev` in eval mode; a model loaded with a device_map is already placed."""
+    if "device_map" not in extra:
+        model.to(dev)
+    model.eval()
+
+
 def load_for_inference(
     run_ref: str | None,
     *,
@@ -413,9 +420,7 @@ def load_for_inference(
             ) from None
         label = f"{run_dir.name}/{_rel(folder, run_dir)}"
         base_note = f"full fine-tune ({_dtype_name(dtype)})"
-    if "device_map" not in extra:  # loaded on the host; a device_map already placed the weights
-        model.to(dev)
-    model.eval()
+    _place(model, extra, dev)
     return Loaded(
         model,
         tokenizer,
@@ -447,9 +452,7 @@ def load_preset_base(preset_ref: str = "quickstart", *, device: str = "auto", qu
     dtype, extra, base_note = _load_plan(preset, dev, quant)
     tokenizer = _load_tokenizer(preset, None)
     model = _load_base(preset, dtype, extra)
-    if "device_map" not in extra:
-        model.to(dev)
-    model.eval()
+    _place(model, extra, dev)
     return Loaded(
         model,
         tokenizer,
@@ -519,9 +522,7 @@ def load_merged_export(folder: Path | str, *, device: str = "auto", fit_threads:
             kind="model",
             hint="the export is incomplete; export it again with --force",
         ) from None
-    if "device_map" not in extra:
-        model.to(dev)
-    model.eval()
+    _place(model, extra, dev)
     return Loaded(
         model,
         tokenizer,
