@@ -60,6 +60,15 @@ def main() -> int:
         ids = tok(text, add_special_tokens=style == "instruction")["input_ids"]
         cases.append((ids, hf_greedy(model, tok, ids, args.max_new)))
     print(f"{len(cases)} test rows of quickstart, HF greedy answers in {time.time() - started:.0f} s")
+    # The HF model teacher-forced on its own answers: where a GGUF disagrees, how close was the call?
+    reference_logits = []
+    all_gaps = []
+    with torch.no_grad():
+        for ids, answer in cases:
+            logits = model(torch.tensor([ids + answer])).logits[0, len(ids) - 1 : len(ids) - 1 + len(answer)]
+            reference_logits.append(logits.numpy())
+            top2 = torch.topk(logits, 2, dim=-1).values
+            all_gaps += (top2[:, 0] - top2[:, 1]).tolist()
 
     quants = available_quants()
     report = {"model": str(folder), "rows": len(cases), "max_new_tokens": args.max_new, "quants": {}}
@@ -73,7 +82,21 @@ def main() -> int:
             convert_to_gguf(folder, path, quant)
             convert_s = time.time() - t0
             t0 = time.time()
-            result = compare(load_gguf(path, n_ctx=1024), tok, cases, quant, args.max_new)
+            result = compare(
+                load_gguf(path, n_ctx=1024),
+                tok,
+                cases,
+                quant,
+                args.max_new,
+                reference_logits=reference_logits,
+            )
+            flips = sorted(result.flip_margins)
+            if flips:
+                below = sum(g <= flips[-1] for g in all_gaps) / len(all_gaps)
+                print(
+                    f"{quant}: {len(flips)} flips at reference logit gaps median {flips[len(flips) // 2]:.2f}, "
+                    f"max {flips[-1]:.2f} ({below:.0%} of all answer positions have a top-2 gap that small)"
+                )
             # K-quants fall back per tensor where rows are not multiples of 256: say what was written.
             types = Counter(t.tensor_type.name for t in GGUFReader(path).tensors)
             print(
@@ -90,6 +113,7 @@ def main() -> int:
                 "compare_seconds": round(time.time() - t0, 1),
                 "tensor_types": dict(types),
                 "first_mismatches": result.mismatches[:3],
+                "flip_margins": [round(g, 3) for g in flips],
             }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, ensure_ascii=False))

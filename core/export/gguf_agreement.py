@@ -23,6 +23,9 @@ class Agreement:
     agreeing: int = 0
     same_answers: int = 0
     mismatches: list[tuple[str, str]] = field(default_factory=list)  # (reference, llama.cpp) answers
+    # For each position where llama.cpp ranks another token first: how far below the reference's own pick the
+    # reference model ranks that token (its logit gap); small gaps are near-ties, not conversion errors.
+    flip_margins: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -62,13 +65,22 @@ def load_gguf(path: Path, n_ctx: int = 512) -> Any:
 
 
 def compare(
-    llm: Any, tokenizer: Any, cases: list[tuple[list[int], list[int]]], label: str, max_new_tokens: int
+    llm: Any,
+    tokenizer: Any,
+    cases: list[tuple[list[int], list[int]]],
+    label: str,
+    max_new_tokens: int,
+    reference_logits: list[Any] | None = None,
 ) -> Agreement:
-    """Agreement of `llm` with the reference over (prompt ids, reference answer ids) pairs."""
+    """Agreement of `llm` with the reference over (prompt ids, reference answer ids) pairs.
+
+    `reference_logits[k]` (answer positions × vocab, the reference model teacher-forced on case k) adds the
+    reference's logit gap at each position where llama.cpp picks another token (`flip_margins`).
+    """
     import numpy as np
 
     result = Agreement(label)
-    for prompt, answer in cases:
+    for k, (prompt, answer) in enumerate(cases):
         llm.reset()
         llm.eval(prompt + answer)
         n = len(prompt)
@@ -76,6 +88,11 @@ def compare(
         top = np.argmax(llm.scores[n - 1 : n - 1 + len(answer)], axis=-1)
         result.tokens += len(answer)
         result.agreeing += int(sum(int(a) == int(b) for a, b in zip(top, answer, strict=True)))
+        if reference_logits is not None:
+            ref = reference_logits[k]
+            for i, (a, b) in enumerate(zip(top, answer, strict=True)):
+                if int(a) != int(b):
+                    result.flip_margins.append(float(ref[i][int(b)] - ref[i][int(a)]))
         llm.reset()
         got = llm.create_completion(prompt, max_tokens=max_new_tokens, temperature=0.0, repeat_penalty=1.0)
         text = got["choices"][0]["text"]
