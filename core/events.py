@@ -109,6 +109,10 @@ class Eval(Event):
     exact_match: float | None = None
     exact_match_rows: int = 0
     syntax_valid: float | None = None  # share of those generations that are a non-empty, valid bash command
+    exec_accuracy: float | None = (
+        None  # eval.exec: share of the sampled exec-set rows right when run in the sandbox
+    )
+    exec_rows: int = 0
 
 
 @dataclass(kw_only=True)

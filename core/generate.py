@@ -6,7 +6,7 @@ Nothing generated is ever executed; the extracted command is only checked for da
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +53,7 @@ def generate_batch(
     max_new_tokens: int = 64,
     batch_size: int = 16,
     should_stop: Callable[[], bool] | None = None,
+    shots: Sequence[tuple[str, str]] = (),
 ) -> list[Answer]:
     """Greedy answers for many prompts, batched with left padding; `should_stop()` cuts it short (partial answers)."""
     import torch
@@ -68,7 +69,7 @@ def generate_batch(
             if should_stop is not None and should_stop():
                 break
             chunk = prompts[start : start + batch_size]
-            texts = [prompt_text(tokenizer, p, style, system_prompt) for p in chunk]
+            texts = [prompt_text(tokenizer, p, style, system_prompt, shots) for p in chunk]
             enc = tokenizer(
                 texts, return_tensors="pt", padding=True, add_special_tokens=style == "instruction"
             ).to(device)

@@ -37,3 +37,17 @@ def smol_tokenizer():
     from core.models.embedded import converted_dir
 
     return AutoTokenizer.from_pretrained(converted_dir())
+
+
+@pytest.fixture
+def sandbox_ready() -> None:
+    """Skip (or, on CI / with TUNER_REQUIRE_SANDBOX=1, fail) when bubblewrap cannot work here."""
+    import os
+
+    from core.sandbox.bwrap import sandbox_problem
+
+    problem = sandbox_problem()
+    if problem:
+        if os.environ.get("CI") or os.environ.get("TUNER_REQUIRE_SANDBOX"):
+            pytest.fail(f"the sandbox must work on CI: {problem}")
+        pytest.skip(problem)

@@ -222,6 +222,12 @@ class EvalCfg(Section):
     )
     max_new_tokens: int = Field(64, ge=1)
     before_training: bool = True  # evaluate (loss, exact match, samples) at step 0 too
+    # Execution-checked accuracy at each evaluation: a fixed sample of the shipped exec set, run in the
+    # bubblewrap sandbox (skipped with a warning where the sandbox cannot work). See docs/exec-eval.md.
+    exec: bool = False
+    exec_rows: int = Field(40, ge=1)
+    # `tuner eval`: K worked examples from the run's train split before each prompt (for base models).
+    few_shot: int = Field(0, ge=0, le=16)
 
 
 class LogCfg(Section):

@@ -106,13 +106,16 @@ def data_root() -> Path:
 
 def input_key(preset: Preset, base_dir: Path | None = None) -> str:
     """Hash of everything a build depends on."""
-    from core.data.sources import source_fingerprint
+    from core.data.sources import file_sha256, source_fingerprint
+    from core.exec_eval.exec_set import exec_set_path
 
     payload = {
         "pipeline": PIPELINE_VERSION,
         "code": code_fingerprint(),
         "data": preset.data.model_dump(mode="json"),
         "sources": [source_fingerprint(s, base_dir) for s in preset.data.sources],
+        # train rows are decontaminated against the execution-checked set: a changed set rebuilds
+        "exec_set": file_sha256(exec_set_path()),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 

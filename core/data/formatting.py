@@ -7,6 +7,7 @@ response only; the response ends with the end-of-sequence token so generation le
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,19 +31,30 @@ def resolve_style(tokenizer: Any, prompt_format: str = "auto") -> Style:
     return "chat" if getattr(tokenizer, "chat_template", None) else "instruction"
 
 
-def _messages(instruction: str, system_prompt: str | None) -> list[dict[str, str]]:
+def _messages(
+    instruction: str, system_prompt: str | None, shots: Sequence[tuple[str, str]] = ()
+) -> list[dict[str, str]]:
     msgs = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    for ins, cmd in shots:  # few-shot examples as earlier turns of the same conversation
+        msgs += [{"role": "user", "content": ins}, {"role": "assistant", "content": cmd}]
     return msgs + [{"role": "user", "content": instruction}]
 
 
-def prompt_text(tokenizer: Any, instruction: str, style: Style, system_prompt: str | None = None) -> str:
-    """The prompt the model sees before its answer (used for training and for generation)."""
+def prompt_text(
+    tokenizer: Any,
+    instruction: str,
+    style: Style,
+    system_prompt: str | None = None,
+    shots: Sequence[tuple[str, str]] = (),
+) -> str:
+    """The prompt the model sees before its answer (training and generation); `shots`: few-shot (instruction, command) pairs."""
     if style == "chat":
         return tokenizer.apply_chat_template(
-            _messages(instruction, system_prompt), tokenize=False, add_generation_prompt=True
+            _messages(instruction, system_prompt, shots), tokenize=False, add_generation_prompt=True
         )
     # No trailing space: BPE tokenizers attach the space to the next word ("Ġls").
-    return f"Instruction: {instruction}\n\nResponse:"
+    prefix = "".join(f"Instruction: {ins}\n\nResponse: {cmd}\n\n" for ins, cmd in shots)
+    return f"{prefix}Instruction: {instruction}\n\nResponse:"
 
 
 def completion_text(

@@ -255,6 +255,13 @@ def _decontaminate(
         for ex in splits[name]:
             held_cmd.setdefault(normalize_command(ex.command), ex.row_id)
             held_ins.setdefault(normalize_instruction(ex.instruction), ex.row_id)
+    # The execution-checked test set (`tuner eval --exec`) is held out of every training set too.
+    from core.exec_eval.exec_set import load_exec_set
+
+    for row in load_exec_set():
+        for command in (row.reference, *row.alternatives):
+            held_cmd.setdefault(normalize_command(command), f"exec-set/{row.id}")
+        held_ins.setdefault(normalize_instruction(row.instruction), f"exec-set/{row.id}")
     kept = []
     before = len(rejected)
     for ex in splits["train"]:

@@ -34,6 +34,9 @@ class Progress:
         self.exact_match: tuple[float, int, float] | None = (
             None  # (rate, rows, syntax-valid rate) of this evaluation
         )
+        self.exec_accuracy: tuple[float | None, int] | None = (
+            None  # (rate, rows) of this evaluation (eval.exec)
+        )
         self.world_size = 1
 
     def stop_requested(self) -> bool:
@@ -95,7 +98,8 @@ class EventsCallback(TrainerCallback):
         loss = (metrics or {}).get("eval_loss")
         val = float(loss) if loss is not None and math.isfinite(loss) else None  # NaN is never a best loss
         em, rows, valid = self.progress.exact_match or (None, 0, None)
-        self.progress.exact_match = None
+        exec_acc, exec_rows = self.progress.exec_accuracy or (None, 0)
+        self.progress.exact_match = self.progress.exec_accuracy = None
         self.emit(
             ev.Eval(
                 step=state.global_step,
@@ -104,6 +108,8 @@ class EventsCallback(TrainerCallback):
                 exact_match=em,
                 exact_match_rows=rows,
                 syntax_valid=valid,
+                exec_accuracy=exec_acc,
+                exec_rows=exec_rows,
             )
         )
 

@@ -41,6 +41,8 @@ def event_line(rec: dict[str, Any]) -> str | None:
         )
         if rec.get("syntax_valid") is not None:
             em += f", valid bash {rec['syntax_valid']:.1%}"
+        if rec.get("exec_accuracy") is not None:
+            em += f", exec accuracy {rec['exec_accuracy']:.1%} ({rec['exec_rows']} rows)"
         vl = f"{rec['val_loss']:.4f}" if rec.get("val_loss") is not None else "nan"
         return f"eval @ {rec['step']}: val loss {vl}{em}"
     if t == "sample":
@@ -75,6 +77,11 @@ def before_after(evals: list[dict[str, Any]]) -> str | None:
         )
     if a.get("syntax_valid") is not None and b.get("syntax_valid") is not None:
         parts.append(f"valid bash commands {a['syntax_valid']:.1%} → {b['syntax_valid']:.1%}")
+    if a.get("exec_accuracy") is not None and b.get("exec_accuracy") is not None:
+        parts.append(
+            f"execution accuracy {a['exec_accuracy']:.1%} → {b['exec_accuracy']:.1%} "
+            f"({b['exec_rows']} exec-set rows, run in the sandbox)"
+        )
     return f"step {a['step']} → {b['step']}: " + ", ".join(parts) if parts else None
 
 

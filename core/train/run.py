@@ -427,6 +427,12 @@ def _train(
                 preset.eval.max_new_tokens,
             ),
         )
+    if rank == 0 and prep.style != "text" and not fsdp_requested():
+        from core.train.exec_callback import make_exec_callback
+
+        exec_cb = make_exec_callback(preset, emit, progress, tokenizer, cast("Style", prep.style))
+        if exec_cb is not None:
+            callbacks.insert(0, exec_cb)  # before EventsCallback: its accuracy goes into the eval event
     trainer = TunerTrainer(
         model=model,
         args=args,

@@ -3,7 +3,9 @@
 Models load in worker threads with core.run_model.load_for_inference (torch/transformers are
 imported there, on first use only) and answer through core.generate.stream_reply; generated
 pieces are posted to the UI with call_from_thread. The extracted command is checked
-with core.data.safety (through core.generate.answer_from_text) and flagged — never executed.
+with core.data.safety (through core.generate.answer_from_text) and flagged; it runs only when the
+user asks (ctrl+r), in the bubblewrap sandbox on a copy of a fixture (tuner_tui.sandbox_run) —
+never on this machine.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 
+from core.exec_eval.fixtures import fixture_names
 from core.terminal_text import visible
 from tuner_tui import hf_loading
 from tuner_tui.history import PromptHistory
@@ -62,12 +65,14 @@ class AnswerPanel(Vertical):
         self.text = ""
         self.started = 0.0
         self.pieces = 0
+        self.answer: Any = None  # core.generate.Answer once finished
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="answer-status")
         with VerticalScroll(classes="answer-scroll"):
             yield Static("", classes="answer-text")
         yield Static("", classes="answer-command")
+        yield Static("", classes="answer-run")
 
     def on_mount(self) -> None:
         self.border_title = f"{self.side}"
@@ -76,7 +81,9 @@ class AnswerPanel(Vertical):
         self.border_title = f"{self.side}: {label}"
         self.text = ""
         self.pieces = 0
+        self.answer = None
         self.started = self.clock()
+        self.query_one(".answer-run", Static).update("")
         self.query_one(".answer-text", Static).update("")
         self.query_one(".answer-command", Static).update("")
         self.set_status(status)
@@ -92,6 +99,7 @@ class AnswerPanel(Vertical):
 
     def finish(self, answer: Any, syntax_error: str | None = None) -> None:
         """Show the extracted command, whether it parses as bash, and its risk."""
+        self.answer = answer
         took = self.clock() - self.started
         self.set_status(f"done in {took:.1f} s ({self.pieces} pieces)")
         t = Text()
@@ -111,6 +119,13 @@ class AnswerPanel(Vertical):
     def fail(self, message: str) -> None:
         self.set_status(message, style="red")
 
+    def show_run(self, title: str, lines: list[tuple[str, str]]) -> None:
+        """What the command did in the sandbox: exit status, output head, files changed."""
+        t = Text(title + "\n", style="bold")
+        for text, style in lines:
+            t.append(visible(text) + "\n", style=style)  # the command's output is not ours either
+        self.query_one(".answer-run", Static).update(t)
+
 
 class PlaygroundPane(Vertical):
     """Pick model A (and optionally B), type a prompt, Enter."""
@@ -118,6 +133,7 @@ class PlaygroundPane(Vertical):
     BINDINGS = [
         Binding("ctrl+g", "generate", "Generate"),
         Binding("ctrl+o", "swap", "Swap A/B"),
+        Binding("ctrl+r", "run_sandbox", "Run in sandbox"),
     ]
 
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
@@ -144,11 +160,23 @@ class PlaygroundPane(Vertical):
             prompt.history = self.history
             yield prompt
             yield Button("Go", id="pg-go", compact=True, variant="primary")
+        with Horizontal(classes="controls", id="pg-sandbox-row"):
+            yield Label("sandbox: run the answers on")
+            yield Select(
+                [(name, name) for name in fixture_names()],
+                prompt="pick a fixture",
+                id="pg-fixture",
+                compact=True,
+            )
+            yield Button("Run ▶", id="pg-run", compact=True)
         with Horizontal(id="pg-answers"):
             yield AnswerPanel("A", self.settings.clock, id="pg-out-a", classes="answer")
             yield AnswerPanel("B", self.settings.clock, id="pg-out-b", classes="answer")
         yield Static(
-            Text("nothing generated is ever executed; commands are only checked for danger", style="dim"),
+            Text(
+                "commands run only on ctrl+r, in a bubblewrap sandbox on a copy of a fixture, never on this machine",
+                style="dim",
+            ),
             id="pg-note",
         )
 
@@ -304,6 +332,52 @@ class PlaygroundPane(Vertical):
             (bash_syntax_error(answer.command) or prose_reason(answer.command)) if answer.command else None
         )
         call(panel.finish, answer, problem)
+
+    # ------------------------------------------------------------------ the sandbox
+
+    @on(Button.Pressed, "#pg-run")
+    def _run_pressed(self) -> None:
+        self.action_run_sandbox()
+
+    def action_run_sandbox(self) -> None:
+        """Run the answers' commands (A, and B when shown) in the sandbox on the chosen fixture."""
+        panels = [
+            p for p in self.query(AnswerPanel) if p.display and p.answer is not None and p.answer.command
+        ]
+        if not panels:
+            self.app.notify("generate an answer with a command first (Enter)", severity="warning")
+            return
+        fixture = self.query_one("#pg-fixture", Select).value
+        if fixture in (NO_SELECTION, None):
+            self.app.notify("pick a fixture to run the answers on (the 'run on' list)", severity="warning")
+            return
+        for p in panels:
+            p.query_one(".answer-run", Static).update(
+                Text(f"running in the sandbox on {fixture}…", style="dim")
+            )
+        self._sandbox([(p, p.answer.command) for p in panels], str(fixture))
+
+    @work(thread=True, exit_on_error=False, group="sandbox", exclusive=True)
+    def _sandbox(self, jobs: list[tuple[AnswerPanel, str]], fixture: str) -> None:
+        from tuner_tui import sandbox_run
+
+        call = self.app.call_from_thread
+        problem = sandbox_run.problem()
+        if problem:  # refuse; never fall back to running on the host
+            for panel, _ in jobs:
+                call(panel.show_run, "not run", [(problem, "red")])
+            return
+        try:
+            runs, same = sandbox_run.run_commands([cmd for _, cmd in jobs], fixture)
+        except Exception as e:  # a fixture that fails to build: one line, the pane stays usable
+            for panel, _ in jobs:
+                call(panel.show_run, "not run", [(f"{type(e).__name__}: {e}", "red")])
+            return
+        for (panel, _), run in zip(jobs, runs, strict=True):
+            call(panel.show_run, f"in the sandbox on {fixture}:", sandbox_run.describe(run))
+        if same is not None:
+            verdict = "A and B did the same thing" if same else "A and B did different things"
+            call(self.app.notify, f"{verdict} on {fixture} (output and files compared)")
 
     def _model(self, choice: ModelChoice) -> Any:
         """(worker) A loaded model (core.run_model.Loaded) from the cache, or load it (at most MAX_LOADED kept)."""

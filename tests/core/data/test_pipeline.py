@@ -138,6 +138,6 @@ def test_build_writes_everything_and_is_cached(jsonl_file, isolated_cache):
 def test_changed_input_rebuilds(jsonl_file, isolated_cache):
     path = jsonl_file(ROWS)
     a = build_data(Preset(name="t", data=cfg(path)))
-    path.write_text(path.read_text() + '{"nl": "who am i", "cmd": "whoami"}\n')
+    path.write_text(path.read_text() + '{"nl": "print the kernel release", "cmd": "uname -r"}\n')
     b = build_data(Preset(name="t", data=cfg(path)))
     assert not b.cached and a.data_hash != b.data_hash

@@ -1,0 +1,1 @@
+"""Running untrusted shell commands in a throwaway bubblewrap sandbox (for execution-checked evaluation)."""
