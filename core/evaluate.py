@@ -195,8 +195,7 @@ def load_data_file(path: Path | str) -> EvalData:
 def exec_set_data(path: Path | str | None = None) -> EvalData:
     """The execution-checked test set (default: the shipped one) as evaluation rows with their fixtures."""
     from core.data.records import Example
-    from core.exec_eval.exec_set import exec_set_path, load_exec_set
-    from core.train.exec_callback import exec_sample
+    from core.exec_eval.exec_set import exec_sample, exec_set_path, load_exec_set
 
     file = Path(path) if path is not None else exec_set_path()
     # Round-robin over the categories (the order eval.exec samples in): --limit N is a balanced sample.

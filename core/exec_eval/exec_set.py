@@ -6,6 +6,7 @@ Format and how the rows were written: assets/exec/README.md.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -103,3 +104,17 @@ def load_exec_set(path: Path | None = None) -> list[ExecRow]:
     if not rows:
         raise DataError(f"{path}: no rows", hint="write one JSON object per line")
     return rows
+
+
+def exec_sample(rows: Sequence[ExecRow], n: int) -> list[ExecRow]:
+    """`n` rows taken round-robin over the categories in id order: the same rows at every evaluation."""
+    by_cat: dict[str, list[ExecRow]] = {}
+    for row in sorted(rows, key=lambda r: (r.category, r.id)):
+        by_cat.setdefault(row.category, []).append(row)
+    queues = [list(v) for _, v in sorted(by_cat.items())]
+    out: list[ExecRow] = []
+    while len(out) < n and any(queues):
+        for q in queues:
+            if q and len(out) < n:
+                out.append(q.pop(0))
+    return out

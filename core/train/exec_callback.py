@@ -7,7 +7,7 @@ that carries the result; their time is excluded from throughput like the rest of
 from __future__ import annotations
 
 import atexit
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
@@ -20,20 +20,6 @@ if TYPE_CHECKING:
     from core.exec_eval.exec_set import ExecRow
     from core.exec_eval.scorer import ExecScorer
     from core.train.callbacks import Progress
-
-
-def exec_sample(rows: Sequence[ExecRow], n: int) -> list[ExecRow]:
-    """`n` rows taken round-robin over the categories in id order: the same rows at every evaluation."""
-    by_cat: dict[str, list[ExecRow]] = {}
-    for row in sorted(rows, key=lambda r: (r.category, r.id)):
-        by_cat.setdefault(row.category, []).append(row)
-    queues = [list(v) for _, v in sorted(by_cat.items())]
-    out: list[ExecRow] = []
-    while len(out) < n and any(queues):
-        for q in queues:
-            if q and len(out) < n:
-                out.append(q.pop(0))
-    return out
 
 
 class ExecEvalCallback(TrainerCallback):
@@ -92,7 +78,7 @@ def make_exec_callback(
     """The callback when eval.exec is on and the sandbox works here; else None (with a warning event)."""
     if not preset.eval.exec:
         return None
-    from core.exec_eval.exec_set import load_exec_set
+    from core.exec_eval.exec_set import exec_sample, load_exec_set
     from core.exec_eval.scorer import ExecScorer
     from core.sandbox.bwrap import sandbox_problem
 

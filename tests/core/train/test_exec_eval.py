@@ -6,9 +6,8 @@ import pytest
 
 from core.cli import main
 from core.events import read_events
-from core.exec_eval.exec_set import CATEGORIES, load_exec_set
+from core.exec_eval.exec_set import CATEGORIES, exec_sample, load_exec_set
 from core.sandbox.bwrap import sandbox_problem
-from core.train.exec_callback import exec_sample
 
 
 def only_run(tmp_path):
