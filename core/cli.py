@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.markup import escape
@@ -104,7 +105,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """tuner run [PRESET] [--set k=v] [--max-steps N] [--resume RUN|latest] [--runs-dir DIR]"""
+    """tuner run [PRESET] [--set k=v] [--max-steps N] [--resume RUN|latest] [--seeds LIST | --sweep k=v1,v2 …]"""
     quiet_libraries()
     if args.preset and args.resume:
         raise TunerError(
@@ -114,8 +115,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise TunerError(
             "--then and --seeds cannot be combined", kind="config", hint="run the phases per seed"
         )
-    if args.seeds:
-        return _run_seeds(args)
+    hints = {
+        "--seeds": "sweep the seed instead: --sweep train.seed=1,2,3",
+        "--resume": "the same --sweep command again resumes the sweep",
+        "--then": "sweep each phase on its own",
+    }
+    for flag, given in (("--seeds", args.seeds), ("--resume", args.resume), ("--then", args.then)):
+        if args.sweep and given:
+            raise TunerError(f"--sweep and {flag} cannot be combined", kind="config", hint=hints[flag])
+    if args.sweep or args.seeds:
+        return _run_grid(args)
     if args.then:
         return _run_phases(args)
     return _run_once(args, args.set).exit_code
@@ -162,12 +171,18 @@ def _stopped_by_time_budget(run_dir: Path | None) -> bool:
     return bool(final and final.get("reason") == "time_budget")
 
 
-def _run_once(args: argparse.Namespace, overrides: list[str]):
-    """One training run with a live display; reports its error and directory (rank 0 only)."""
+def _run_once(args: argparse.Namespace, overrides: list[str], hook: Callable[[dict], None] | None = None):
+    """One training run with a live display (and `hook` on each event); reports its error and directory (rank 0 only)."""
     from core.train.display import RunDisplay
     from core.train.run import RunRequest, dist_info, run_training
 
     display = RunDisplay(console())
+
+    def on_event(record: dict) -> None:
+        display(record)
+        if hook is not None:
+            hook(record)
+
     try:
         outcome = run_training(
             RunRequest(
@@ -178,7 +193,7 @@ def _run_once(args: argparse.Namespace, overrides: list[str]):
                 Path(args.runs_dir) if args.runs_dir else None,
                 smoke=args.smoke,
             ),
-            on_event=display,
+            on_event=on_event,
         )
     finally:
         display.close()
@@ -209,54 +224,29 @@ def parse_seeds(text: str) -> list[int]:
     return list(dict.fromkeys(seeds))
 
 
-def _run_seeds(args: argparse.Namespace) -> int:
-    """One run per seed, in sequence, each its own run directory; then best val loss per seed and its spread."""
-    import statistics
+def _run_grid(args: argparse.Namespace) -> int:
+    """--sweep (the grid, resumable, core/sweep.py) or --seeds (one run per seed): points in sequence, one summary."""
+    from core import sweep
+    from core.runs import runs_root
 
-    from rich.table import Table
-
-    from core.config.loader import load_preset
-    from core.runs import run_info
-
-    if args.resume:
+    if args.seeds and args.resume:
         raise TunerError(
             "--seeds starts new runs; it cannot be combined with --resume",
             kind="config",
             hint="resume each seed's run on its own: tuner run --resume RUN",
         )
-    seeds = parse_seeds(args.seeds)
-    preset, _ = load_preset(args.preset or "quickstart", args.set)  # a config error stops before any run
-    base = preset.log.run_name or preset.name
-    results: list[tuple[int, Path | None, str, float | None]] = []
-    code = 0
-    for i, seed in enumerate(seeds, 1):
-        console().print(f"[bold]seed {seed}[/] ({i}/{len(seeds)})")
-        outcome = _run_once(args, [*args.set, f"train.seed={seed}", f"log.run_name={base}-seed{seed}"])
-        code = outcome.exit_code
-        info = run_info(outcome.run_dir) if outcome.run_dir else None
-        results.append(
-            (
-                seed,
-                outcome.run_dir,
-                info.status if info else outcome.status,
-                info.best_val_loss if info else None,
-            )
-        )
-        if code:
-            break  # a failure is not seed-dependent often enough to burn the rest of a quota on it
-    table = Table(title=f"{base}: {len(results)} of {len(seeds)} seeds")
-    for col in ("seed", "status", "best val loss", "run"):
-        table.add_column(col)
-    for seed, run, status, best in results:
-        table.add_row(str(seed), status, f"{best:.4f}" if best is not None else "–", run.name if run else "–")
-    console().print(table)
-    losses = [best for _, _, status, best in results if best is not None and status == "finished"]
-    if len(losses) > 1:
-        console().print(
-            f"best val loss over {len(losses)} seeds: mean {statistics.mean(losses):.4f}, "
-            f"std {statistics.stdev(losses):.4f}, min {min(losses):.4f}, max {max(losses):.4f}"
-        )
-    return code
+    ref = args.preset or "quickstart"
+    if args.sweep:
+        plan = sweep.plan_sweep(ref, args.set, args.sweep, args.max_steps, args.smoke)
+    else:
+        plan = sweep.plan_seeds(ref, args.set, parse_seeds(args.seeds), args.smoke)
+
+    def run_point(overrides: list[str], resume: Path | None, hook: Callable[[dict], None]):
+        where = {"preset": None, "resume": str(resume)} if resume else {"preset": ref, "resume": None}
+        point = argparse.Namespace(**{**vars(args), **where})
+        return _run_once(point, overrides, hook)
+
+    return sweep.run_plan(plan, run_point, Path(args.runs_dir) if args.runs_dir else runs_root(), console())
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -266,8 +256,13 @@ def cmd_runs(args: argparse.Namespace) -> int:
     from core.runs import list_runs
     from core.units import fmt_seconds
 
-    runs = list_runs(Path(args.runs_dir) if args.runs_dir else None)
     con = console()
+    if args.sweep:
+        from core.runs import runs_root
+        from core.sweep import show_sweep
+
+        return show_sweep(con, Path(args.runs_dir) if args.runs_dir else runs_root(), args.sweep)
+    runs = list_runs(Path(args.runs_dir) if args.runs_dir else None)
     if not runs:
         con.print("no runs yet: start one with `tuner run`")
         return 0
@@ -354,6 +349,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds", metavar="LIST", help="one run per seed, in sequence: 1,2,3 or 1-5; then a summary"
     )
     ru.add_argument(
+        "--sweep",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="a grid: one run per combination of the values (repeat for more keys), then a summary; "
+        "the same command again resumes it",
+    )
+    ru.add_argument(
         "--then",
         action="append",
         default=[],
@@ -369,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rs = sub.add_parser("runs", help="list runs: status, steps, best val loss")
     add_runs_dir(rs)
+    rs.add_argument("--sweep", metavar="ID", help="a sweep's summary table (its id, a prefix, or 'latest')")
     rs.set_defaults(func=cmd_runs)
 
     from core.cli_inference import add_inference_commands
