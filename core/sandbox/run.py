@@ -3,14 +3,13 @@
 Inside the sandbox a script copies the fixture into a size-limited tmpfs home, applies its modes,
 runs the command under `timeout` and ulimits (processes, memory, CPU, file size) with stdin closed,
 kills whatever the command left running (everything in the sandbox's PID namespace), then streams
-back, as one tar on a private pipe, the exit status and the resulting tree (a `find` listing of
-types, modes and mtimes, plus the readable files). Stdout and stderr are capped; a command that
+back, as one small tar on a private pipe, the exit status and the resulting tree (a `find` listing of
+types, modes and mtimes, and the SHA-256 of every readable file, hashed inside the sandbox). Stdout and stderr are capped; a command that
 floods them, or outlives the wall-clock limit, is killed with the whole sandbox.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import subprocess
@@ -20,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.sandbox.bwrap import HOME, bwrap_argv
+from core.sandbox.bwrap import bwrap_argv
 
 _SCRIPT = r"""
 exec 0</dev/null 3>&"$T_REPORT_FD"
@@ -36,8 +35,9 @@ echo $? >/tmp/.rc
 kill -KILL -1 2>/dev/null
 cd /
 find "$HOME" -mindepth 1 -printf '%y\t%#m\t%T@\t%s\t%l\t%P\0' >/tmp/.listing 2>/dev/null
-tar --format=pax -C / -cf - tmp/.rc tmp/.listing $( [ -f /tmp/.setup ] && echo tmp/.setup tmp/.setup-err ) \
-    home/user >&3 2>/dev/null
+(cd "$HOME" && find . -type f -readable -print0 | xargs -0 -r sha256sum -z --) >/tmp/.hashes 2>/dev/null
+tar --format=pax -C / -cf - tmp/.rc tmp/.listing tmp/.hashes \
+    $( [ -f /tmp/.setup ] && echo tmp/.setup tmp/.setup-err ) >&3 2>/dev/null
 exit 0
 """
 
@@ -120,6 +120,16 @@ def _parse_listing(raw: bytes) -> dict[str, tuple[str, int, float, int, str | No
     return out
 
 
+def _parse_hashes(raw: bytes) -> dict[str, str]:
+    """`sha256sum -z` output ("<hex>  ./path" records, NUL-separated) as {path: hex}."""
+    out: dict[str, str] = {}
+    for rec in raw.split(b"\0"):
+        digest, sep, path = rec.decode("utf-8", "surrogateescape").partition("  ")
+        if sep and path.startswith("./"):
+            out[path[2:]] = digest
+    return out
+
+
 def _read_report(blob: bytes) -> tuple[int | None, dict[str, Entry] | None, str | None]:
     """(exit code, tree, setup error) from the tar the sandbox streamed back."""
     try:
@@ -141,15 +151,12 @@ def _read_report(blob: bytes) -> tuple[int | None, dict[str, Entry] | None, str 
         return None, None, None
     raw = tar.extractfile(listing)
     stat = _parse_listing(raw.read() if raw else b"")
-    tree: dict[str, Entry] = {}
-    prefix = HOME.strip("/") + "/"
-    for path, (kind, mode, mtime, size, target) in stat.items():
-        digest = None
-        m = members.get(prefix + path)
-        if kind == "f" and m is not None and m.isfile():
-            f = tar.extractfile(m)
-            digest = hashlib.sha256(f.read()).hexdigest() if f else None
-        tree[path] = Entry(kind, mode, mtime, size, target, digest)
+    hashes_file = tar.extractfile(members["tmp/.hashes"]) if "tmp/.hashes" in members else None
+    hashes = _parse_hashes(hashes_file.read()) if hashes_file else {}
+    tree = {
+        path: Entry(kind, mode, mtime, size, target, hashes.get(path) if kind == "f" else None)
+        for path, (kind, mode, mtime, size, target) in stat.items()
+    }
     why = f"{setup.strip()}: {setup_err[0] if setup_err else 'failed'}" if setup else None
     return int(rc_text), tree, why
 

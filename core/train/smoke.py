@@ -102,7 +102,12 @@ def smoke_preset(preset: Preset, device_available: str = "cpu") -> Preset:
     here = cast(DeviceName, device_available)  # what select_device() returned: a device name
     p.model.device = here if p.model.device in ("auto", here) else "cpu"
     augment = any(s.augment for s in preset.data.sources)
-    if any(s.kind == "hub" for s in preset.data.sources):
+    # Offline and self-contained: Hub data, or a local file this machine does not have (nl2bash's corpus),
+    # becomes the bundled pairs; the code path is the same.
+    if any(
+        s.kind == "hub" or (s.kind == "file" and not Path(s.path or "").expanduser().exists())
+        for s in preset.data.sources
+    ):
         p.data.sources = [SourceCfg(kind="bundled", augment=augment)]
     if augment and not (p.data.augment.multiplier or p.data.augment.target_size):
         p.data.augment.multiplier = 2.0
@@ -119,5 +124,6 @@ def smoke_preset(preset: Preset, device_available: str = "cpu") -> Preset:
     e = p.eval
     e.every, e.sample_every, e.max_val_rows, e.exact_match_rows, e.max_new_tokens = 5, 5, 16, 4, 8
     e.sample_prompts = e.sample_prompts[:1]
+    e.exec_rows = min(e.exec_rows, 4)
     p.log.every, p.log.wandb_project = 1, None
     return p

@@ -41,6 +41,17 @@ def test_smoke_keeps_what_matters():
     assert smoke.data.sources[0].kind == "bundled"
 
 
+def test_smoke_of_a_preset_whose_local_file_is_missing_uses_the_bundled_pairs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no data/nl2bash.jsonl here
+    preset, _ = load_preset("nl2bash")
+    smoke = smoke_preset(preset)
+    assert [s.kind for s in smoke.data.sources] == ["bundled"]
+    assert smoke.eval.exec and smoke.eval.exec_rows == 4  # eval.exec kept, on a few rows
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "nl2bash.jsonl").write_text('{"nl": "list files", "cmd": "ls"}\n')
+    assert [s.kind for s in smoke_preset(preset).data.sources] == ["bundled", "file"]  # there: kept
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["qwen-qlora", "tpu-lora", "pythia", "mps-scratch"])
 def test_smoke_run(name, tmp_path, monkeypatch):
