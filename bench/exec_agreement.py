@@ -1,8 +1,9 @@
 """Does the execution rule agree with a person? A labelled sample of prediction/reference pairs.
 
-  sample   draw 100 pairs from scored predictions files (`tuner eval --score … --exec` output): every
-           pair the rule calls right, then those that ran (exit 0) but were judged different, then a
-           seeded draw of the rest; writes PAIRS.jsonl without the rule's verdicts (for blind
+  sample   draw 100 pairs whose prediction differs from the reference (and alternatives) as a string
+           from scored predictions files (`tuner eval --score … --exec` output): up to half that the
+           rule calls right, then those that ran (exit 0) but were judged different, then a seeded
+           draw of the rest; writes PAIRS.jsonl without the rule's verdicts (for blind
            labelling) and PAIRS.rule.json (the verdicts, kept apart)
   compare  read the labels (one JSON per line: id, label "right"/"wrong", note) and print the
            agreement: overall, when the person says right, when the person says wrong
@@ -33,7 +34,8 @@ def sample(out: Path, scored: list[Path], n: int) -> int:
             v = r.get("exec") or {}
             cmd = (r.get("command") or "").strip()
             key = (str(r.get("row_id")), cmd)
-            if v.get("right") is None or not cmd or key in seen:
+            # string matches are right under any rule: only pairs that differ as strings test this one
+            if v.get("right") is None or not cmd or key in seen or r.get("normalized_match"):
                 continue
             seen.add(key)
             item = {

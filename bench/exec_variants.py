@@ -30,6 +30,8 @@ SYSTEM = "You are a bash assistant. Reply with one bash command and nothing else
 # name → (preset, --set overrides); each changes one thing from the shipped quickstart
 VARIANTS: dict[str, tuple[str, list[str]]] = {
     "shipped": ("quickstart", []),
+    # the bundled file before its 324 workspace-relative rows were appended (its first 543 lines)
+    "data-543": ("@first543", []),
     "lr2e-3": ("quickstart", ["train.lr=2e-3"]),
     "lr5e-4": ("quickstart", ["train.lr=5e-4"]),
     "r32": ("quickstart", ["lora.r=32", "lora.alpha=64"]),
@@ -55,7 +57,30 @@ def tuner(args: list[str], log: Path, env: dict[str, str]) -> tuple[int, float]:
     return rc, round(time.perf_counter() - t, 1)
 
 
-def predict(out: Path, names: list[str], max_steps: int | None, limit: int | None) -> int:
+# --no-train-eval: the recipe's training without its in-training evaluations (same steps and data)
+NO_TRAIN_EVAL = [
+    "eval.before_training=false",
+    "eval.every=100000",
+    "eval.sample_every=100000",
+    "eval.exact_match_rows=0",
+]
+
+
+def _first543(out: Path) -> str:
+    """A quickstart preset on the bundled file's first 543 rows (the set before the workspace rows)."""
+    rows = (ROOT / "assets" / "datasets" / "bash_pairs.jsonl").read_text().splitlines()[:543]
+    (out / "bash_pairs_543.jsonl").write_text("\n".join(rows) + "\n")
+    text = (ROOT / "presets" / "quickstart.toml").read_text()
+    text = text.replace('name = "quickstart"', 'name = "quickstart-543"')
+    text = text.replace('kind = "bundled"', f'kind = "file"\npath = "{out / "bash_pairs_543.jsonl"}"')
+    path = out / "quickstart-543.toml"
+    path.write_text(text)
+    return str(path)
+
+
+def predict(
+    out: Path, names: list[str], max_steps: int | None, limit: int | None, no_train_eval: bool = False
+) -> int:
     """Train the variants and write predictions; returns 1 if anything failed."""
     out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -65,7 +90,10 @@ def predict(out: Path, names: list[str], max_steps: int | None, limit: int | Non
     failed = 0
     for name in names:
         preset, sets = VARIANTS[name]
+        if preset == "@first543":
+            preset = _first543(out)
         runs = out / "runs" / name
+        sets = sets + (NO_TRAIN_EVAL if no_train_eval else [])
         args = ["run", preset, "--runs-dir", str(runs), *[a for s in sets for a in ("--set", s)]]
         if max_steps:
             args += ["--max-steps", str(max_steps)]
@@ -146,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--limit", type=int, help="only the first N rows of the set (round-robin over categories)"
     )
+    ap.add_argument(
+        "--no-train-eval",
+        action="store_true",
+        help="skip the evaluations during training (faster; same training)",
+    )
     args = ap.parse_args(argv)
     if args.phase == "predict":
         names = [n.strip() for n in args.variants.split(",") if n.strip()]
@@ -153,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             print(f"unknown variants {unknown}; choose from {', '.join(VARIANTS)}", file=sys.stderr)
             return 2
-        return predict(args.out, names, args.max_steps, args.limit)
+        return predict(args.out, names, args.max_steps, args.limit, args.no_train_eval)
     return score(args.out)
 
 

@@ -15,16 +15,16 @@ from core.events import read_events
 
 # Tiny 2-layer Llama (seed 0) on the bundled pairs, CPU fp32, one thread; recorded with torch 2.13.0.
 # Steps 1-2 agree across recipes: the first update runs at warmup's lr 0.
-# Re-recorded 2026-11-30: the pipeline now also decontaminates against the execution-checked set (3 bundled
-# rows left train), so the batches changed; the val split did not (step-0 val loss is unchanged).
+# Re-recorded 2026-11-30: the bundled pairs grew from 543 to 867 rows (workspace-relative tasks) and the
+# pipeline now also decontaminates against the execution-checked set, so the splits and batches changed.
 EXPECTED = {
     "lora": {
-        "train": [10.815193176, 10.795815468, 10.803670883, 10.833940506, 10.776274681, 10.826709747],
-        "val": [10.831217766, 10.825462342, 10.815845490],
+        "train": [10.755100250, 10.834310532, 10.825400352, 10.751035690, 10.735216141, 10.784053802],
+        "val": [10.802707672, 10.792026520, 10.771236420],
     },
     "full": {
-        "train": [10.815193176, 10.795815468, 10.791541100, 10.781107903, 10.687215806, 10.716492653],
-        "val": [10.831217766, 10.764276505, 10.702836991],
+        "train": [10.755100250, 10.834310532, 10.781416893, 10.667642594, 10.641376495, 10.652773857],
+        "val": [10.802707672, 10.718505859, 10.654508591],
     },
 }
 EXTRA = {
