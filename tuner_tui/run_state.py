@@ -75,6 +75,7 @@ class RunState:
         self.rss: Series = []
         self.accel: Series = []
         self.exact_match: Series = []
+        self.exec_accuracy: Series = []  # eval.exec: share of a sandbox-checked sample that ran right
         self.samples: dict[str, Any] | None = None
         self.warnings: list[dict[str, Any]] = []
         self.checkpoints: list[dict[str, Any]] = []
@@ -105,6 +106,7 @@ class RunState:
             self.rss,
             self.accel,
             self.exact_match,
+            self.exec_accuracy,
         )
 
     def _apply(self, rec: dict[str, Any]) -> None:
@@ -131,6 +133,7 @@ class RunState:
             self.last_val = rec
             self._series(self.val_loss, step, rec.get("val_loss"))
             self._series(self.exact_match, step, rec.get("exact_match"))
+            self._series(self.exec_accuracy, step, rec.get("exec_accuracy"))
         elif kind == "sample":
             self.samples = rec
         elif kind == "checkpoint":

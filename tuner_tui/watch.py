@@ -88,6 +88,7 @@ class RunView:
     stopping: bool = False  # a stop was sent or acknowledged and the run has not ended yet
     log_source: str = ""
     partial: bool = False  # a long file's middle is still being read: charts show its start and its end
+    exec_accuracy: Series = field(default_factory=list)  # eval events with exec_accuracy (eval.exec)
 
 
 @dataclass
@@ -341,6 +342,7 @@ class RunWatch:
             rss=list(s.rss),
             accel=list(s.accel),
             exact_match=list(s.exact_match),
+            exec_accuracy=list(s.exec_accuracy),
             samples=s.samples,
             warnings=list(s.warnings),
             checkpoints=list(s.checkpoints),

@@ -1,5 +1,8 @@
 """Monitor pane: one run, live — loss/val loss/lr curves, throughput, memory, progress, samples, log.
 
+Runs whose preset has `eval.exec = true` also get an exec-accuracy chart beside the loss chart
+(the same steps on its x axis); it stays hidden for the others.
+
 A timer polls the run's RunWatch in a worker thread (all file IO off the UI thread); whatever
 arrived since the last poll — one event or a burst of thousands — is applied in one update.
 """
@@ -41,13 +44,17 @@ from tuner_tui.messages import (
 )
 from tuner_tui.settings import Settings
 from tuner_tui.watch import QUIET_EXITS, RunView, RunWatch, WatchUpdate
-from tuner_tui.widgets.chart import ChartSeries, LineChart
+from tuner_tui.widgets.chart import ChartSeries, LineChart, share_range
 
 LOG_LINES = 500
 
 
 def _bytes_axis(v: float) -> str:
     return fmt_bytes(v).replace(" ", "").replace("iB", "")
+
+
+def _pct_axis(v: float) -> str:
+    return f"{v:.0%}"
 
 
 class MonitorPane(Vertical):
@@ -86,6 +93,7 @@ class MonitorPane(Vertical):
         with VerticalScroll(id="mon-body"):
             with Horizontal(classes="chart-row", id="mon-row1"):
                 yield LineChart("loss", id="chart-loss", classes="chart")
+                yield LineChart("exec accuracy", id="chart-exec", classes="chart", y_fmt=_pct_axis)
                 yield LineChart("learning rate", id="chart-lr", classes="chart", y_zero=True)
             with Horizontal(classes="chart-row", id="mon-row2"):
                 yield LineChart(
@@ -108,6 +116,7 @@ class MonitorPane(Vertical):
     def on_mount(self) -> None:
         self.query_one("#mon-samples", Static).border_title = "latest samples"
         self.query_one("#mon-events", Static).border_title = "run"
+        self.query_one("#chart-exec").display = False  # until the run has an exec-checked evaluation
         self.set_interval(self.settings.poll_interval, self._tick)
 
     def focus_default(self) -> None:
@@ -150,6 +159,7 @@ class MonitorPane(Vertical):
         self.query_one("#mon-log", Log).clear()
         for chart in self.query(LineChart):
             chart.set_series([])
+        self.query_one("#chart-exec").display = False  # the next run may not measure it
         self.query_one("#mon-samples", Static).update("")
         self.query_one("#mon-events", Static).update("")
         self.query_one("#mon-header", Static).update(Text(f"opening {self.watch.name}…", style="dim"))
@@ -285,6 +295,14 @@ class MonitorPane(Vertical):
         if view.last_val and isinstance(view.last_val.get("exact_match"), (int, float)):
             t.append("  EM ", style="dim")
             t.append(f"{view.last_val['exact_match']:.0%}")
+        if view.exec_accuracy:
+            # The latest measured share (an evaluation cut short by a stop has none); its rows are
+            # the same fixed sample at every evaluation.
+            rows = (view.last_val or {}).get("exec_rows")
+            t.append("  exec ", style="dim")
+            t.append(f"{view.exec_accuracy[-1][1]:.0%}", style="green")
+            if isinstance(rows, int) and rows > 0:
+                t.append(f" of {rows}", style="dim")
         tps = last.get("tokens_per_s")
         t.append("  tok/s ", style="dim")
         t.append(fmt_rate(tps))
@@ -335,9 +353,26 @@ class MonitorPane(Vertical):
                 bar.update(total=None if status in ("starting", "running") else 1, progress=0)
 
     def _render_charts(self, view: RunView) -> None:
+        x_range = None
+        if view.exec_accuracy:
+            # One step axis for both charts: an exec point sits beside the val-loss point of its eval.
+            xs = [p[0] for s in (view.train_loss, view.val_loss, view.exec_accuracy) for p in s]
+            x_range = (min(xs), max(xs))
         self.query_one("#chart-loss", LineChart).set_series(
             [ChartSeries("train", view.train_loss, "cyan"), ChartSeries("val", view.val_loss, "magenta")],
+            x_range=x_range,
         )
+        exec_chart = self.query_one("#chart-exec", LineChart)
+        exec_chart.display = bool(view.exec_accuracy)
+        if view.exec_accuracy:
+            rows = (view.last_val or {}).get("exec_rows")
+            line = [ChartSeries("", view.exec_accuracy, "green", "●")]
+            exec_chart.set_series(
+                line,
+                summary=f"latest {view.exec_accuracy[-1][1]:.1%}" + (f" of {rows}" if rows else ""),
+                x_range=x_range,
+                y_range=share_range(line),
+            )
         self.query_one("#chart-lr", LineChart).set_series([ChartSeries("", view.lr, "yellow")])
         tps = [p[1] for p in view.tokens_per_s[-5:]]
         avg = sorted(tps)[len(tps) // 2] if tps else None

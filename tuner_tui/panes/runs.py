@@ -1,7 +1,8 @@
 """Runs pane: every run under the runs root with status, steps and losses; Enter opens it.
 
 `e` exports the selected run and `m` merges the runs marked with space, through dialogs; the app
-runs `tuner export`/`tuner merge` and sends their progress back here (JobUpdate).
+runs `tuner export`/`tuner merge` and sends their progress back here (JobUpdate). `c` compares the
+marked runs (curves, final metrics, preset differences) on a screen of its own.
 """
 
 from __future__ import annotations
@@ -42,12 +43,14 @@ class RunsPane(Vertical):
         Binding("s", "stop", "Stop"),
         Binding("r", "resume", "Resume"),
         Binding("p", "playground", "Playground"),
-        Binding("g", "refresh", "Refresh"),
+        # Listed again every few seconds anyway: off the key bar, which has room for 80 columns of keys.
+        Binding("g", "refresh", "Refresh", show=False),
         Binding("e", "export", "Export"),
         Binding("space", "mark", "Mark"),
+        Binding("c", "compare", "Compare"),
         Binding("m", "merge", "Merge"),
     ]
-    MARK = "● "  # before the name of a run marked for merging
+    MARK = "● "  # before the name of a marked run (to compare or to merge)
 
     COLUMNS = ("run", "status", "steps", "loss", "best", "updated", "model", "started")
 
@@ -60,7 +63,7 @@ class RunsPane(Vertical):
         self._loading = False
         self.loaded = False
         self.scanner: Any = None  # tuner_tui.watch.RunsScanner, used by one worker at a time
-        self.marked: list[str] = []  # run paths marked for merging, in marking order
+        self.marked: list[str] = []  # run paths marked to compare or merge, in marking order
         self.merges: dict[str, str] = {}  # run path → "linear merge of a + b"
         self._merge_cache: dict[str, tuple[float, str | None]] = {}  # path → (provenance mtime, summary)
         self.job: Any = None  # the latest tuner_tui.jobs.Job
@@ -239,7 +242,7 @@ class RunsPane(Vertical):
             "finished": "p: playground · e: export",
         }.get(info.status, "")
         if self.marked:
-            hint += f"   {len(self.marked)} marked · m: merge"
+            hint += f"   {len(self.marked)} marked · c: compare · m: merge"
         update_if_changed(
             self.query_one("#runs-detail", Static),
             Text.assemble(("  ·  ".join(parts), "dim"), ("   " + hint if hint else "", "italic")),
@@ -275,10 +278,10 @@ class RunsPane(Vertical):
         if info is not None:
             self.post_message(OpenInPlayground(Path(info.path)))
 
-    # ------------------------------------------------------------------ export, merge
+    # ------------------------------------------------------------------ compare, export, merge
 
     def action_mark(self) -> None:
-        """Mark (or unmark) the selected run for merging."""
+        """Mark (or unmark) the selected run, for comparing (c) or merging (m)."""
         info = self.selected_info()
         if info is None:
             return
@@ -292,6 +295,18 @@ class RunsPane(Vertical):
         self.table.update_cell(path, "run", cell, update_width=True)  # the marker widens the column
         self._cells[self._keys.index(path)][0] = cell
         self._show_detail()
+
+    def action_compare(self) -> None:
+        """The comparison of the marked runs (a screen of its own; Escape comes back here)."""
+        if len(self.marked) < 2:
+            have = f" ({len(self.marked)} marked)" if self.marked else ""
+            self.app.notify(
+                f"mark at least two runs with space{have}, then c compares them", severity="warning"
+            )
+            return
+        from tuner_tui.widgets.compare_view import CompareScreen
+
+        self.app.push_screen(CompareScreen([Path(p) for p in self.marked], clock=self.settings.clock))
 
     def action_export(self) -> None:
         """The export dialog for the selected run; its choice goes to the app as ExportRequested."""

@@ -2,7 +2,9 @@
 
 No plotting library: a line chart puts 2×4 braille dots in each cell, so an 40×8 cell chart
 has 80×32 dots. Colours are the 8 basic ANSI names (cyan, magenta, yellow, green, red), which
-stay distinct in 16-colour terminals; each series is also named in the legend.
+stay distinct in 16-colour terminals; each series is also named in the legend. Overlaid series
+of several runs (the Runs pane's comparison) also get a marker glyph each (`SERIES_STYLES`), so
+they stay apart where colours are hard to tell or lines cross.
 """
 
 from __future__ import annotations
@@ -23,13 +25,55 @@ _DOTS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 _EIGHTHS = " ▁▂▃▄▅▆▇█"
 
 
+# Colour and marker per overlaid series, in order: blue is last, it reads poorly on dark backgrounds.
+SERIES_STYLES = (
+    ("cyan", "●"),
+    ("magenta", "▲"),
+    ("yellow", "■"),
+    ("green", "◆"),
+    ("red", "✚"),
+    ("white", "○"),
+    ("blue", "★"),
+)
+
+
+def series_style(index: int) -> tuple[str, str]:
+    """(colour, marker) of the index-th overlaid series (they repeat after seven)."""
+    return SERIES_STYLES[index % len(SERIES_STYLES)]
+
+
 @dataclass
 class ChartSeries:
-    """One line: a name for the legend, (x, y) points in x order, an ANSI colour name."""
+    """One line: a name for the legend, (x, y) points in x order, an ANSI colour name.
+
+    `marker`: a one-cell glyph drawn at every point over the line (for sparse series such as
+    evaluations, where it also tells overlaid runs apart without relying on colour).
+    """
 
     name: str
     points: Sequence[Point]
     color: str = "cyan"
+    marker: str = ""
+
+
+def share_range(series: Sequence[ChartSeries]) -> tuple[float, float]:
+    """A y axis for shares (0–1): from 0, up to a little above the highest point, 100% at most."""
+    top = max((y for s in series for _, y in s.points if math.isfinite(y)), default=1.0)
+    # Low shares keep room to show their trend (2% → 6% would be a flat line on 0–100%).
+    return 0.0, 1.0 if top >= 0.8 else max(0.1, min(1.0, top * 1.25))
+
+
+def legend(series: Sequence[ChartSeries], sep: str = "  ") -> Text:
+    """The named series as `━● name` in their colours, one after the other."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for s in series:
+        if not s.name:
+            continue
+        if text:
+            text.append(sep)
+        text.append("━" + s.marker, style=f"bold {s.color}")
+        text.append(" " + s.name)
+    return text
 
 
 def robust_range(values: list[float]) -> tuple[float, float]:
@@ -93,8 +137,14 @@ def render_line_chart(
     y_zero: bool = False,
     x_label: str = "step",
     empty: str = "waiting for data…",
+    x_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | None = None,
 ) -> Text:
-    """The chart as `height` lines of `width` cells."""
+    """The chart as `height` lines of `width` cells.
+
+    `x_range`/`y_range` fix the axes (charts side by side share their steps; a share stays 0–1);
+    points outside are clamped to the edge.
+    """
     width, height = max(0, width), max(0, height)
     pts = [p for s in series for p in s.points if math.isfinite(p[0]) and math.isfinite(p[1])]
     if height < 2 or width < 12 or not pts:
@@ -106,11 +156,13 @@ def render_line_chart(
         return Text("\n".join(lines), style="dim", no_wrap=True, overflow="crop")
     xs = [p[0] for p in pts]
     ys = [p[1] for p in pts]
-    x0, x1 = min(xs), max(xs)
+    x0, x1 = x_range if x_range is not None else (min(xs), max(xs))
     y0, y1 = robust_range(ys) if robust else (min(ys), max(ys))
     if y_zero and y0 > 0:
         y0 = 0.0
-    if y1 - y0 <= 0:
+    if y_range is not None and y_range[1] > y_range[0]:
+        y0, y1 = y_range
+    elif y1 - y0 <= 0:
         pad = abs(y1) * 0.1 or 1.0
         y0, y1 = y0 - pad, y1 + pad
     else:
@@ -129,6 +181,7 @@ def render_line_chart(
     cols, rows = plot_w * 2, plot_h * 4
     bits = [[0] * plot_w for _ in range(plot_h)]
     color: list[list[str | None]] = [[None] * plot_w for _ in range(plot_h)]
+    marks: dict[tuple[int, int], tuple[str, str]] = {}  # (row, cell) → (glyph, colour), over the dots
     xspan = x1 - x0
 
     def dot_y(y: float) -> int:
@@ -155,6 +208,11 @@ def render_line_chart(
                     plot(pc + round(dc * i / n), pr + round(dr * i / n), s.color)
             plot(c, r_last, s.color)
             prev = (c, r_last)
+        if s.marker:
+            for x, y in s.points:
+                if math.isfinite(x) and math.isfinite(y):
+                    c = round((x - x0) / xspan * (cols - 1)) if xspan > 0 else 0
+                    marks[(dot_y(y) // 4, min(max(c, 0), cols - 1) // 2)] = (s.marker, s.color)
 
     text = Text(no_wrap=True, overflow="crop")
     for r in range(plot_h):
@@ -168,6 +226,9 @@ def render_line_chart(
             b = row_bits[cx]
             st = row_col[cx] if b else None
             ch = chr(0x2800 + b) if b else " "
+            mark = marks.get((r, cx))
+            if mark is not None:
+                ch, st = mark[0], f"bold {mark[1]}"
             if st != run_style and run:
                 text.append("".join(run), style=run_style or "")
                 run = []
@@ -215,13 +276,24 @@ class LineChart(Widget):
         self.y_zero = y_zero
         self.x_label = x_label
         self.empty = empty
+        self.x_range: tuple[float, float] | None = None
+        self.y_range: tuple[float, float] | None = None
         self.border_title = title
 
-    def set_series(self, series: list[ChartSeries], summary: str = "") -> None:
-        """Replace the data (and the legend) and redraw."""
+    def set_series(
+        self,
+        series: list[ChartSeries],
+        summary: str = "",
+        *,
+        legend: bool = True,
+        x_range: tuple[float, float] | None = None,
+        y_range: tuple[float, float] | None = None,
+    ) -> None:
+        """Replace the data and redraw; the legend goes in the title unless `legend=False` (shown elsewhere)."""
         self.series = series
-        legend = "  ".join(f"[{s.color}]━[/] {s.name}" for s in series if s.name)
-        self.border_title = f"{self.title}  {legend}" if legend else self.title
+        self.x_range, self.y_range = x_range, y_range
+        names = "  ".join(f"[{s.color}]━{s.marker}[/] {s.name}" for s in series if s.name) if legend else ""
+        self.border_title = f"{self.title}  {names}" if names else self.title
         self.border_subtitle = summary
         self.refresh()
 
@@ -240,6 +312,8 @@ class LineChart(Widget):
             y_zero=self.y_zero,
             x_label=self.x_label,
             empty=self.empty,
+            x_range=self.x_range,
+            y_range=self.y_range,
         )
 
 
