@@ -74,10 +74,11 @@ def check_sources(preset: Any, base_dir: Path, ctx: PresetContext) -> list[Check
             if p.is_file():
                 out.append(Check(label, "pass", f"{tilde(p)} ({fmt_bytes(p.stat().st_size)})"))
             else:
+                # a shipped preset's local corpus (nl2bash) missing here is "not runnable here", not broken
                 out.append(
                     Check(
                         label,
-                        "fail",
+                        ctx.here,
                         f"{src.path} does not exist (looked in the working directory and {tilde(base_dir)})",
                         "fix the source's path (relative paths are tried from the preset's folder too)",
                     )
