@@ -299,7 +299,7 @@ async def test_quitting_interrupts_a_running_export(runs_dir, monkeypatch):
         app.post_message(ExportRequested(runs_dir / FINISHED_RUN, "merged"))
         await wait_until(pilot, lambda: "merging" in job_line(app), what="progress")
         job = app.job_control.job
-    end = time.monotonic() + 10
-    while job.popen.poll() is None and time.monotonic() < end:
-        time.sleep(0.05)
-    assert job.popen.poll() is not None  # SIGINT: the CLI removes its staging folder and ends
+    # SIGINT: the CLI removes its staging folder and ends. No deadline of our own (a loaded CI machine is
+    # slow, not broken): the fake would print its second line after 60 s and exit 0 only after 120 s.
+    code = job.popen.wait(timeout=110)
+    assert code != 0  # interrupted, not run to its end
