@@ -105,7 +105,10 @@ async def test_export_dialog_runs_tuner_export_with_progress_and_the_path(runs_d
         assert "export gguf-q8_0 of " + FINISHED_RUN in job_line(app)
         await wait_until(pilot, lambda: "✓" in job_line(app), what="export finished")
         assert job_line(app).strip().endswith(f"→ {out}")
-        assert any(str(out) in n.message for n in app._notifications)
+        # the notification follows the last progress update (posted from the worker thread)
+        await wait_until(
+            pilot, lambda: any(str(out) in n.message for n in app._notifications), what="done notification"
+        )
     (run_dir, fmt), kwargs = calls[0]
     assert (Path(run_dir).name, fmt) == (FINISHED_RUN, "gguf")
     assert kwargs["quant"] == "q8_0" and kwargs["ollama"] and not kwargs["force"]
