@@ -28,6 +28,7 @@ def training_arguments(
     *,
     has_eval: bool,
     xla_spmd: bool = False,
+    resuming: bool = False,
 ):
     """TrainingArguments for a preset; batches are pre-built, so the DataLoader batch size is 1.
 
@@ -72,7 +73,9 @@ def training_arguments(
         logging_nan_inf_filter=False,
         eval_strategy="steps" if has_eval else "no",
         eval_steps=e.every,
-        eval_on_start=has_eval and e.before_training,  # the "before" side of before/after
+        # the "before" side of before/after; a resume continues a run that has it (the Trainer would
+        # evaluate again at every resume: minutes on a large model, a duplicate point on the curves)
+        eval_on_start=has_eval and e.before_training and not resuming,
         save_strategy="steps",
         save_steps=t.save_every,
         save_total_limit=t.save_limit,

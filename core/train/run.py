@@ -375,6 +375,7 @@ def _train(
         max_steps,
         has_eval=prep.eval_dataset is not None,
         xla_spmd=cores > 1,
+        resuming=resume_from is not None,
     )
     progress = Progress(max_steps, started)
     progress.step = _resume_step(resume_from)

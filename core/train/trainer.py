@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from transformers import Trainer
-from transformers.trainer_utils import rotate_checkpoints
+from transformers import Trainer, TrainerCallback
+from transformers.trainer_utils import TrainOutput, rotate_checkpoints
 
 from core.runs import CHECKPOINT_PREFIX, COMPLETE_MARKER, TMP_PREFIX
 from core.train.batches import pop_counts
@@ -17,6 +17,19 @@ from core.train.batches import pop_counts
 
 class _Abandoned(Exception):
     """An evaluation given up because the run is stopping."""
+
+
+class _AlreadyTrained(Exception):
+    """The resumed checkpoint has reached max_steps: there is no step left to train."""
+
+
+class _NoStepPastMax(TrainerCallback):
+    """The Trainer checks max_steps only after a step: a run resumed from its last checkpoint (killed
+    during its final evaluation or adapter save) would train one step more than it was asked to."""
+
+    def on_step_begin(self, args, state, control, **kw):
+        if 0 < state.max_steps <= state.global_step:
+            raise _AlreadyTrained
 
 
 class TunerTrainer(Trainer):
@@ -31,6 +44,30 @@ class TunerTrainer(Trainer):
     on_checkpoint: Callable[[int, str, float], None] | None = None
     eval_collator: Any = None  # eval batches must not count as training throughput
     progress: Any = None  # core.train.callbacks.Progress: eval time is excluded from tokens/s
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_callback(_NoStepPastMax())
+
+    def train(
+        self,
+        resume_from_checkpoint: str | bool | None = None,
+        trial: Any = None,
+        ignore_keys_for_eval: Any = None,
+    ) -> TrainOutput:
+        """Train; from a checkpoint already at max_steps, only finish what its run left undone."""
+        try:
+            return super().train(resume_from_checkpoint, trial, ignore_keys_for_eval)
+        except _AlreadyTrained:
+            pass
+        # The checkpoint's weights, optimizer and state are loaded. Its final evaluation is missing
+        # when a stop signal abandoned it; the adapter is saved by the caller as after any run.
+        step = self.state.global_step
+        evaluated = any("eval_loss" in h and h.get("step") == step for h in self.state.log_history)
+        if self.eval_dataset is not None and self.args.eval_strategy != "no" and not evaluated:
+            self.evaluate()
+        self.control = self.callback_handler.on_train_end(self.args, self.state, self.control)
+        return TrainOutput(step, 0.0, {})
 
     def _prepare_inputs(self, inputs: Any) -> Any:
         if isinstance(inputs, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -180,3 +181,58 @@ def test_a_second_sigterm_ends_at_once_and_still_says_so(tiny_preset, tmp_path):
     last = read_events(run / "events.jsonl")[-1]
     assert last["type"] == "finished" and last["status"] == "interrupted"
     assert not list((run / "checkpoints").glob("checkpoint-*")) if (run / "checkpoints").exists() else True
+
+
+def resumed_part(run: Path) -> list[dict]:
+    """The events of the run's last (resumed) process."""
+    evs = read_events(run / "events.jsonl")
+    return evs[[i for i, e in enumerate(evs) if e["type"] == "run_started"][-1] :]
+
+
+def test_a_run_killed_after_its_last_checkpoint_resumes_to_its_end_without_a_step_more(tiny_preset, tmp_path):
+    from safetensors.torch import load_file
+
+    assert main(["run", str(tiny_preset(SLOW.replace("max_steps = 12", "max_steps = 6")))]) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    # as if SIGKILLed between the final checkpoint and the adapter save: no adapter/, no final event
+    shutil.rmtree(run / "adapter")
+    lines = (run / "events.jsonl").read_text().splitlines()
+    (run / "events.jsonl").write_text("".join(ln + "\n" for ln in lines if '"finished"' not in ln))
+    assert main(["run", "--resume", str(run)]) == 0
+    resumed = resumed_part(run)
+    assert resumed[0]["resumed_from"].endswith("checkpoint-6")
+    # the Trainer checks max_steps after a step: it would have trained step 7 of 6
+    assert not [e for e in resumed if e["type"] == "step"]
+    assert not [e for e in resumed if e["type"] == "eval"], "the final evaluation was done before the kill"
+    last = resumed[-1]
+    assert (last["type"], last["status"], last["step"], last["reason"]) == (
+        "finished",
+        "finished",
+        6,
+        "max_steps",
+    )
+    saved = load_file(run / "adapter" / "adapter_model.safetensors")
+    checkpoint = load_file(run / "checkpoints" / "checkpoint-6" / "adapter_model.safetensors")
+    assert saved.keys() == checkpoint.keys() and all((saved[k] == checkpoint[k]).all() for k in saved)
+
+
+def test_sigterm_during_the_final_evaluation_then_resume_ends_at_max_steps_with_a_val_loss(
+    tiny_preset, tmp_path
+):
+    # no step-0 evaluation: the long one is the final evaluation, at step 2
+    proc = start_run(
+        tiny_preset(LONG_EVAL.replace("max_steps = 400", "max_steps = 2") + "before_training = false\n")
+    )
+    run = wait_for(tmp_path / "runs", lambda evs: any(e["type"] == "step" and e["step"] == 2 for e in evs))
+    os.killpg(proc.pid, signal.SIGTERM)  # in step 2's final evaluation (val loss, then 64 long generations)
+    assert proc.wait(300) == EXIT_INTERRUPTED, proc.stderr.read().decode()[-3000:]
+    assert [p.name for p in complete_checkpoints(run)] == ["checkpoint-2"]
+    assert read_events(run / "events.jsonl")[-1]["status"] == "interrupted"
+    short = ["--set", "eval.exact_match_rows=4", "--set", "eval.max_new_tokens=8"]  # a quicker evaluation
+    assert main(["run", "--resume", str(run), *short]) == 0
+    evs = read_events(run / "events.jsonl")
+    assert max(e["step"] for e in evs if e["type"] == "step") == 2
+    # the val loss at step 2: measured before the signal, or (abandoned) by the resume
+    assert [e["val_loss"] is not None for e in evs if e["type"] == "eval" and e["step"] == 2][-1:] == [True]
+    assert (evs[-1]["type"], evs[-1]["status"], evs[-1]["step"]) == ("finished", "finished", 2)
+    assert (run / "adapter" / "adapter_model.safetensors").is_file()
