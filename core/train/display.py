@@ -17,7 +17,7 @@ def event_line(rec: dict[str, Any]) -> str | None:
         return (
             f"run {rec['run']}: {rec['model']} on {rec['device']} ({rec['dtype']}), {rec['adapter']}, "
             f"{rec['trainable_params']:,} trainable / {rec['total_params']:,} params, "
-            f"{rec['train_rows']} train rows, {rec['max_steps']} steps"
+            f"{rec['train_rows']:,} train rows, {rec['max_steps']:,} steps"
             + (f", resumed from {rec['resumed_from']}" if rec.get("resumed_from") else "")
         )
     if t == "step":
