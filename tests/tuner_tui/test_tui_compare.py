@@ -15,8 +15,9 @@ from test_tui_app import text_of, wait_until
 from tui_support import FIXED_NOW, FIXED_ROOT, fixed_clock
 
 from core.config.loader import load_preset
-from core.events import Eval, EventWriter, Finished, RunStarted, Step
+from core.events import Eval, EventWriter, Finished, Step
 from core.runs import EVENTS_FILE, PRESET_FILE, write_run_preset
+from tests.core.run_support import started
 from tuner_tui import compare_data
 from tuner_tui.app import TunerApp
 from tuner_tui.compare_data import (
@@ -54,30 +55,7 @@ def make_run(
     write_run_preset(run, preset)
     n = len(losses)
     w = EventWriter(run / EVENTS_FILE)
-    w.write(
-        RunStarted(
-            time=t0,
-            run=name,
-            run_dir=str(run),
-            preset="quickstart",
-            model=preset.model.id,
-            device="cpu",
-            dtype="float32",
-            adapter="lora",
-            trainable_params=10,
-            total_params=100,
-            train_rows=40,
-            val_rows=8,
-            dropped_too_long=0,
-            max_steps=n,
-            epochs=1.0,
-            micro_batch_size=8,
-            grad_accum=1,
-            max_seq_len=256,
-            batching="length_grouped",
-            pid=999_999,
-        )
-    )
+    w.write(started(run, 999_999, time=t0, preset="quickstart", model=preset.model.id, max_steps=n))
     for i, loss in enumerate(losses, start=1):
         w.write(
             Step(
