@@ -261,6 +261,14 @@ def test_fsdp_lora_saves_collectively_and_resumes(tiny_preset, tmp_path):
     assert [e["step"] for e in resumed if e["type"] == "step"] == [5, 6] and final(run)[
         "status"
     ] == "finished"
+    # resumed again at its end: both ranks load the sharded checkpoint-6, train no step 7, save together
+    proc = accelerate_launch(["--resume", "latest"], tmp_path, "--max-steps", "6")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    evs = read_events(run / "events.jsonl")
+    again = evs[[i for i, e in enumerate(evs) if e["type"] == "run_started"][-1] :]
+    assert again[0]["resumed_from"].endswith("checkpoint-6") and not [e for e in again if e["type"] == "step"]
+    assert (final(run)["status"], final(run)["step"]) == ("finished", 6)
+    assert load_file(run / "adapter" / "adapter_model.safetensors").keys() == weights.keys()
 
 
 def test_fsdp_with_a_4bit_base_is_refused_before_anything_loads(tiny_preset, tmp_path):
